@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Thin launcher: the compiled program lives in dist/ (run `npm run build` first).
+import { main } from '../dist/programs/echo/main.js';
+
+await main(process.argv.slice(2));

@@ -1,0 +1,3 @@
+export * from './units.js';
+export * from './labels.js';
+export * from './errors.js';

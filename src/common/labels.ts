@@ -1,0 +1,56 @@
+/**
+ * The one place where acklab's Docker labels are made. Everything acklab creates (networks,
+ * containers, sidecars, images) carries these, so `down`, cleanup after a crash and the tests'
+ * afterAll hooks can always find it by label, whatever happened to the process that made it.
+ */
+
+export const LABEL_PREFIX = 'dev.acklab';
+
+export const LABELS = {
+  /** Marks every acklab resource; value "true". */
+  managed: `${LABEL_PREFIX}.managed`,
+  /** The lab (topology) name. */
+  lab: `${LABEL_PREFIX}.lab`,
+  /** One `up` (or one experiment run); distinguishes a lab from its own leftovers. */
+  runId: `${LABEL_PREFIX}.run-id`,
+  /** The node name inside the lab. */
+  node: `${LABEL_PREFIX}.node`,
+  /** What the resource is: node, network, sidecar, probe, image, test. */
+  role: `${LABEL_PREFIX}.role`,
+  /** For images: the content hash of the build inputs. */
+  contentHash: `${LABEL_PREFIX}.content-hash`,
+  /** For test resources: the test session that made them. */
+  session: `${LABEL_PREFIX}.session`,
+} as const;
+
+export type ResourceRole = 'node' | 'network' | 'sidecar' | 'probe' | 'image' | 'test';
+
+export interface LabelInput {
+  role: ResourceRole;
+  lab?: string;
+  runId?: string;
+  node?: string;
+  contentHash?: string;
+  session?: string;
+}
+
+export function createLabels(input: LabelInput): Record<string, string> {
+  const labels: Record<string, string> = { [LABELS.managed]: 'true', [LABELS.role]: input.role };
+  if (input.lab !== undefined) labels[LABELS.lab] = input.lab;
+  if (input.runId !== undefined) labels[LABELS.runId] = input.runId;
+  if (input.node !== undefined) labels[LABELS.node] = input.node;
+  if (input.contentHash !== undefined) labels[LABELS.contentHash] = input.contentHash;
+  if (input.session !== undefined) labels[LABELS.session] = input.session;
+  return labels;
+}
+
+/** A Docker API `filters.label` list selecting resources by the given labels. */
+export function labelFilter(selector: Partial<Omit<LabelInput, 'role'>> & { role?: ResourceRole }): string[] {
+  const filter = [`${LABELS.managed}=true`];
+  if (selector.role !== undefined) filter.push(`${LABELS.role}=${selector.role}`);
+  if (selector.lab !== undefined) filter.push(`${LABELS.lab}=${selector.lab}`);
+  if (selector.runId !== undefined) filter.push(`${LABELS.runId}=${selector.runId}`);
+  if (selector.node !== undefined) filter.push(`${LABELS.node}=${selector.node}`);
+  if (selector.session !== undefined) filter.push(`${LABELS.session}=${selector.session}`);
+  return filter;
+}
