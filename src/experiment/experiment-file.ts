@@ -1,0 +1,424 @@
+/**
+ * The experiment file (YAML, usually in lab/experiments/): raw text → validated, resolved
+ * `Experiment`. Every problem is reported with file:line:column and the field path.
+ *
+ * ```yaml
+ * name: ack-vs-conditions
+ * seed: 42                      # every random choice of the run derives from it
+ * topology: ../topologies/client-server.yaml   # a file (relative to this one) or an inline topology
+ * duration: 20s                 # how long the workload runs
+ * repetitions: 2
+ * workload:                     # optional: programs to run, with their start offsets
+ *   - { node: client, program: peer, args: [client, "server:8888", --interval, 1s], start: 1s }
+ * conditions:                   # named sets of link conditions and partitions, applied before start
+ *   - name: baseline
+ *   - name: delay-200ms
+ *     links: [{ from: "*", delay: 200ms, jitter: 50ms }]
+ *   - name: partition-mid-run
+ *     timeline: ["at: 8s partition client | server"]      # or { at: 8s, do: "partition …" }
+ * matrix:                       # expands into one condition per combination
+ *   delay: [0ms, 50ms]
+ *   loss: [0%, 10%]
+ * timeline:                     # steps played in every condition
+ *   - at: 12s heal
+ * ```
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { parseDuration, UnitError, formatDuration } from '../common/index.js';
+import {
+  ActionSyntaxError,
+  IMPAIRMENT_KEYS,
+  buildImpairment,
+  describeImpairment,
+  nodesOf,
+  parseAction,
+  parseLinkSelector,
+  parsePartition,
+  type ImpairmentKey,
+  type NetworkAction,
+} from './actions.js';
+import type { Impairment } from '../impair/model.js';
+import { FileValidationError, YamlSource, type FieldPath, type SourceIssue } from './yaml-source.js';
+
+export const PROGRAMS = ['echo', 'peer', 'mcast'] as const;
+export type ProgramName = (typeof PROGRAMS)[number];
+
+export interface WorkloadItem {
+  node: string;
+  /** Program to run; absent → the node runs what its topology kind runs. */
+  program?: ProgramName;
+  /** Arguments; absent → the topology's arguments. */
+  args?: string[];
+  startMs: number;
+}
+
+export interface TimelineStep {
+  atMs: number;
+  action: NetworkAction;
+  /** The line as written (for logs, manifests and reports). */
+  text: string;
+}
+
+export interface Condition {
+  name: string;
+  /** Applied before the workload starts. */
+  actions: NetworkAction[];
+  /** The experiment's timeline and the condition's own, sorted by time. */
+  timeline: TimelineStep[];
+}
+
+export type TopologyRef = { kind: 'file'; file: string } | { kind: 'inline'; value: Record<string, unknown> };
+
+export interface Experiment {
+  /** The experiment file (absolute), or a label for text given without a file. */
+  file: string;
+  name: string;
+  description?: string;
+  seed: number;
+  topology: TopologyRef;
+  workload: WorkloadItem[];
+  durationMs: number;
+  repetitions: number;
+  conditions: Condition[];
+}
+
+const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+const CONDITION_NAME = /^[a-z0-9][a-z0-9._=+-]*$/i;
+
+/** A zod field that parses a unit string with the shared unit parsers, reporting their message. */
+const unit = <T>(parse: (s: string | number) => T) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    try {
+      return parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+      return z.NEVER;
+    }
+  });
+
+const duration = unit(parseDuration);
+
+const actionLine = z.string().transform((text, ctx) => {
+  try {
+    return { text, actions: parseAction(text) };
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** `at: "10s partition n1 | n2,n3"` or `{ at: 10s, do: "partition n1 | n2,n3" }`. */
+const timelineStep = z
+  .union([
+    z.strictObject({ at: z.string() }),
+    z.strictObject({ at: z.union([z.string(), z.number()]), do: z.string() }),
+    z.string(),
+  ])
+  .transform((raw, ctx) => {
+    let when: string | number;
+    let what: string;
+    if (typeof raw === 'string') {
+      // the quoted form "at: 10s heal" or "10s heal"
+      const m = /^\s*(?:at:?\s+)?(\S+)\s+(.+)$/.exec(raw);
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: `write a step as "at: 10s partition n1 | n2" (got "${raw}")` });
+        return z.NEVER;
+      }
+      when = m[1]!;
+      what = m[2]!;
+    } else if ('do' in raw) {
+      when = raw.at;
+      what = raw.do;
+    } else {
+      const m = /^\s*(\S+)\s+(.+)$/.exec(raw.at);
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: `write a step as "at: 10s partition n1 | n2" (got "at: ${raw.at}")` });
+        return z.NEVER;
+      }
+      when = m[1]!;
+      what = m[2]!;
+    }
+    try {
+      const atMs = parseDuration(when);
+      return parseAction(what).map((action) => ({ atMs, action, text: `at ${formatDuration(atMs)} ${what.trim()}` }));
+    } catch (err) {
+      if (err instanceof UnitError || err instanceof ActionSyntaxError) {
+        ctx.addIssue({ code: 'custom', message: err.message });
+        return z.NEVER;
+      }
+      throw err;
+    }
+  });
+
+const linkSpec = z
+  .strictObject({
+    from: z.string().default('*'),
+    to: z.string().optional(),
+    both: z.boolean().default(false),
+    delay: z.union([z.string(), z.number()]).optional(),
+    jitter: z.union([z.string(), z.number()]).optional(),
+    loss: z.union([z.string(), z.number()]).optional(),
+    rate: z.union([z.string(), z.number()]).optional(),
+    duplicate: z.union([z.string(), z.number()]).optional(),
+    corrupt: z.union([z.string(), z.number()]).optional(),
+    reorder: z.union([z.string(), z.number()]).optional(),
+  })
+  .transform((raw, ctx) => {
+    let impairment: Impairment;
+    try {
+      impairment = buildImpairment(raw);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+    if (raw.both && raw.to === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['both'], message: '"both: true" needs "to" (the other end of the link)' });
+      return z.NEVER;
+    }
+    const actions: NetworkAction[] = [{ kind: 'impair', link: { from: raw.from, to: raw.to }, impairment }];
+    if (raw.both && raw.to !== undefined) {
+      actions.push({ kind: 'impair', link: { from: raw.to, to: raw.from }, impairment: { ...impairment } });
+    }
+    for (const a of actions) if (a.kind === 'impair' && a.link.to === undefined) delete a.link.to;
+    return actions;
+  });
+
+const partitionSpec = z.string().transform((text, ctx) => {
+  try {
+    return { kind: 'partition', partition: parsePartition(text) } as NetworkAction;
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const conditionSpec = z.strictObject({
+  name: z.string().regex(CONDITION_NAME, 'a condition name is letters, digits and . _ = + - (it names a folder)'),
+  description: z.string().optional(),
+  links: z.array(linkSpec).default([]),
+  partitions: z.array(partitionSpec).default([]),
+  apply: z.array(actionLine).default([]),
+  timeline: z.array(timelineStep).default([]),
+});
+
+const matrixSpec = z
+  .strictObject({
+    /** The link the matrix impairs; default every node's egress. */
+    link: z.string().default('*'),
+    delay: z.array(z.union([z.string(), z.number()])).min(1).optional(),
+    jitter: z.array(z.union([z.string(), z.number()])).min(1).optional(),
+    loss: z.array(z.union([z.string(), z.number()])).min(1).optional(),
+    rate: z.array(z.union([z.string(), z.number()])).min(1).optional(),
+  })
+  .refine((m) => m.delay || m.jitter || m.loss || m.rate, { message: 'a matrix needs at least one of delay, jitter, loss, rate' });
+
+const workloadSpec = z.strictObject({
+  node: z.string().regex(NAME, 'a node name is lowercase letters, digits and "-"'),
+  program: z.enum(PROGRAMS).optional(),
+  args: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
+  start: duration.default(0),
+});
+
+export const experimentSchema = z.strictObject({
+  name: z.string().regex(NAME, 'a name is lowercase letters, digits and "-" (it names folders and Docker resources)'),
+  description: z.string().optional(),
+  seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
+  topology: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+  workload: z.array(workloadSpec).default([]),
+  duration,
+  repetitions: z.number().int().min(1).max(100).default(1),
+  conditions: z.array(conditionSpec).optional(),
+  matrix: matrixSpec.optional(),
+  timeline: z.array(timelineStep).default([]),
+});
+
+export type RawExperiment = z.input<typeof experimentSchema>;
+
+/** One expanded combination of a matrix: its name and the impairment. Zero values mean "not set". */
+export function expandMatrix(matrix: z.output<typeof matrixSpec>): Condition[] {
+  const axes: [ImpairmentKey, (string | number)[]][] = [];
+  for (const key of ['delay', 'jitter', 'loss', 'rate'] as const) {
+    const values = matrix[key];
+    if (values) axes.push([key, values]);
+  }
+  let combos: [ImpairmentKey, string | number][][] = [[]];
+  for (const [key, values] of axes) combos = combos.flatMap((c) => values.map((v) => [...c, [key, v] as [ImpairmentKey, string | number]]));
+  return combos.map((combo) => {
+    const input: Record<string, string | number> = {};
+    for (const [key, value] of combo) {
+      // a zero is the axis's "unimpaired" value
+      if (value === 0 || /^0(\.0+)?\s*[a-z%]*$/i.test(String(value))) continue;
+      input[key] = value;
+    }
+    const set = Object.keys(input).length > 0;
+    const impairment = set ? buildImpairment(input) : undefined;
+    const actions: NetworkAction[] = set
+      ? parseLinkSelector(matrix.link).map((link) => ({ kind: 'impair' as const, link, impairment: { ...impairment! } }))
+      : [];
+    const name = impairment ? describeImpairment(impairment).replaceAll(' ', '+') : 'baseline';
+    return { name, actions, timeline: [] };
+  });
+}
+
+/** Reads and validates an experiment file. Node names are checked later against the topology. */
+export async function loadExperimentFile(file: string): Promise<LoadedExperiment> {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (err) {
+    throw new FileValidationError(file, [{ file, line: 1, column: 1, field: '', message: `cannot read: ${(err as Error).message}` }], { cause: err });
+  }
+  return parseExperiment(text, absolute);
+}
+
+export interface LoadedExperiment {
+  experiment: Experiment;
+  source: YamlSource;
+  /** Where each node name was mentioned, for `checkNodeNames`. */
+  mentions: { node: string; path: FieldPath }[];
+}
+
+export function parseExperiment(text: string, file: string): LoadedExperiment {
+  const source = YamlSource.parse(text, file);
+  const result = experimentSchema.safeParse(source.value());
+  if (!result.success) {
+    throw new FileValidationError(file, result.error.issues.flatMap((issue) => issuesOf(source, issue)));
+  }
+  const raw = result.data;
+  const issues: SourceIssue[] = [];
+  const mentions: { node: string; path: FieldPath }[] = [];
+
+  const durationMs = raw.duration;
+  if (durationMs <= 0) issues.push(source.issue(['duration'], 'duration must be greater than zero'));
+
+  const checkTimeline = (steps: TimelineStep[][], at: FieldPath) => {
+    steps.forEach((group, i) => {
+      for (const step of group) {
+        if (step.atMs > durationMs) {
+          issues.push(source.issue([...at, i], `step at ${formatDuration(step.atMs)} is after the end of the run (duration ${formatDuration(durationMs)})`));
+        }
+        for (const node of nodesOf(step.action)) mentions.push({ node, path: [...at, i] });
+      }
+    });
+    return steps.flat();
+  };
+
+  const common = checkTimeline(raw.timeline, ['timeline']);
+  raw.workload.forEach((w, i) => {
+    mentions.push({ node: w.node, path: ['workload', i, 'node'] });
+    if (w.start >= durationMs) issues.push(source.issue(["workload", i, "start"], `start ${formatDuration(w.start)} is not before the end of the run (duration ${formatDuration(durationMs)})`));
+  });
+
+  const conditions: Condition[] = [];
+  (raw.conditions ?? []).forEach((c, i) => {
+    const actions = [...c.links.flat(), ...c.partitions, ...c.apply.flatMap((a) => a.actions)];
+    c.links.forEach((l, j) => l.forEach((a) => nodesOf(a).forEach((node) => mentions.push({ node, path: ['conditions', i, 'links', j] }))));
+    c.partitions.forEach((p, j) => nodesOf(p).forEach((node) => mentions.push({ node, path: ['conditions', i, 'partitions', j] })));
+    c.apply.forEach((p, j) => p.actions.flatMap(nodesOf).forEach((node) => mentions.push({ node, path: ['conditions', i, 'apply', j] })));
+    const own = checkTimeline(c.timeline, ['conditions', i, 'timeline']);
+    conditions.push({ name: c.name, actions, timeline: sortSteps([...common, ...own]) });
+  });
+  if (raw.matrix) {
+    try {
+      for (const c of expandMatrix(raw.matrix)) conditions.push({ ...c, timeline: sortSteps(common) });
+    } catch (err) {
+      issues.push(source.issue(['matrix'], (err as Error).message));
+    }
+  }
+  if (conditions.length === 0) conditions.push({ name: 'baseline', actions: [], timeline: sortSteps(common) });
+
+  const seen = new Map<string, number>();
+  conditions.forEach((c, i) => {
+    if (seen.has(c.name)) {
+      const at: FieldPath = raw.conditions && i < raw.conditions.length ? ['conditions', i, 'name'] : ['matrix'];
+      issues.push(source.issue(at, `condition name "${c.name}" is used twice; names must be unique (they name the run folders)`));
+    }
+    seen.set(c.name, i);
+  });
+
+  if (issues.length > 0) throw new FileValidationError(file, issues);
+
+  const topology: TopologyRef =
+    typeof raw.topology === 'string'
+      ? { kind: 'file', file: path.resolve(path.dirname(file), raw.topology) }
+      : { kind: 'inline', value: raw.topology };
+
+  const experiment: Experiment = {
+    file,
+    name: raw.name,
+    seed: raw.seed,
+    topology,
+    workload: raw.workload.map((w) => ({
+      node: w.node,
+      ...(w.program ? { program: w.program } : {}),
+      ...(w.args ? { args: w.args } : {}),
+      startMs: w.start,
+    })),
+    durationMs,
+    repetitions: raw.repetitions,
+    conditions,
+  };
+  if (raw.description !== undefined) experiment.description = raw.description;
+  return { experiment, source, mentions };
+}
+
+/** Checks every node an experiment mentions against the topology's node names. */
+export function checkNodeNames(loaded: LoadedExperiment, nodeNames: readonly string[]): void {
+  const known = new Set(nodeNames);
+  const issues = loaded.mentions
+    .filter((m) => !known.has(m.node))
+    .map((m) => loaded.source.issue(m.path, `unknown node "${m.node}"; the topology has: ${[...known].join(', ')}`));
+  if (issues.length > 0) throw new FileValidationError(loaded.source.file, issues);
+}
+
+function sortSteps(steps: TimelineStep[]): TimelineStep[] {
+  // stable: steps at the same time keep the order they were written in
+  return steps.map((s, i) => [s, i] as const).sort((a, b) => a[0].atMs - b[0].atMs || a[1] - b[1]).map(([s]) => s);
+}
+
+function issuesOf(source: YamlSource, issue: z.core.$ZodIssue): SourceIssue[] {
+  const at = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => source.issue(at, `unknown field "${key}"; allowed: ${allowedKeys(at).join(', ')}`, key));
+  }
+  if (issue.path.length > 0 && lookup(source.value(), at) === undefined) return [source.issue(at, 'missing required field')];
+  if (issue.code === 'invalid_union') {
+    // report the most specific branch: the one whose issues go deepest
+    const branches = issue.errors.filter((b) => b.length > 0);
+    const best = branches.sort((a, b) => depth(b) - depth(a))[0];
+    if (best && depth(best) > 0) return best.flatMap((i) => issuesOf(source, { ...i, path: [...at, ...i.path] } as z.core.$ZodIssue));
+  }
+  const value = lookup(source.value(), at);
+  const message = issue.code === 'invalid_type' && value === undefined ? `missing required field` : issue.message;
+  return [source.issue(at, message)];
+}
+
+function depth(issues: z.core.$ZodIssue[]): number {
+  return Math.max(...issues.map((i) => (i.code === 'invalid_type' && i.path.length === 0 ? -1 : i.path.length)));
+}
+
+function lookup(value: unknown, at: FieldPath): unknown {
+  let v = value;
+  for (const key of at) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[key];
+  }
+  return v;
+}
+
+const FIELDS: Record<string, string[]> = {
+  '': Object.keys(experimentSchema.shape),
+  conditions: Object.keys(conditionSpec.shape),
+  links: ['from', 'to', 'both', ...IMPAIRMENT_KEYS],
+  workload: Object.keys(workloadSpec.shape),
+  matrix: ['link', 'delay', 'jitter', 'loss', 'rate'],
+  timeline: ['at', 'do'],
+};
+
+function allowedKeys(at: FieldPath): string[] {
+  const named = at.filter((p): p is string => typeof p === 'string');
+  return FIELDS[named[named.length - 1] ?? ''] ?? [];
+}
