@@ -1,0 +1,68 @@
+/** The resolved, typed topology: what the orchestrator starts and what the impairment layer shapes. */
+
+/** Which image a node runs: acklab's own node image (built by src/images) or any local image. */
+export type ImageSpec = { type: 'acklab-node' } | { type: 'local'; ref: string };
+
+/** How the orchestrator knows a node is ready before starting the nodes that depend on it. */
+export type Readiness =
+  /** A TCP port is listening inside the node's network namespace. */
+  | { type: 'port'; port: number; timeoutMs: number }
+  /** A line of the node's output matches. */
+  | { type: 'log'; pattern: string; timeoutMs: number }
+  /** Running (or already exited with status 0): clients that connect and go. */
+  | { type: 'started'; timeoutMs: number };
+
+export type NodeRole = 'server' | 'client' | 'mesh' | 'custom';
+
+export interface TopologyNode {
+  name: string;
+  kind: string;
+  role: NodeRole;
+  /** Networks this node joins; its name is a DNS alias on each. */
+  networks: string[];
+  image: ImageSpec;
+  /** The full argv run in the container (no shell unless the user wrote one). */
+  command: string[];
+  env: Record<string, string>;
+  /** Ports the node listens on (informational: for `ps`, links and readiness). */
+  ports: number[];
+  ready: Readiness;
+  /** Nodes that must be ready before this one starts. */
+  dependsOn: string[];
+  /** Nodes started together as one unit (the multicast mesh); undefined when alone. */
+  group?: string;
+}
+
+export interface TopologyNetwork {
+  name: string;
+  /** IPv4 CIDR given by the user; when absent the orchestrator picks a free one at `up`. */
+  subnet?: string;
+}
+
+/** Conditions on one direction of a link (from → to). Units: ms, %, bit/s. */
+export interface LinkConditions {
+  delayMs?: number;
+  jitterMs?: number;
+  lossPercent?: number;
+  rateBitsPerSecond?: number;
+}
+
+/** One direction of a link; `between: [a, b]` in the file becomes two of these. */
+export interface TopologyLink {
+  from: string;
+  to: string;
+  conditions: LinkConditions;
+  /** Where it was written, for messages from the impairment layer. */
+  source: string;
+}
+
+export interface Topology {
+  name: string;
+  /** The file it came from, when it came from a file. */
+  file?: string;
+  networks: TopologyNetwork[];
+  nodes: TopologyNode[];
+  links: TopologyLink[];
+  /** Start order: each stage's nodes start in parallel once every earlier stage is ready. */
+  stages: string[][];
+}

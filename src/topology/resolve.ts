@@ -1,0 +1,263 @@
+/**
+ * Raw YAML → validated, resolved Topology (containerlab's RawLink.Resolve idea): schema first,
+ * then names, references, subnets, kinds and links. Every problem is collected with its position.
+ */
+import type { z } from 'zod';
+import { cidrsOverlap, dnsNameProblem, formatCidr, parseCidr, type Ipv4Cidr } from './names.js';
+import { getKind, kindNames, type KindDefinition, type ParsedNode, type ResolveContext } from './kinds.js';
+import { TopologyError, type FieldPath, type TopologyIssue } from './issues.js';
+import type { LinkConditions, Topology, TopologyLink, TopologyNetwork, TopologyNode } from './model.js';
+import { DependencyCycleError, startStages } from './order.js';
+import { rawTopologySchema, type RawLink, type RawTopology } from './schema.js';
+import type { YamlSource } from './source.js';
+
+/** The network every node joins when a topology declares none. */
+export const IMPLICIT_NETWORK = 'net';
+
+export function resolveTopology(source: YamlSource): Topology {
+  const issues: TopologyIssue[] = [...source.syntaxIssues];
+  const report = (path: FieldPath, message: string, key?: string) => issues.push(source.issue(path, message, key));
+  const fail = () => {
+    issues.sort((a, b) => a.line - b.line || a.column - b.column);
+    return new TopologyError(issues);
+  };
+  if (issues.length > 0) throw fail();
+
+  const parsed = rawTopologySchema.safeParse(source.toJS() ?? {});
+  if (!parsed.success) {
+    for (const iss of parsed.error.issues) reportZodIssue(iss, [], report);
+    throw fail();
+  }
+  const raw = parsed.data;
+  const topology = resolveParsed(raw, report);
+  if (issues.length > 0) throw fail();
+  return { ...topology, file: source.file };
+}
+
+type Report = (path: FieldPath, message: string, key?: string) => void;
+
+function reportZodIssue(iss: z.core.$ZodIssue, prefix: FieldPath, report: Report): void {
+  const path = [...prefix, ...(iss.path as (string | number)[])];
+  if (iss.code === 'unrecognized_keys') {
+    for (const key of iss.keys) report(path, `unknown field "${key}"; ${iss.message.replace(/^unknown field; /, '')}`, key);
+  } else if (iss.code === 'invalid_union' && iss.errors.length > 0 && iss.message === 'Invalid input') {
+    // Durations and the like: show the branch that explains the unit rather than "Invalid input".
+    const first = iss.errors.flat()[0];
+    report(path, first?.message ?? iss.message);
+  } else {
+    report(path, iss.message);
+  }
+}
+
+function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'> {
+  const nameProblem = dnsNameProblem(raw.name);
+  if (nameProblem) report(['name'], nameProblem);
+
+  // Networks: names, subnets, overlaps.
+  const rawNetworks = raw.networks ?? { [IMPLICIT_NETWORK]: null };
+  const networks: TopologyNetwork[] = [];
+  const cidrs: { name: string; cidr: Ipv4Cidr }[] = [];
+  for (const [name, spec] of Object.entries(rawNetworks)) {
+    const p = dnsNameProblem(name);
+    if (p) report(['networks'], p, name);
+    const net: TopologyNetwork = { name };
+    if (spec?.subnet !== undefined) {
+      try {
+        const cidr = parseCidr(spec.subnet);
+        const clash = cidrs.find((c) => cidrsOverlap(c.cidr, cidr));
+        if (clash) {
+          report(['networks', name, 'subnet'], `subnet ${formatCidr(cidr)} overlaps network "${clash.name}" (${formatCidr(clash.cidr)}); networks of a lab need disjoint subnets`);
+        }
+        cidrs.push({ name, cidr });
+        net.subnet = formatCidr(cidr);
+      } catch (err) {
+        report(['networks', name, 'subnet'], (err as Error).message);
+      }
+    }
+    networks.push(net);
+  }
+  const networkNames = networks.map((n) => n.name);
+  const checkNetworkRefs = (list: string[] | undefined, path: FieldPath) =>
+    (list ?? []).forEach((n, i) => {
+      if (!networkNames.includes(n)) report([...path, i], `no network named "${n}"; networks: ${networkNames.join(', ')}`);
+    });
+  checkNetworkRefs(raw.defaults?.networks, ['defaults', 'networks']);
+
+  const nodeNames = Object.keys(raw.nodes);
+  if (nodeNames.length === 0) report(['nodes'], 'a topology needs at least one node');
+
+  // Defaults per kind: validated as partial args of that kind.
+  const kindList = kindNames().join(', ');
+  for (const [kind, args] of Object.entries(raw.defaults?.args ?? {})) {
+    const def = getKind(kind);
+    if (!def) {
+      report(['defaults', 'args'], `unknown kind "${kind}"; valid kinds: ${kindList}`, kind);
+      continue;
+    }
+    const partial = (def.args as unknown as z.ZodObject).partial().safeParse(args);
+    if (!partial.success) for (const iss of partial.error.issues) reportZodIssue(iss, ['defaults', 'args', kind], report);
+  }
+
+  // Pass 1: names, kinds, args, networks of each node.
+  const parsed = new Map<string, ParsedNode & { def: KindDefinition; env: Record<string, string>; dependsOn: string[] }>();
+  for (const [name, spec] of Object.entries(raw.nodes)) {
+    const p = dnsNameProblem(name);
+    if (p) report(['nodes'], p, name);
+    const def = getKind(spec.kind);
+    if (!def) {
+      report(['nodes', name, 'kind'], `unknown kind "${spec.kind}"; valid kinds: ${kindList}`);
+      continue;
+    }
+    checkNetworkRefs(spec.networks, ['nodes', name, 'networks']);
+    let nodeNetworks = spec.networks ?? raw.defaults?.networks;
+    if (nodeNetworks === undefined) {
+      if (networkNames.length === 1) nodeNetworks = networkNames;
+      else {
+        report(['nodes', name], `with several networks each node must list its networks (or set defaults.networks); networks: ${networkNames.join(', ')}`);
+        nodeNetworks = [];
+      }
+    } else if (nodeNetworks.length === 0) {
+      report(['nodes', name, 'networks'], `a node must join at least one network; networks: ${networkNames.join(', ')}`);
+    }
+    const merged = { ...(raw.defaults?.args?.[spec.kind] ?? {}), ...(spec.args ?? {}) };
+    const args = def.args.safeParse(merged);
+    if (!args.success) {
+      for (const iss of args.error.issues) reportZodIssue(iss, ['nodes', name, 'args'], report);
+      continue;
+    }
+    const env = Object.fromEntries(
+      Object.entries({ ...(raw.defaults?.env ?? {}), ...(spec.env ?? {}) }).map(([k, v]) => [k, String(v)]),
+    );
+    parsed.set(name, { name, kind: spec.kind, networks: [...new Set(nodeNetworks)], args: args.data, def, env, dependsOn: spec.dependsOn ?? [] });
+  }
+
+  // Mcast ids: explicit ones first, then file order fills the gaps from 1.
+  const ids = new Map<string, number>();
+  const used = new Map<number, string>();
+  for (const n of parsed.values()) {
+    const id = n.kind === 'mcast' ? (n.args.id as number | undefined) : undefined;
+    if (id === undefined) continue;
+    const other = used.get(id);
+    if (other !== undefined) report(['nodes', n.name, 'args', 'id'], `mcast id ${id} is already used by "${other}"; ids must be unique`);
+    used.set(id, n.name);
+    ids.set(n.name, id);
+  }
+  let next = 1;
+  for (const n of parsed.values()) {
+    if (n.kind !== 'mcast' || ids.has(n.name)) continue;
+    while (used.has(next)) next++;
+    used.set(next, n.name);
+    ids.set(n.name, next);
+  }
+
+  const shareNetwork = (a: string, b: string) => {
+    const na = parsed.get(a)?.networks ?? [];
+    return (parsed.get(b)?.networks ?? []).some((n) => na.includes(n));
+  };
+
+  // Pass 2: each kind resolves its references into argv, ports and readiness.
+  const nodes: TopologyNode[] = [];
+  for (const n of parsed.values()) {
+    const ctx: ResolveContext = {
+      nodes: parsed,
+      error: (path, message) => report(['nodes', n.name, 'args', ...path], message),
+      shareNetwork,
+      mcastId: (name) => ids.get(name) ?? 0,
+    };
+    const r = n.def.resolve(n, ctx);
+    const dependsOn = [...r.dependsOn];
+    n.dependsOn.forEach((dep, i) => {
+      if (dep === n.name) report(['nodes', n.name, 'dependsOn', i], 'a node cannot depend on itself');
+      else if (!nodeNames.includes(dep)) report(['nodes', n.name, 'dependsOn', i], `no node named "${dep}"; nodes: ${nodeNames.join(', ')}`);
+      else if (!dependsOn.includes(dep)) dependsOn.push(dep);
+    });
+    const node: TopologyNode = {
+      name: n.name,
+      kind: n.kind,
+      role: r.role,
+      networks: n.networks,
+      image: r.image,
+      command: r.command,
+      env: { ...n.env, ...(r.env ?? {}) },
+      ports: r.ports,
+      ready: r.ready,
+      dependsOn,
+    };
+    if (r.group !== undefined) node.group = r.group;
+    nodes.push(node);
+  }
+
+  const links = resolveLinks(raw.links ?? [], nodeNames, shareNetwork, report);
+
+  let stages: string[][] = [];
+  try {
+    stages = startStages(nodes);
+  } catch (err) {
+    if (!(err instanceof DependencyCycleError)) throw err;
+    report(['nodes', err.cycle[0]!.split(' ')[0]!, 'dependsOn'], `${err.message}; break the cycle`);
+  }
+  return { name: raw.name, networks, nodes, links, stages };
+}
+
+function resolveLinks(
+  raw: RawLink[],
+  nodeNames: string[],
+  shareNetwork: (a: string, b: string) => boolean,
+  report: Report,
+): TopologyLink[] {
+  const links: TopologyLink[] = [];
+  const seen = new Map<string, number>();
+  raw.forEach((link, i) => {
+    const path = ['links', i];
+    let pairs: [string, string][] = [];
+    if (link.between !== undefined) {
+      if (link.from !== undefined || link.to !== undefined) {
+        report(path, 'use either between: [a, b] (both directions) or from/to (one direction), not both');
+        return;
+      }
+      const [a, b] = link.between as [string, string];
+      pairs = [[a, b], [b, a]];
+    } else if (link.from !== undefined && link.to !== undefined) {
+      pairs = [[link.from, link.to]];
+    } else {
+      report(path, 'a link needs between: [a, b] (both directions) or from: a and to: b (one direction)');
+      return;
+    }
+    const refPath = (name: string): FieldPath =>
+      link.between !== undefined ? [...path, 'between', link.between.indexOf(name)] : [...path, link.from === name ? 'from' : 'to'];
+    const [a, b] = pairs[0]!;
+    let ok = true;
+    for (const end of [a, b]) {
+      if (!nodeNames.includes(end)) {
+        report(refPath(end), `no node named "${end}"; nodes: ${nodeNames.join(', ')}`);
+        ok = false;
+      }
+    }
+    if (!ok) return;
+    if (a === b) return report(path, `a link joins two different nodes; both ends are "${a}"`);
+    if (!shareNetwork(a, b)) return report(path, `"${a}" and "${b}" share no network, so there is no link to shape`);
+    const conditions: LinkConditions = {};
+    if (link.delay !== undefined) conditions.delayMs = link.delay;
+    if (link.jitter !== undefined) conditions.jitterMs = link.jitter;
+    if (link.loss !== undefined) conditions.lossPercent = link.loss;
+    if (link.rate !== undefined) conditions.rateBitsPerSecond = link.rate;
+    if (Object.keys(conditions).length === 0) {
+      return report(path, 'a link needs at least one condition: delay, jitter, loss, rate');
+    }
+    if (conditions.jitterMs !== undefined && conditions.jitterMs > 0) {
+      if (conditions.delayMs === undefined) return report([...path, 'jitter'], 'jitter needs a delay (jitter varies the delay)');
+      if (conditions.jitterMs > conditions.delayMs) return report([...path, 'jitter'], 'jitter must be ≤ delay');
+    }
+    for (const [from, to] of pairs) {
+      const key = `${from}→${to}`;
+      const earlier = seen.get(key);
+      if (earlier !== undefined) {
+        report(path, `duplicate link ${from} → ${to}: links[${earlier}] already sets this direction`);
+        continue;
+      }
+      seen.set(key, i);
+      links.push({ from, to, conditions, source: `links[${i}]` });
+    }
+  });
+  return links;
+}

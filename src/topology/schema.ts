@@ -1,0 +1,50 @@
+/** The shape of a topology file (before names and references are checked). */
+import { z } from 'zod';
+import { duration, envMap, percent, rate, strict } from './fields.js';
+
+const nameList = (what: string) => z.array(z.string(), { error: `expected a list of ${what} names` });
+
+export const conditionFields = {
+  delay: duration().optional(),
+  jitter: duration().optional(),
+  loss: percent().optional(),
+  rate: rate().optional(),
+};
+
+export const rawLinkSchema = strict({
+  between: z
+    .array(z.string(), { error: 'expected two node names, e.g. [a, b]' })
+    .length(2, 'expected exactly two node names, e.g. [a, b]')
+    .optional(),
+  from: z.string({ error: 'expected a node name' }).optional(),
+  to: z.string({ error: 'expected a node name' }).optional(),
+  ...conditionFields,
+});
+
+export const rawNodeSchema = strict({
+  kind: z.string({ error: 'every node needs a kind' }),
+  networks: nameList('network').optional(),
+  args: z.record(z.string(), z.unknown(), { error: 'expected a map of arguments' }).optional(),
+  env: envMap().optional(),
+  dependsOn: nameList('node').optional(),
+});
+
+export const rawNetworkSchema = strict({
+  subnet: z.string({ error: 'expected an IPv4 subnet like "10.10.1.0/24"' }).optional(),
+});
+
+export const rawTopologySchema = strict({
+  name: z.string({ error: 'every topology needs a name (a DNS label such as "mcast3")' }),
+  description: z.string().optional(),
+  defaults: strict({
+    networks: nameList('network').optional(),
+    env: envMap().optional(),
+    args: z.record(z.string(), z.record(z.string(), z.unknown()), { error: 'expected a map of kind: { arg: value }' }).optional(),
+  }).optional(),
+  networks: z.record(z.string(), rawNetworkSchema.nullable(), { error: 'expected a map of network name: { subnet }' }).optional(),
+  nodes: z.record(z.string(), rawNodeSchema, { error: 'expected a map of node name: { kind, args, … }' }),
+  links: z.array(rawLinkSchema, { error: 'expected a list of links' }).optional(),
+});
+
+export type RawTopology = z.output<typeof rawTopologySchema>;
+export type RawLink = z.output<typeof rawLinkSchema>;
