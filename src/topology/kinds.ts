@@ -22,6 +22,8 @@ export interface ParsedNode {
 
 export interface ResolveContext {
   nodes: ReadonlyMap<string, ParsedNode>;
+  /** Every node name in the file, including nodes that failed validation (already reported). */
+  allNames: readonly string[];
   /** Reports a problem at a path below this node's args. */
   error(path: FieldPath, message: string): void;
   /** Nodes sharing at least one network with both. */
@@ -114,9 +116,9 @@ const peerClient: KindDefinition<z.output<typeof peerClientArgs>> = {
     const server = ctx.nodes.get(args.server);
     let target = `${args.server}:${DEFAULT_PORTS.peer}`;
     if (!server) {
-      ctx.error(['server'], `no node named "${args.server}"; nodes: ${[...ctx.nodes.keys()].join(', ')}`);
+      if (!ctx.allNames.includes(args.server)) ctx.error(['server'], `no node named "${args.server}"; nodes: ${ctx.allNames.join(', ')}`);
     } else if (server.kind !== 'peer-server') {
-      ctx.error(['server'], `"${args.server}" is a ${server.kind} node; a peer-client's server must be a peer-server node`);
+      ctx.error(['server'], `"${args.server}" is a node of kind ${server.kind}; a peer-client's server must be a peer-server node`);
     } else {
       if (!ctx.shareNetwork(name, args.server)) {
         ctx.error(['server'], `"${name}" and "${args.server}" share no network, so the client cannot reach its server`);
@@ -166,8 +168,11 @@ const mcast: KindDefinition<z.output<typeof mcastArgs>> = {
     peerNames.forEach((p, i) => {
       const peer = ctx.nodes.get(p);
       if (p === name) return ctx.error(['peers', i], `"${p}" is this node itself; list the other mcast nodes`);
-      if (!peer) return ctx.error(['peers', i], `no node named "${p}"; nodes: ${[...ctx.nodes.keys()].join(', ')}`);
-      if (peer.kind !== 'mcast') return ctx.error(['peers', i], `"${p}" is a ${peer.kind} node; mcast peers must be mcast nodes`);
+      if (!peer) {
+        if (!ctx.allNames.includes(p)) ctx.error(['peers', i], `no node named "${p}"; nodes: ${ctx.allNames.join(', ')}`);
+        return;
+      }
+      if (peer.kind !== 'mcast') return ctx.error(['peers', i], `"${p}" is a node of kind ${peer.kind}; mcast peers must be mcast nodes`);
       if (!ctx.shareNetwork(name, p)) return ctx.error(['peers', i], `"${name}" and "${p}" share no network`);
       peers.push(`${ctx.mcastId(p)}@${p}:${mcast.listenPort!(peer.args as z.output<typeof mcastArgs>)}`);
     });

@@ -8,7 +8,7 @@ import { getKind, kindNames, type KindDefinition, type ParsedNode, type ResolveC
 import { TopologyError, type FieldPath, type TopologyIssue } from './issues.js';
 import type { LinkConditions, Topology, TopologyLink, TopologyNetwork, TopologyNode } from './model.js';
 import { DependencyCycleError, startStages } from './order.js';
-import { rawTopologySchema, type RawLink, type RawTopology } from './schema.js';
+import { rawLinkSchema, rawNodeSchema, rawTopologySchema, type RawLink, type RawTopology } from './schema.js';
 import type { YamlSource } from './source.js';
 
 /** The network every node joins when a topology declares none. */
@@ -100,9 +100,15 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
 
   // Pass 1: names, kinds, args, networks of each node.
   const parsed = new Map<string, ParsedNode & { def: KindDefinition; env: Record<string, string>; dependsOn: string[] }>();
-  for (const [name, spec] of Object.entries(raw.nodes)) {
+  for (const [name, rawSpec] of Object.entries(raw.nodes)) {
     const p = dnsNameProblem(name);
     if (p) report(['nodes'], p, name);
+    const node = rawNodeSchema.safeParse(rawSpec);
+    if (!node.success) {
+      for (const iss of node.error.issues) reportZodIssue(iss, ['nodes', name], report);
+      continue;
+    }
+    const spec = node.data;
     const def = getKind(spec.kind);
     if (!def) {
       report(['nodes', name, 'kind'], `unknown kind "${spec.kind}"; valid kinds: ${kindList}`);
@@ -160,6 +166,7 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
   for (const n of parsed.values()) {
     const ctx: ResolveContext = {
       nodes: parsed,
+      allNames: nodeNames,
       error: (path, message) => report(['nodes', n.name, 'args', ...path], message),
       shareNetwork,
       mcastId: (name) => ids.get(name) ?? 0,
@@ -200,15 +207,21 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
 }
 
 function resolveLinks(
-  raw: RawLink[],
+  rawLinks: unknown[],
   nodeNames: string[],
   shareNetwork: (a: string, b: string) => boolean,
   report: Report,
 ): TopologyLink[] {
   const links: TopologyLink[] = [];
   const seen = new Map<string, number>();
-  raw.forEach((link, i) => {
+  rawLinks.forEach((rawLink, i) => {
     const path = ['links', i];
+    const parsed = rawLinkSchema.safeParse(rawLink);
+    if (!parsed.success) {
+      for (const iss of parsed.error.issues) reportZodIssue(iss, path, report);
+      return;
+    }
+    const link: RawLink = parsed.data;
     let pairs: [string, string][] = [];
     if (link.between !== undefined) {
       if (link.from !== undefined || link.to !== undefined) {

@@ -42,8 +42,9 @@ export const rawTopologySchema = strict({
     args: z.record(z.string(), z.record(z.string(), z.unknown()), { error: 'expected a map of kind: { arg: value }' }).optional(),
   }).optional(),
   networks: z.record(z.string(), rawNetworkSchema.nullable(), { error: 'expected a map of network name: { subnet }' }).optional(),
-  nodes: z.record(z.string(), rawNodeSchema, { error: 'expected a map of node name: { kind, args, … }' }),
-  links: z.array(rawLinkSchema, { error: 'expected a list of links' }).optional(),
+  // Nodes and links are checked one by one afterwards, so one bad node does not hide the others.
+  nodes: z.record(z.string(), z.unknown(), { error: 'expected a map of node name: { kind, args, … }' }),
+  links: z.array(z.unknown(), { error: 'expected a list of links' }).optional(),
 });
 
 export type RawTopology = z.output<typeof rawTopologySchema>;

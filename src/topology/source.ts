@@ -19,8 +19,13 @@ export class YamlSource {
     this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
     this.syntaxIssues = this.doc.errors.map((e) => {
       const { line, col } = this.lines.linePos(e.pos[0]);
-      const message = e.code === 'DUPLICATE_KEY' ? `duplicate name: ${firstLine(e.message)}` : firstLine(e.message);
-      return { file, line, column: col, path: this.pathAtOffset(e.pos[0]), message };
+      if (e.code === 'DUPLICATE_KEY') {
+        const path = this.pathAtOffset(e.pos[0]);
+        const name = path.split('.').pop() ?? '';
+        return { file, line, column: col, path, message: `duplicate name "${name}"; names must be unique` };
+      }
+      // Other syntax errors: the path is unreliable while the YAML does not parse, so give none.
+      return { file, line, column: col, path: '', message: `YAML syntax: ${firstLine(e.message)}` };
     });
   }
 
