@@ -269,7 +269,7 @@ export async function loadExperimentFile(file: string): Promise<LoadedExperiment
   try {
     text = await readFile(absolute, 'utf8');
   } catch (err) {
-    throw new FileValidationError(file, [{ file, line: 1, column: 1, field: '', message: `cannot read: ${(err as Error).message}` }], { cause: err });
+    throw new FileValidationError(file, [{ file, line: 1, column: 1, path: '', message: `cannot read: ${(err as Error).message}` }], { cause: err });
   }
   return parseExperiment(text, absolute);
 }
@@ -282,8 +282,9 @@ export interface LoadedExperiment {
 }
 
 export function parseExperiment(text: string, file: string): LoadedExperiment {
-  const source = YamlSource.parse(text, file);
-  const result = experimentSchema.safeParse(source.value());
+  const source = new YamlSource(file, text);
+  if (source.syntaxIssues.length > 0) throw new FileValidationError(file, source.syntaxIssues);
+  const result = experimentSchema.safeParse(source.toJS());
   if (!result.success) {
     throw new FileValidationError(file, result.error.issues.flatMap((issue) => issuesOf(source, issue)));
   }
@@ -384,14 +385,14 @@ function issuesOf(source: YamlSource, issue: z.core.$ZodIssue): SourceIssue[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => source.issue(at, `unknown field "${key}"; allowed: ${allowedKeys(at).join(', ')}`, key));
   }
-  if (issue.path.length > 0 && lookup(source.value(), at) === undefined) return [source.issue(at, 'missing required field')];
+  if (issue.path.length > 0 && lookup(source.toJS(), at) === undefined) return [source.issue(at, 'missing required field')];
   if (issue.code === 'invalid_union') {
     // report the most specific branch: the one whose issues go deepest
     const branches = issue.errors.filter((b) => b.length > 0);
     const best = branches.sort((a, b) => depth(b) - depth(a))[0];
     if (best && depth(best) > 0) return best.flatMap((i) => issuesOf(source, { ...i, path: [...at, ...i.path] } as z.core.$ZodIssue));
   }
-  const value = lookup(source.value(), at);
+  const value = lookup(source.toJS(), at);
   const message = issue.code === 'invalid_type' && value === undefined ? `missing required field` : issue.message;
   return [source.issue(at, message)];
 }

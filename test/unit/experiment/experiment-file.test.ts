@@ -10,7 +10,7 @@ function errorsOf(text: string): string[] {
   try {
     parseExperiment(text, FILE);
   } catch (err) {
-    if (err instanceof FileValidationError) return err.issues.map((i) => `${i.line}:${i.column} ${i.field}: ${i.message}`);
+    if (err instanceof FileValidationError) return err.issues.map((i) => `${i.line}:${i.column} ${i.path}: ${i.message}`);
     throw err;
   }
   throw new Error('expected a validation error');
@@ -120,7 +120,7 @@ timeline:
     [`${BASE}timeline:\n  - at: 3s explode\n`, '5:5 timeline[0]: unknown action "explode"'],
     [`${BASE}workload:\n  - { node: client, program: ruby }\n`, '5:30 workload[0].program: Invalid option: expected one of "echo"|"peer"|"mcast"'],
     [`${BASE}matrix: { colour: [1] }\n`, '4:11 matrix.colour: unknown field "colour"; allowed: link, delay, jitter, loss, rate'],
-    [`name: demo\n  bad: indent\n`, '1:7 : Nested mappings are not allowed'],
+    [`name: demo\n  bad: indent\n`, '1:7 : YAML syntax: Nested mappings are not allowed'],
   ])('reports %j with its position', (text, expected) => {
     const errors = errorsOf(text);
     expect(errors.some((e) => e.startsWith(expected)), `${errors.join('\n')}`).toBe(true);
