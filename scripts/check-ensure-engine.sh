@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Manual check of scripts/ensure-engine.sh's cold path without touching the running engine:
-# starts a SECOND dockerd on its own socket, data-root and exec-root (no bridge, no iptables), with
-# a fake stale pid file in the way, checks that a second call leaves it alone, then stops only the
-# dockerd this check started, by its pid. Needs root on Debian/Ubuntu with docker.io installed.
+# starts a SECOND dockerd on its own socket, data-root, exec-root and its own bridge interface (no
+# iptables), with a fake stale pid file in the way, checks that a second call leaves it alone, then
+# stops only the dockerd this check started, by its pid. Needs root on Debian/Ubuntu with docker.io.
+#
+# Never give the second dockerd --bridge=none: dockerd then DELETES the host's docker0 interface,
+# which breaks the running engine's default network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DIR=$(mktemp -d /tmp/acklab-engine-check.XXXXXX)
+BRIDGE=acklab-etest0
+# A private bridge on an address range Docker's default pools do not use.
+ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add name "$BRIDGE" type bridge
+ip addr replace 10.254.213.1/24 dev "$BRIDGE"
 export DOCKER_HOST="unix://$DIR/docker.sock"
 export ACKLAB_DOCKERD_LOG="$DIR/dockerd.log"
 export ACKLAB_DOCKERD_PIDFILE="$DIR/docker.pid"
-export ACKLAB_DOCKERD_ARGS="--data-root $DIR/data --exec-root $DIR/exec --bridge=none --iptables=false --ip-masq=false"
+export ACKLAB_DOCKERD_ARGS="--data-root $DIR/data --exec-root $DIR/exec --bridge=$BRIDGE --iptables=false --ip-masq=false"
 export ACKLAB_SKIP_HOST_PACKAGES=1
 
 started_pid=''
@@ -19,6 +26,7 @@ cleanup() {
     kill "$started_pid"
     for _ in $(seq 1 40); do kill -0 "$started_pid" 2>/dev/null || break; sleep 0.25; done
   fi
+  ip link del "$BRIDGE" 2>/dev/null || true
   rm -rf "$DIR"
 }
 trap cleanup EXIT

@@ -14,7 +14,8 @@
 #   DOCKER_HOST                    engine address; a unix:// socket is where a started dockerd listens
 #   ACKLAB_DOCKERD_LOG             dockerd log file            (default /var/log/acklab/dockerd.log)
 #   ACKLAB_DOCKERD_PIDFILE         dockerd pid file            (default /var/run/docker.pid)
-#   ACKLAB_DOCKERD_ARGS            extra dockerd arguments, split on blanks (e.g. --data-root DIR)
+#   ACKLAB_DOCKERD_ARGS            extra dockerd arguments, split on blanks (e.g. --data-root DIR);
+#                                  not --bridge=none next to another engine: dockerd deletes docker0 then
 #   ACKLAB_ENGINE_WAIT_SECONDS     how long to wait for a started dockerd to answer (default 60)
 #   ACKLAB_SKIP_HOST_PACKAGES=1    do not install debootstrap / python3-twisted
 set -euo pipefail
