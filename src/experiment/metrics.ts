@@ -5,6 +5,8 @@
  */
 import { quantileSorted } from 'simple-statistics';
 import type { ProgramEvent } from '../programs/events.js';
+import { checkOrder } from '../programs/mcast/check-order.js';
+import type { DeliveredRecord } from '../programs/mcast/delivered.js';
 import type { McastNodeMetrics, NodeStatus, OrderCheck, Percentiles, PeerClientMetrics, RunMetrics, RunStatus } from './run-format.js';
 import { RUN_FORMAT_VERSION } from './run-format.js';
 
@@ -17,17 +19,9 @@ export interface CollectedNode {
   command: string[];
   exitCode: number | null;
   events: TimedEvent[];
+  /** mcast: the delivered file's records, when the program wrote one (else the `delivered` events are used). */
+  delivered?: DeliveredRecord[];
 }
-
-/** One node's delivered sequence, for the order check. */
-export interface DeliverySequence {
-  node: string;
-  /** Message identities in delivery order, e.g. "sender:seq". */
-  messages: string[];
-}
-
-/** The order checker (engineer A's): pass, or the first divergence in words. */
-export type OrderChecker = (sequences: DeliverySequence[]) => OrderCheck;
 
 export interface ParsedEvents {
   events: TimedEvent[];
@@ -133,7 +127,17 @@ export function flagValue(command: readonly string[], flag: string): string | un
   return i >= 0 ? command[i + 1] : undefined;
 }
 
-export function mcastMetrics(nodes: CollectedNode[], checkOrder: OrderChecker): NonNullable<RunMetrics['mcast']> {
+/** A's order checker over every peer's sequence; a mere shortfall (agreeing prefixes) is ok but incomplete. */
+export function orderCheck(sequences: { name: string; records: DeliveredRecord[] }[]): OrderCheck {
+  const full = checkOrder(sequences);
+  if (full.ok) return { ok: true, delivered: full.length, complete: true };
+  const shortest = Math.min(...sequences.map((s) => s.records.length));
+  const prefix = checkOrder(sequences.map((s) => ({ name: s.name, records: s.records.slice(0, shortest) })));
+  if (prefix.ok && sequences.every((s) => checkOrder([s]).ok)) return { ok: true, delivered: shortest, complete: false };
+  return { ok: false, firstDivergence: full.problems[0] ?? 'order check failed', problems: full.problems };
+}
+
+export function mcastMetrics(nodes: CollectedNode[]): NonNullable<RunMetrics['mcast']> {
   const ids = new Map<string, number | null>();
   const sentAt = new Map<string, number>();
   for (const node of nodes) {
@@ -142,25 +146,25 @@ export function mcastMetrics(nodes: CollectedNode[], checkOrder: OrderChecker): 
     for (const e of node.events) if (e.event === 'mcast_sent' && Number.isInteger(id)) sentAt.set(`${id}:${e.seq}`, e.ts);
   }
   const all: number[] = [];
-  const sequences: DeliverySequence[] = [];
+  const sequences: { name: string; records: DeliveredRecord[] }[] = [];
   const perNode: McastNodeMetrics[] = nodes.map((node) => {
     const summary = summaryOf(node.events);
     const latencies: number[] = [];
-    const delivered: string[] = [];
+    const fromEvents: DeliveredRecord[] = [];
     let sent = 0;
     let acks = 0;
     for (const e of node.events) {
       if (e.event === 'mcast_sent') sent++;
       else if (e.event === 'mcast_ack') acks++;
-      else if (e.event === 'delivered') {
-        const key = `${e.sender}:${e.seq}`;
-        delivered.push(key);
-        const t = sentAt.get(key);
-        if (t !== undefined) latencies.push(e.ts - t);
-      }
+      else if (e.event === 'delivered') fromEvents.push({ lamport: e.lamport, sender: e.sender, seq: e.seq, deliveredAt: e.ts });
+    }
+    const delivered = node.delivered ?? fromEvents;
+    for (const d of delivered) {
+      const t = sentAt.get(`${d.sender}:${d.seq}`);
+      if (t !== undefined) latencies.push(d.deliveredAt - t);
     }
     all.push(...latencies);
-    sequences.push({ node: node.name, messages: delivered });
+    sequences.push({ name: node.name, records: delivered });
     const count = Number(flagValue(node.command, '--count'));
     const peers = (flagValue(node.command, '--peers') ?? '').split(',').filter((p) => p !== '').length;
     const expected = Number.isInteger(count) ? count * (peers + 1) : delivered.length;
@@ -173,12 +177,12 @@ export function mcastMetrics(nodes: CollectedNode[], checkOrder: OrderChecker): 
     return {
       node: node.name,
       id: ids.get(node.name) ?? null,
-      status: statusOf(node, summary, undelivered === 0),
+      status: statusOf(node, summary, typeof summary?.complete === 'boolean' ? summary.complete : undelivered === 0),
       exitCode: node.exitCode,
-      sent,
+      sent: summary ? num(summary.sent, sent) : sent,
       delivered: delivered.length,
       undelivered,
-      acksReceived: acks,
+      acksReceived: summary ? num(summary.acksReceived, acks) : acks,
       deliveryLatencyMs: percentiles(latencies),
     };
   });
@@ -189,7 +193,7 @@ export function mcastMetrics(nodes: CollectedNode[], checkOrder: OrderChecker): 
     undelivered: sum(perNode.map((n) => n.undelivered)),
     acksReceived: sum(perNode.map((n) => n.acksReceived)),
     deliveryLatencyMs: percentiles(all),
-    order: checkOrder(sequences),
+    order: orderCheck(sequences),
   };
 }
 
@@ -198,7 +202,6 @@ export interface RunMetricsInput {
   repetition: number;
   status: RunStatus;
   nodes: CollectedNode[];
-  checkOrder: OrderChecker;
   problems?: string[];
 }
 
@@ -207,7 +210,7 @@ export function runMetrics(input: RunMetricsInput): RunMetrics {
   const problems = [...(input.problems ?? [])];
   const clients = byRole('peer-client').map(peerClientMetrics);
   const mcastNodes = byRole('mcast');
-  const mcast = mcastNodes.length > 0 ? mcastMetrics(mcastNodes, input.checkOrder) : null;
+  const mcast = mcastNodes.length > 0 ? mcastMetrics(mcastNodes) : null;
   const servers = byRole('peer-server');
   const crashedNodes = [
     ...clients.filter((c) => c.status === 'crashed').map((c) => c.node),

@@ -165,7 +165,14 @@ export interface McastNodeMetrics {
   deliveryLatencyMs: Percentiles;
 }
 
-export type OrderCheck = { ok: true; delivered: number } | { ok: false; firstDivergence: string };
+/**
+ * The total-order check (engineer A's checker over the delivered files). `complete: false`: the
+ * peers agree on a common prefix but not all delivered everything (e.g. a partition that did not
+ * heal in time) — the order holds, the delivery did not finish.
+ */
+export type OrderCheck =
+  | { ok: true; delivered: number; complete: boolean }
+  | { ok: false; firstDivergence: string; problems: string[] };
 
 export interface RunMetrics {
   formatVersion: typeof RUN_FORMAT_VERSION;

@@ -1,0 +1,44 @@
+/** report.md: the comparison table and, per run, its status, problems and where its logs are. */
+import type { SweepSummary } from '../experiment/run-format.js';
+import { formatDuration } from '../common/index.js';
+import { tableCells } from './table.js';
+
+const escape = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+export function markdownTable(head: string[], rows: string[][]): string {
+  return [
+    `| ${head.map(escape).join(' | ')} |`,
+    `| ${head.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(escape).join(' | ')} |`),
+  ].join('\n');
+}
+
+export function renderMarkdownReport(summary: SweepSummary): string {
+  const { head, rows } = tableCells(summary.table);
+  const elapsed = Date.parse(summary.endedAt) - Date.parse(summary.startedAt);
+  const lines = [
+    `# ${summary.experiment}`,
+    '',
+    `Experiment \`${summary.file}\`, seed ${summary.seed}, ${summary.repetitions} repetition(s), ` +
+      `${summary.runs.length} run(s) in ${Number.isFinite(elapsed) ? formatDuration(Math.round(elapsed / 100) * 100) : '?'}` +
+      `${summary.interrupted ? ' — **interrupted** (Ctrl-C): only the runs below were collected' : ''}.`,
+    '',
+    'Cells are one value per condition, or min / median / max over repetitions. Runs that failed or whose',
+    'workload crashed are left out of the numbers and counted in "runs".',
+    '',
+    markdownTable(head, rows),
+    '',
+    '## Runs',
+    '',
+    markdownTable(
+      ['run', 'status', 'problems'],
+      summary.runs.map((r) => [
+        `[${r.dir}](${r.dir}/manifest.json)`,
+        r.metrics?.crashed ? `${r.status}, crashed` : r.status,
+        r.metrics?.problems.join('; ') || '–',
+      ]),
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
