@@ -1,7 +1,14 @@
 /** The registry of CLI verbs: one import per verb file. */
 import type { Command } from 'commander';
+import { register as doctor } from './doctor.js';
+import { register as images } from './images.js';
 import { register as checkOrder } from './check-order.js';
+import { register as up } from './up.js';
+import { register as down } from './down.js';
+import { register as ps } from './ps.js';
+import { register as logs } from './logs.js';
+import { register as exec } from './exec.js';
 
 export type RegisterVerb = (program: Command) => void;
 
-export const verbs: RegisterVerb[] = [checkOrder];
+export const verbs: RegisterVerb[] = [checkOrder, up, down, ps, logs, exec, doctor, images];

@@ -1,0 +1,53 @@
+/**
+ * `acklab up FILE` — validates the topology, replaces any running copy of the lab, starts every
+ * node (servers before clients, the mesh together), waits until ready, prints the node table.
+ * Ctrl-C tears down what was created and exits 130; a second Ctrl-C exits at once (the next
+ * `up` or `down` removes the leftovers by label).
+ */
+import type { Command } from 'commander';
+import { AcklabError, parseDuration, UsageError } from '../common/index.js';
+import { Lab } from '../lab/index.js';
+import { nodeTable } from './lab-table.js';
+
+export function register(program: Command): void {
+  program
+    .command('up')
+    .description('start a lab from a topology file (replaces a running lab of the same name)')
+    .argument('<file>', 'topology file, e.g. lab/topologies/mcast3.yaml')
+    .option('--ready-timeout <duration>', 'how long each node may take to become ready (default: per node, 30s)')
+    .option('-q, --quiet', 'no progress lines')
+    .action(async (file: string, opts: { readyTimeout?: string; quiet?: boolean }) => {
+      let readyTimeoutMs: number | undefined;
+      if (opts.readyTimeout !== undefined) {
+        try {
+          readyTimeoutMs = parseDuration(opts.readyTimeout);
+        } catch (err) {
+          throw new UsageError(`--ready-timeout: ${(err as Error).message}`);
+        }
+      }
+      const lab = await Lab.fromFile(file);
+      const abort = new AbortController();
+      const onSigint = () => {
+        if (abort.signal.aborted) process.exit(130);
+        process.stderr.write('\nacklab up: interrupted; removing what was created (Ctrl-C again to quit at once)\n');
+        abort.abort(new AcklabError('interrupted', 130));
+      };
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigint);
+      try {
+        const started = await lab.start({
+          signal: abort.signal,
+          readyTimeoutMs,
+          onProgress: opts.quiet ? undefined : (line) => process.stderr.write(`acklab up: ${line}\n`),
+        });
+        const rows = await Promise.all(started.nodes.map(async (n) => ({ ...n, state: (await started.state(n.name)).state })));
+        process.stdout.write(`lab "${started.name}" is up (run ${started.runId})\n${nodeTable(rows)}\n`);
+      } catch (err) {
+        if (abort.signal.aborted) throw new AcklabError(`up of "${lab.name}" interrupted; everything it created was removed`, 130, { cause: err });
+        throw err;
+      } finally {
+        process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigint);
+      }
+    });
+}

@@ -1,0 +1,9 @@
+/** Labs: a topology turned into running containers on Docker networks, and back. */
+export { Lab, type StartOptions } from './lab.js';
+export { StartedLab, type StartedNode, type StartedNetwork } from './started-lab.js';
+export { ON_STARTED, type OnStartedStep } from './on-started.js';
+export { ReadinessError, waitReady, describeReadiness } from './readiness.js';
+export { removeByLabels, settleAll, CLEANUP_TIMEOUT_MS, type RemovedResources } from './cleanup.js';
+export { listNodes, findNode, removeLab, removeAllLabs, type RunningNode } from './catalog.js';
+export { chooseSubnets, SUBNET_POOL } from './subnets.js';
+export { containerName, networkName, nodeLabels, networkLabels, labSelector, KIND_LABEL, NETWORK_LABEL } from './naming.js';

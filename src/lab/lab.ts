@@ -1,0 +1,168 @@
+/**
+ * Lab → StartedLab (testcontainers' lifecycle-as-types). `start()` removes any earlier run of the
+ * same lab (so `up` twice replaces it, and a SIGKILLed `up` leaves nothing behind for long),
+ * creates the networks and containers, starts the nodes stage by stage in parallel, waits for
+ * each to be ready, then runs the ON_STARTED steps. Any failure or abort removes this run.
+ */
+import { randomBytes } from 'node:crypto';
+import { AcklabError, errorMessage } from '../common/index.js';
+import { ensureImages, type ImageTags } from '../images/index.js';
+import { dockerRuntime, type Runtime } from '../runtime/index.js';
+import { loadTopology, type Topology, type TopologyNode } from '../topology/index.js';
+import { removeByLabels, settleAll } from './cleanup.js';
+import { containerName, labSelector, networkLabels, networkName, nodeLabels } from './naming.js';
+import { ON_STARTED, type OnStartedStep } from './on-started.js';
+import { waitReady } from './readiness.js';
+import { StartedLab, type StartedNetwork, type StartedNode } from './started-lab.js';
+import { chooseSubnets } from './subnets.js';
+
+export interface StartOptions {
+  /** Image refs; default: ensureImages() (built once, by content hash). */
+  images?: ImageTags;
+  runtime?: Runtime;
+  /** Aborting (Ctrl-C) stops the start and removes what was created. */
+  signal?: AbortSignal;
+  /** Progress lines ("creating networks", "node p1 ready"). */
+  onProgress?: (line: string) => void;
+  /** Overrides every node's readiness timeout. */
+  readyTimeoutMs?: number;
+  /** Extra steps after ON_STARTED (e.g. an experiment's). */
+  onStarted?: OnStartedStep[];
+  /** Run id label; default random. */
+  runId?: string;
+}
+
+export class Lab {
+  private constructor(readonly topology: Topology) {}
+
+  static async fromFile(file: string): Promise<Lab> {
+    return new Lab(await loadTopology(file));
+  }
+
+  static fromTopology(topology: Topology): Lab {
+    return new Lab(topology);
+  }
+
+  get name(): string {
+    return this.topology.name;
+  }
+
+  async start(options: StartOptions = {}): Promise<StartedLab> {
+    const runtime = options.runtime ?? dockerRuntime();
+    const runId = options.runId ?? randomBytes(6).toString('hex');
+    const progress = options.onProgress ?? (() => {});
+    const { signal } = options;
+    const t = this.topology;
+
+    const images = await this.images(runtime, options.images);
+    signal?.throwIfAborted();
+
+    // A previous run of this lab (still up, or left behind by a killed `up`) goes first.
+    const old = await removeByLabels(runtime, labSelector(t.name));
+    if (old.containers + old.networks > 0) progress(`removed the previous run of "${t.name}" (${old.containers} containers, ${old.networks} networks)`);
+
+    try {
+      signal?.throwIfAborted();
+      const networks = await this.createNetworks(runtime, runId, progress);
+      signal?.throwIfAborted();
+      const byNetwork = new Map(networks.map((n) => [n.name, n]));
+      progress(`creating ${t.nodes.length} containers`);
+      const ids = new Map<string, string>();
+      await settleAll(
+        t.nodes.map(async (node) => {
+          const first = byNetwork.get(node.networks[0]!)!;
+          const id = await runtime.containers.create({
+            name: containerName(t.name, node.name),
+            image: node.image.type === 'acklab-node' ? images.node : node.image.ref,
+            command: node.command,
+            env: node.env,
+            hostname: node.name,
+            labels: nodeLabels(t.name, runId, node.name, node.kind),
+            network: { id: first.id, aliases: [node.name] },
+          });
+          ids.set(node.name, id);
+          for (const extra of node.networks.slice(1)) await runtime.networks.connect(byNetwork.get(extra)!.id, id, [node.name]);
+        }),
+      );
+      const nodesByName = new Map(t.nodes.map((n) => [n.name, n]));
+      for (const [i, stage] of t.stages.entries()) {
+        signal?.throwIfAborted();
+        progress(`starting stage ${i + 1}/${t.stages.length}: ${stage.join(', ')}`);
+        await settleAll(stage.map((name) => runtime.containers.start(ids.get(name)!)));
+        await settleAll(
+          stage.map((name) => {
+            const node = nodesByName.get(name)!;
+            const ready = options.readyTimeoutMs === undefined ? node.ready : { ...node.ready, timeoutMs: options.readyTimeoutMs };
+            return waitReady(runtime.containers, name, ids.get(name)!, ready, { signal });
+          }),
+        );
+      }
+      const started = await settleAll(t.nodes.map((node) => this.describe(runtime, node, ids.get(node.name)!, networks)));
+      const lab = new StartedLab(t, runId, started, networks, runtime);
+      for (const step of [...ON_STARTED, ...(options.onStarted ?? [])]) {
+        signal?.throwIfAborted();
+        progress(`running ${step.name}`);
+        await step.run(lab, { signal });
+      }
+      return lab;
+    } catch (err) {
+      progress(`removing lab "${t.name}" after ${signal?.aborted ? 'interrupt' : 'failure'}`);
+      await removeByLabels(runtime, labSelector(t.name, runId)).catch((cleanupErr: unknown) => {
+        progress(`cleanup failed too: ${errorMessage(cleanupErr)}`);
+      });
+      throw err;
+    }
+  }
+
+  private async images(runtime: Runtime, given: ImageTags | undefined): Promise<ImageTags> {
+    for (const node of this.topology.nodes) {
+      if (node.image.type === 'local' && !(await runtime.images.exists(node.image.ref))) {
+        throw new AcklabError(
+          `node "${node.name}": image "${node.image.ref}" is not on this Docker engine; build or load it first (acklab pulls nothing)`,
+          2,
+        );
+      }
+    }
+    if (given) return given;
+    if (!this.topology.nodes.some((n) => n.image.type === 'acklab-node')) return { node: '', shaper: '' };
+    return ensureImages();
+  }
+
+  private async createNetworks(runtime: Runtime, runId: string, progress: (l: string) => void): Promise<StartedNetwork[]> {
+    const t = this.topology;
+    // Another lab may grab the same free subnet between our list and create: choose again.
+    for (let attempt = 1; ; attempt++) {
+      const existing = await runtime.networks.list();
+      const taken = existing.flatMap((n) => n.subnets.map((subnet) => ({ network: n.name, subnet })));
+      let subnets: Map<string, string>;
+      try {
+        subnets = chooseSubnets(t.networks, taken);
+      } catch (err) {
+        throw new AcklabError(`lab "${t.name}": ${errorMessage(err)}`, 2, { cause: err });
+      }
+      progress(`creating networks: ${t.networks.map((n) => `${n.name} ${subnets.get(n.name)}`).join(', ')}`);
+      try {
+        return await settleAll(
+          t.networks.map(async (n) => {
+            const subnet = subnets.get(n.name)!;
+            const info = await runtime.networks.create({ name: networkName(t.name, n.name), subnet, labels: networkLabels(t.name, runId, n.name) });
+            return { name: n.name, dockerName: info.name, id: info.id, subnet };
+          }),
+        );
+      } catch (err) {
+        if (attempt >= 5 || !/overlap/i.test(errorMessage(err))) throw err;
+        await removeByLabels(runtime, labSelector(t.name, runId));
+      }
+    }
+  }
+
+  private async describe(runtime: Runtime, node: TopologyNode, id: string, networks: StartedNetwork[]): Promise<StartedNode> {
+    const info = await runtime.containers.inspect(id);
+    const addresses: Record<string, string> = {};
+    for (const n of networks) {
+      const ip = info.addresses[n.dockerName];
+      if (ip !== undefined && node.networks.includes(n.name)) addresses[n.name] = ip;
+    }
+    return { name: node.name, kind: node.kind, containerId: id, containerName: info.name, addresses, spec: node };
+  }
+}

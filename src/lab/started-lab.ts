@@ -1,0 +1,74 @@
+/** A running lab: its nodes' containers and addresses, exec, logs, and stop (also `await using`). */
+import type { ExecResult, Runtime } from '../runtime/index.js';
+import type { Topology, TopologyLink, TopologyNode } from '../topology/index.js';
+import { AcklabError } from '../common/index.js';
+import { removeByLabels, type RemovedResources } from './cleanup.js';
+import { labSelector } from './naming.js';
+
+export interface StartedNode {
+  name: string;
+  kind: string;
+  containerId: string;
+  containerName: string;
+  /** IPv4 address per topology network name. */
+  addresses: Record<string, string>;
+  spec: TopologyNode;
+}
+
+export interface StartedNetwork {
+  name: string;
+  dockerName: string;
+  id: string;
+  subnet: string;
+}
+
+export class StartedLab implements AsyncDisposable {
+  private stopped?: Promise<RemovedResources>;
+
+  constructor(
+    readonly topology: Topology,
+    readonly runId: string,
+    readonly nodes: StartedNode[],
+    readonly networks: StartedNetwork[],
+    private readonly runtime: Runtime,
+  ) {}
+
+  get name(): string {
+    return this.topology.name;
+  }
+
+  /** Link conditions per direction, for the impairment layer. */
+  get links(): TopologyLink[] {
+    return this.topology.links;
+  }
+
+  node(name: string): StartedNode {
+    const n = this.nodes.find((x) => x.name === name);
+    if (!n) throw new AcklabError(`lab "${this.name}" has no node "${name}"; nodes: ${this.nodes.map((x) => x.name).join(', ')}`, 2);
+    return n;
+  }
+
+  exec(node: string, argv: string[]): Promise<ExecResult> {
+    return this.runtime.containers.exec(this.node(node).containerId, argv);
+  }
+
+  logs(node: string, options: { tail?: number } = {}): Promise<string> {
+    return this.runtime.containers.logs(this.node(node).containerId, options);
+  }
+
+  /** Current state of a node's container (running, exited, …) and exit code. */
+  async state(node: string): Promise<{ state: string; running: boolean; exitCode: number }> {
+    const info = await this.runtime.containers.inspect(this.node(node).containerId);
+    return { state: info.state, running: info.running, exitCode: info.exitCode };
+  }
+
+  /** Removes this run's containers and networks (idempotent, bounded by the cleanup timeout). */
+  stop(): Promise<RemovedResources> {
+    this.stopped ??= removeByLabels(this.runtime, labSelector(this.name, this.runId));
+    return this.stopped;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
