@@ -8,7 +8,11 @@ import { register as down } from './down.js';
 import { register as ps } from './ps.js';
 import { register as logs } from './logs.js';
 import { register as exec } from './exec.js';
+import { register as impair } from './impair.js';
+import { register as partition } from './partition.js';
+import { register as heal } from './heal.js';
+import { register as conditions } from './conditions.js';
 
 export type RegisterVerb = (program: Command) => void;
 
-export const verbs: RegisterVerb[] = [checkOrder, up, down, ps, logs, exec, doctor, images];
+export const verbs: RegisterVerb[] = [checkOrder, up, down, ps, logs, exec, doctor, images, impair, partition, heal, conditions];

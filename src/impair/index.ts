@@ -6,3 +6,7 @@ export * from './iptables.js';
 export * from './helper.js';
 export * from './plan.js';
 export * from './state.js';
+export * from './probe.js';
+export * from './controller.js';
+export * from './lab-handle.js';
+export * from './cli-support.js';

@@ -1,0 +1,18 @@
+/** `acklab heal LAB [NODE]` — removes every condition and cut (or those involving NODE), from the kernel. */
+import type { Command } from 'commander';
+import { openController } from '../impair/index.js';
+
+export function register(program: Command): void {
+  program
+    .command('heal')
+    .description('remove all impairments and partitions, or only those involving NODE')
+    .argument('<lab>', 'lab name')
+    .argument('[node]', 'only this node: its egress, impairments towards it, and every cut it is in')
+    .option('--dry-run', 'print the commands instead of running them')
+    .option('--backend <name>', 'netem or userspace instead of probing the kernel (for --dry-run)')
+    .action(async (lab: string, node: string | undefined, opts: { dryRun?: boolean; backend?: string }) => {
+      const ctl = await openController(lab, opts);
+      await ctl.heal(node);
+      if (!opts.dryRun) process.stdout.write(`healed ${node ?? `lab "${lab}"`}\n`);
+    });
+}

@@ -1,0 +1,43 @@
+/**
+ * `acklab impair LAB NODE [--to PEER] --delay 100ms --jitter 10ms --loss 5% --rate 1mbit …` —
+ * sets NODE's egress conditions (to one peer, or all its egress); replaces what was set before
+ * for the same NODE and PEER. `--dry-run` prints the argv instead of running it.
+ */
+import type { Command } from 'commander';
+import { ALL_PEERS, type ImpairmentInput, openController, parseImpairment } from '../impair/index.js';
+
+interface Opts extends ImpairmentInput {
+  to?: string;
+  dryRun?: boolean;
+  backend?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('impair')
+    .description("impair a node's egress (to one peer with --to, else all of it): delay, jitter, loss, duplicate, reorder, corrupt, rate")
+    .argument('<lab>', 'lab name')
+    .argument('<node>', 'node whose outgoing packets are impaired')
+    .option('--to <peer>', 'only packets to this peer (a directed link); default: all egress')
+    .option('--delay <duration>', 'added one-way delay, e.g. 100ms')
+    .option('--jitter <duration>', 'delay varies by this much (≤ delay)')
+    .option('--distribution <name>', 'jitter distribution: uniform, normal, pareto, paretonormal (default normal)')
+    .option('--delay-correlation <percent>', 'netem backend only')
+    .option('--loss <percent>', 'packet loss, e.g. 5%')
+    .option('--loss-correlation <percent>', 'netem-style correlation of successive losses')
+    .option('--duplicate <percent>', 'duplicate packets')
+    .option('--reorder <percent>', 'send this share at once, ahead of delayed ones (needs --delay)')
+    .option('--corrupt <percent>', 'flip one bit in this share of packets')
+    .option('--rate <rate>', 'bandwidth, e.g. 1mbit, 500kbit (tc units: mbit = megabit, mbps = megabyte/s)')
+    .option('--dry-run', 'print the commands instead of running them')
+    .option('--backend <name>', 'netem or userspace instead of probing the kernel (for --dry-run)')
+    .action(async (lab: string, node: string, opts: Opts) => {
+      const to = opts.to ?? ALL_PEERS;
+      const impairment = parseImpairment(opts, to === ALL_PEERS ? node : `${node} -> ${to}`);
+      const ctl = await openController(lab, opts);
+      const backend = await ctl.backend();
+      process.stderr.write(`acklab impair: backend ${backend.backend} (${backend.reason})\n`);
+      await ctl.impair([{ node, to, impairment }]);
+      if (!opts.dryRun) process.stdout.write(`impaired ${node} -> ${to === ALL_PEERS ? 'all' : to}\n`);
+    });
+}

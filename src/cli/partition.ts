@@ -1,0 +1,43 @@
+/**
+ * `acklab partition LAB n1,n2 n3` (groups; also "n1,n2 | n3") or `--one-way n1 n2` (n1 -/-> n2).
+ * Packets are dropped like a cut cable (TCP retransmits), or refused with TCP resets (`--reset`).
+ */
+import type { Command } from 'commander';
+import { UsageError } from '../common/index.js';
+import { openController, parseGroups, partitionCuts, validateCut, validateGroups } from '../impair/index.js';
+
+interface Opts {
+  oneWay?: boolean;
+  reset?: boolean;
+  dryRun?: boolean;
+  backend?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('partition')
+    .description('split the lab into groups that cannot reach each other, or cut one direction (--one-way FROM TO)')
+    .argument('<lab>', 'lab name')
+    .argument('<groups...>', 'groups of comma-separated nodes, e.g. n1,n2 n3 (or with --one-way: FROM TO)')
+    .option('--one-way', 'cut only FROM -> TO; TO -> FROM still flows')
+    .option('--reset', 'refuse TCP with resets instead of silently dropping')
+    .option('--dry-run', 'print the commands instead of running them')
+    .option('--backend <name>', 'netem or userspace instead of probing the kernel (for --dry-run)')
+    .action(async (lab: string, args: string[], opts: Opts) => {
+      const style = opts.reset ? 'reset' : 'drop';
+      const ctl = await openController(lab, opts);
+      const names = ctl.nodeNames;
+      let cuts;
+      if (opts.oneWay) {
+        if (args.length !== 2) throw new UsageError(`--one-way takes exactly two nodes, FROM and TO (got ${args.length})`);
+        validateCut(args[0]!, args[1]!, names);
+        cuts = [{ from: args[0]!, to: args[1]!, style } as const];
+      } else {
+        const groups = parseGroups(args);
+        validateGroups(groups, names);
+        cuts = partitionCuts(groups, style);
+      }
+      await ctl.partition(cuts);
+      if (!opts.dryRun) process.stdout.write(`cut ${cuts.map((c) => `${c.from} -/-> ${c.to}`).join(', ')} (${style})\n`);
+    });
+}
