@@ -31,6 +31,11 @@ export class FramingError extends Error {
   }
 }
 
+export interface TokenResult {
+  tokens: string[];
+  error?: FramingError;
+}
+
 export interface TokenParserOptions {
   /** Tokens this side accepts; anything else well-formed is "garbage: unknown token". */
   tokens?: readonly string[];
@@ -41,7 +46,8 @@ export interface TokenParserOptions {
  * Splits a byte stream into `<…>` tokens. Whitespace between tokens is tolerated (so a human with
  * netcat can type them); any other byte outside a token, an unknown token, or a token that grows past
  * maxTokenBytes without its `>` is a FramingError — after which the parser is dead (the caller closes
- * the connection), since there is no way to find the next token boundary reliably.
+ * the connection), since there is no way to find the next token boundary reliably. Tokens completed
+ * before the bad byte in the same read are still returned, so they are answered before the close.
  */
 export class TokenParser {
   private buffer = '';
@@ -54,9 +60,9 @@ export class TokenParser {
     this.maxTokenBytes = options.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES;
   }
 
-  /** Feeds one read; returns the complete tokens it finished. Throws FramingError on bad input. */
-  push(chunk: Buffer | string): string[] {
-    if (this.failed) throw this.failed;
+  /** Feeds one read; returns the complete tokens it finished and, on bad input, the error. */
+  push(chunk: Buffer | string): TokenResult {
+    if (this.failed) return { tokens: [], error: this.failed };
     // latin1 keeps one char per byte, so lengths below are byte counts and no byte is ever mangled.
     this.buffer += typeof chunk === 'string' ? chunk : chunk.toString('latin1');
     const out: string[] = [];
@@ -69,27 +75,27 @@ export class TokenParser {
         continue;
       }
       if (c !== 0x3c /* < */) {
-        return this.fail('garbage', `garbage: unexpected byte ${describeByte(c)} outside a token (after ${out.length} token(s) in this read)`);
+        return this.fail(out, 'garbage', `garbage: unexpected byte ${describeByte(c)} outside a token`);
       }
       const end = buf.indexOf('>', pos + 1);
       if (end === -1) {
         if (buf.length - pos > this.maxTokenBytes) {
-          return this.fail('oversized', `oversized token: ${buf.length - pos} bytes without a closing ">" (limit ${this.maxTokenBytes})`);
+          return this.fail(out, 'oversized', `oversized token: ${buf.length - pos} bytes without a closing ">" (limit ${this.maxTokenBytes})`);
         }
         break;
       }
       const token = buf.slice(pos, end + 1);
       if (token.length > this.maxTokenBytes) {
-        return this.fail('oversized', `oversized token: ${token.length} bytes (limit ${this.maxTokenBytes})`);
+        return this.fail(out, 'oversized', `oversized token: ${token.length} bytes (limit ${this.maxTokenBytes})`);
       }
       if (!this.tokens.has(token)) {
-        return this.fail('garbage', `garbage: unknown token ${preview(token)} (expected one of ${[...this.tokens].join(', ')})`);
+        return this.fail(out, 'garbage', `garbage: unknown token ${preview(token)} (expected one of ${[...this.tokens].join(', ')})`);
       }
       out.push(token);
       pos = end + 1;
     }
     this.buffer = buf.slice(pos);
-    return out;
+    return { tokens: out };
   }
 
   /** Bytes received but not yet part of a complete token. */
@@ -97,10 +103,10 @@ export class TokenParser {
     return this.buffer.length;
   }
 
-  private fail(kind: FramingErrorKind, message: string): never {
+  private fail(tokens: string[], kind: FramingErrorKind, message: string): TokenResult {
     this.failed = new FramingError(kind, message);
     this.buffer = '';
-    throw this.failed;
+    return { tokens, error: this.failed };
   }
 }
 

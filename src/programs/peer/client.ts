@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import type { EventSink, HumanOutput } from '../events.js';
-import { ACK, type FramingError, GREETING, TokenParser, UPDATE } from '../framing.js';
+import { ACK, GREETING, TokenParser, UPDATE } from '../framing.js';
 import { closeReason, formatAddress, onStopSignal, percentiles } from '../options.js';
 import type { RecordLog } from './record-log.js';
 
@@ -122,12 +122,7 @@ class PeerClient {
     });
     socket.on('data', (chunk) => {
       bytesIn += chunk.length;
-      let tokens: string[];
-      try {
-        tokens = parser.push(chunk);
-      } catch (err) {
-        return protocolError((err as FramingError).message);
-      }
+      const { tokens, error } = parser.push(chunk);
       for (const token of tokens) {
         if (token === GREETING) {
           this.opts.out.line(`Client received ${GREETING}`);
@@ -139,6 +134,7 @@ class PeerClient {
           return protocolError(`unexpected token ${token} from a server (a client only accepts ${ACK} and ${GREETING})`);
         }
       }
+      if (error) return protocolError(error.message);
       if (this.stopping) this.closeWhenAcked();
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import type { EventSink, HumanOutput } from '../events.js';
-import { ACK, FramingError, GREETING, TokenParser, UPDATE } from '../framing.js';
+import { ACK, GREETING, TokenParser, UPDATE } from '../framing.js';
 import { closeReason, formatAddress, onStopSignal } from '../options.js';
 import type { RecordLog } from './record-log.js';
 
@@ -44,13 +44,9 @@ export async function runPeerServer(opts: PeerServerOptions): Promise<number> {
     socket.write(GREETING);
 
     socket.on('data', (chunk) => {
+      if (reason !== undefined) return; // closing after a protocol error
       bytesIn += chunk.length;
-      let tokens: string[];
-      try {
-        tokens = parser.push(chunk);
-      } catch (err) {
-        return protocolError((err as FramingError).message);
-      }
+      const { tokens, error } = parser.push(chunk);
       for (const token of tokens) {
         if (token !== UPDATE) return protocolError(`unexpected token ${token} from a client (a server only accepts ${UPDATE})`);
         const seq = ++updates;
@@ -63,6 +59,7 @@ export async function runPeerServer(opts: PeerServerOptions): Promise<number> {
         summary.acksSent++;
         events.emit({ event: 'ack_sent', peer, conn, seq });
       }
+      if (error) protocolError(error.message);
     });
     socket.on('drain', () => socket.resume());
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -80,7 +77,10 @@ export async function runPeerServer(opts: PeerServerOptions): Promise<number> {
       reason = `protocol error: ${message}`;
       out.line(`Protocol error from ${peer}: ${message}; closing the connection`);
       events.emit({ event: 'protocol_error', peer, conn, reason: message });
-      socket.destroy();
+      // Flush the acks already owed, then FIN; a peer that never closes its side is cut after 1 s.
+      socket.pause();
+      socket.end();
+      setTimeout(() => socket.destroy(), 1000).unref();
     }
   });
   server.on('error', () => {}); // accept errors (EMFILE) must not end the server; listen errors are handled below

@@ -2,19 +2,25 @@ import { describe, expect, it } from 'vitest';
 import { ACK, FramingError, GREETING, LineParser, TokenParser, UPDATE } from '../../../src/programs/framing.js';
 
 describe('TokenParser', () => {
+  const tokensOf = (p: TokenParser, input: string | Buffer) => {
+    const r = p.push(input);
+    expect(r.error).toBeUndefined();
+    return r.tokens;
+  };
+
   it('returns one token per complete token', () => {
-    expect(new TokenParser().push('<update>')).toEqual([UPDATE]);
+    expect(tokensOf(new TokenParser(), '<update>')).toEqual([UPDATE]);
   });
 
   it('counts coalesced tokens each once (the seed counted one per read)', () => {
-    expect(new TokenParser().push(`${GREETING}${ACK}${ACK}${ACK}`)).toEqual([GREETING, ACK, ACK, ACK]);
+    expect(tokensOf(new TokenParser(), `${GREETING}${ACK}${ACK}${ACK}`)).toEqual([GREETING, ACK, ACK, ACK]);
   });
 
   it('reassembles a token split across reads, at every split point', () => {
     const stream = `${UPDATE}${UPDATE}${ACK}`;
     for (let cut = 1; cut < stream.length; cut++) {
       const p = new TokenParser();
-      const tokens = [...p.push(stream.slice(0, cut)), ...p.push(stream.slice(cut))];
+      const tokens = [...tokensOf(p, stream.slice(0, cut)), ...tokensOf(p, stream.slice(cut))];
       expect(tokens, `cut at ${cut}`).toEqual([UPDATE, UPDATE, ACK]);
       expect(p.pending).toBe(0);
     }
@@ -22,18 +28,18 @@ describe('TokenParser', () => {
 
   it('reassembles a byte-at-a-time stream', () => {
     const p = new TokenParser();
-    const tokens = [...`${GREETING}${ACK}`].flatMap((ch) => p.push(Buffer.from(ch)));
+    const tokens = [...`${GREETING}${ACK}`].flatMap((ch) => tokensOf(p, Buffer.from(ch)));
     expect(tokens).toEqual([GREETING, ACK]);
   });
 
   it('keeps a partial token pending without error', () => {
     const p = new TokenParser();
-    expect(p.push('<upd')).toEqual([]);
+    expect(tokensOf(p, '<upd')).toEqual([]);
     expect(p.pending).toBe(4);
   });
 
   it('tolerates whitespace between tokens (netcat users)', () => {
-    expect(new TokenParser().push(`${UPDATE}\r\n ${UPDATE}\n`)).toEqual([UPDATE, UPDATE]);
+    expect(tokensOf(new TokenParser(), `${UPDATE}\r\n ${UPDATE}\n`)).toEqual([UPDATE, UPDATE]);
   });
 
   it.each([
@@ -42,36 +48,38 @@ describe('TokenParser', () => {
     ['an unknown token', '<hello>', /garbage: unknown token "<hello>"/],
     ['garbage after a good token', `${UPDATE}x`, /garbage/],
   ])('rejects %s as garbage', (_name, input, message) => {
-    const p = new TokenParser();
-    let err: unknown;
-    try {
-      p.push(input);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(FramingError);
-    expect((err as FramingError).kind).toBe('garbage');
-    expect((err as FramingError).message).toMatch(message);
+    const { error } = new TokenParser().push(input);
+    expect(error).toBeInstanceOf(FramingError);
+    expect(error!.kind).toBe('garbage');
+    expect(error!.message).toMatch(message);
+  });
+
+  it('returns the tokens completed before the garbage in the same read', () => {
+    const r = new TokenParser().push(`${UPDATE}${UPDATE}junk`);
+    expect(r.tokens).toEqual([UPDATE, UPDATE]);
+    expect(r.error?.kind).toBe('garbage');
   });
 
   it('rejects an oversized token that never closes', () => {
     const p = new TokenParser({ maxTokenBytes: 16 });
-    expect(p.push('<aaaaaaaa')).toEqual([]);
-    expect(() => p.push('aaaaaaaaaa')).toThrow(/oversized token: 19 bytes without a closing ">" \(limit 16\)/);
+    expect(tokensOf(p, '<aaaaaaaa')).toEqual([]);
+    const { error } = p.push('aaaaaaaaaa');
+    expect(error?.kind).toBe('oversized');
+    expect(error?.message).toMatch(/oversized token: 19 bytes without a closing ">" \(limit 16\)/);
   });
 
   it('rejects an oversized complete token', () => {
-    expect(() => new TokenParser({ maxTokenBytes: 8 }).push(GREETING)).toThrow(/oversized token: 15 bytes \(limit 8\)/);
+    expect(new TokenParser({ maxTokenBytes: 8 }).push(GREETING).error?.message).toMatch(/oversized token: 15 bytes \(limit 8\)/);
   });
 
   it('stays failed after an error (the caller closes the connection)', () => {
     const p = new TokenParser();
-    expect(() => p.push('x')).toThrow(FramingError);
-    expect(() => p.push(UPDATE)).toThrow(FramingError);
+    expect(p.push('x').error).toBeInstanceOf(FramingError);
+    expect(p.push(UPDATE)).toEqual({ tokens: [], error: expect.any(FramingError) });
   });
 
   it('accepts only the tokens it is given', () => {
-    expect(() => new TokenParser({ tokens: [UPDATE] }).push(ACK)).toThrow(/unknown token "<Ack>" \(expected one of <update>\)/);
+    expect(new TokenParser({ tokens: [UPDATE] }).push(ACK).error?.message).toMatch(/unknown token "<Ack>" \(expected one of <update>\)/);
   });
 });
 
