@@ -1,0 +1,30 @@
+/** `acklab images [--rebuild] [--base-image ROLE=IMAGE|bootstrap]…`: builds what is missing, with progress. */
+import type { Command } from 'commander';
+import { buildImages, parseBaseImageOptions } from '../images/index.js';
+
+export function register(program: Command): void {
+  program
+    .command('images')
+    .description('build the lab images (acklab/node, acklab/shaper) when their inputs changed; bootstraps a Debian base when no registry answers')
+    .option('--rebuild', 'build again without the layer cache, even when up to date')
+    .option(
+      '--base-image <ROLE=IMAGE|bootstrap>',
+      'base image for a role (node, shaper), repeatable; "bootstrap" uses the debootstrapped Debian base',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option('--verbose', 'print every line of the build output')
+    .action(async (opts: { rebuild?: boolean; baseImage: string[]; verbose?: boolean }) => {
+      const started = performance.now();
+      const results = await buildImages({
+        rebuild: opts.rebuild === true,
+        baseImages: parseBaseImageOptions(opts.baseImage),
+        verbose: opts.verbose === true,
+      });
+      for (const r of Object.values(results)) {
+        const what = r.built ? `built in ${r.seconds.toFixed(1)} s` : 'up to date';
+        process.stdout.write(`${r.tag}  ${(r.sizeBytes / 1e6).toFixed(0)} MB  base ${r.base.ref}  ${what}\n`);
+      }
+      process.stdout.write(`done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    });
+}

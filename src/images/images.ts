@@ -1,0 +1,301 @@
+/**
+ * Builds acklab's images when their inputs changed, and only then. Each image's build context is
+ * assembled in memory (Dockerfile + bundled programs, or Dockerfile + helper sources), hashed
+ * together with the base image id, and tagged `repo:<hash>`; an existing tag means nothing to do.
+ * Builds go through the engine API (dockerode, classic builder), so no buildx is needed.
+ */
+import { mkdtemp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type Docker from 'dockerode';
+import { AcklabError, createLabels, errorMessage } from '../common/index.js';
+import { dockerClient } from '../runtime/docker.js';
+import { engineFacts } from '../engine/engine.js';
+import { bootstrapDebianBase } from './bootstrap.js';
+import { bundlePrograms } from './bundle.js';
+import { contentHash, type ContextFile } from './content-hash.js';
+import { BOOTSTRAP_BASE, DEFAULT_BASES, IMAGE_REPOS, IMAGE_ROLES, chooseBase, imageTag, type BaseStep, type ImageRole } from './plan.js';
+
+export interface EnsureImagesOptions {
+  /** Build again without the layer cache even when the tag exists. */
+  rebuild?: boolean;
+  /** Per-role base image (`bootstrap` for the bootstrapped Debian base); default: DEFAULT_BASES. */
+  baseImages?: Partial<Record<ImageRole, string>>;
+  /** Progress lines; default: stderr, prefixed `acklab images:`. */
+  log?: (line: string) => void;
+  /** Every line of the build output, not only the steps. */
+  verbose?: boolean;
+  docker?: Docker;
+  repoRoot?: string;
+}
+
+export interface ImageResult {
+  role: ImageRole;
+  tag: string;
+  hash: string;
+  base: { ref: string; id: string };
+  /** True when this call built it; false when the tag was already there. */
+  built: boolean;
+  seconds: number;
+  sizeBytes: number;
+}
+
+export type ImageTags = { node: string; shaper: string };
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+const defaultLog = (line: string): void => {
+  process.stderr.write(`acklab images: ${line}\n`);
+};
+
+/** Makes sure both images exist for the current sources; returns their content-hash tags. */
+export async function ensureImages(options: EnsureImagesOptions = {}): Promise<ImageTags> {
+  const results = await buildImages(options);
+  return { node: results.node.tag, shaper: results.shaper.tag };
+}
+
+/** As ensureImages, with what happened to each image (for the CLI and the measurements). */
+export async function buildImages(options: EnsureImagesOptions = {}): Promise<Record<ImageRole, ImageResult>> {
+  const docker = options.docker ?? dockerClient();
+  const log = options.log ?? defaultLog;
+  const root = options.repoRoot ?? REPO_ROOT;
+  await engineFacts(docker);
+
+  const contexts = await buildContexts(root);
+  const bases = await resolveBases(docker, options.baseImages ?? {}, log);
+
+  const results = await Promise.all(
+    IMAGE_ROLES.map(async (role): Promise<ImageResult> => {
+      const started = performance.now();
+      const base = bases[role];
+      const buildArgs = { BASE: base.ref };
+      const hash = contentHash({ files: contexts[role], buildArgs, baseImageId: base.id });
+      const tag = imageTag(role, hash);
+      const existing = await inspectImage(docker, tag);
+      if (existing && !options.rebuild) {
+        log(`${tag} is up to date (base ${base.ref})`);
+        return { role, tag, hash, base, built: false, seconds: (performance.now() - started) / 1000, sizeBytes: existing.Size };
+      }
+      log(`building ${tag} from ${base.ref}${options.rebuild ? ' (--rebuild: no layer cache)' : ''}`);
+      await buildOne(docker, role, contexts[role], { tag, hash, buildArgs, noCache: options.rebuild === true, log, verbose: options.verbose === true });
+      await docker.getImage(tag).tag({ repo: IMAGE_REPOS[role], tag: 'latest' });
+      const info = await docker.getImage(tag).inspect();
+      const seconds = (performance.now() - started) / 1000;
+      log(`built ${tag} in ${seconds.toFixed(1)} s, ${(info.Size / 1e6).toFixed(0)} MB`);
+      return { role, tag, hash, base, built: true, seconds, sizeBytes: info.Size };
+    }),
+  );
+  return { node: results[0] as ImageResult, shaper: results[1] as ImageResult };
+}
+
+export interface ImagePlan {
+  role: ImageRole;
+  step: BaseStep;
+  /** Known only when the base is present (its id is part of the hash). */
+  tag?: string;
+  present: boolean;
+}
+
+/** What ensureImages would do, without pulling, bootstrapping or building (for `doctor`). */
+export async function planImages(options: Pick<EnsureImagesOptions, 'docker' | 'repoRoot' | 'baseImages'> = {}): Promise<ImagePlan[]> {
+  const docker = options.docker ?? dockerClient();
+  const contexts = await buildContexts(options.repoRoot ?? REPO_ROOT);
+  const presence = await basePresence(docker, options.baseImages ?? {});
+  return Promise.all(
+    IMAGE_ROLES.map(async (role): Promise<ImagePlan> => {
+      const step = chooseBase(role, options.baseImages?.[role], (ref) => presence.has(ref));
+      if (step.action !== 'use') return { role, step, present: false };
+      const id = presence.get(step.ref) as string;
+      const tag = imageTag(role, contentHash({ files: contexts[role], buildArgs: { BASE: step.ref }, baseImageId: id }));
+      return { role, step, tag, present: (await inspectImage(docker, tag)) !== undefined };
+    }),
+  );
+}
+
+/** Helper sources only: a locally compiled acklab-nfq or *.o must not change the hash or land in the context. */
+const HELPER_SOURCE = /(\.c|\.h|\.mk|\/[Mm]akefile)$/;
+
+/** The build context of each image, in memory. */
+export async function buildContexts(root: string): Promise<Record<ImageRole, ContextFile[]>> {
+  const dockerDir = path.join(root, 'docker');
+  const bundles = await bundlePrograms(root);
+  const node: ContextFile[] = [
+    await contextFile(path.join(dockerDir, 'node/Dockerfile'), 'Dockerfile'),
+    ...bundles.map((b) => ({ path: `bin/${b.fileName}`, mode: 0o755, content: b.code })),
+  ];
+  const shaper: ContextFile[] = [
+    await contextFile(path.join(dockerDir, 'shaper/Dockerfile'), 'Dockerfile'),
+    ...(await directoryFiles(path.join(dockerDir, 'shaper/helper'), 'helper')).filter((f) => HELPER_SOURCE.test(f.path)),
+  ];
+  return { node, shaper };
+}
+
+async function contextFile(file: string, name: string): Promise<ContextFile> {
+  try {
+    const [content, info] = await Promise.all([readFile(file), stat(file)]);
+    return { path: name, mode: info.mode, content };
+  } catch (err) {
+    throw new AcklabError(`cannot read ${file}: ${errorMessage(err)}`, 1, { cause: err });
+  }
+}
+
+/** Every regular file under `dir` (absent dir → none), as context files under `prefix/`. */
+async function directoryFiles(dir: string, prefix: string): Promise<ContextFile[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  const files: ContextFile[] = [];
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...(await directoryFiles(full, `${prefix}/${entry.name}`)));
+    else if (entry.isFile()) files.push(await contextFile(full, `${prefix}/${entry.name}`));
+  }
+  return files;
+}
+
+async function inspectImage(docker: Docker, ref: string): Promise<Docker.ImageInspectInfo | undefined> {
+  try {
+    return await docker.getImage(ref).inspect();
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+    throw err;
+  }
+}
+
+/** Which candidate bases are present locally, ref → image id. */
+async function basePresence(docker: Docker, requested: Partial<Record<ImageRole, string>>): Promise<Map<string, string>> {
+  const candidates = new Set<string>([BOOTSTRAP_BASE, ...Object.values(DEFAULT_BASES), ...Object.values(requested)]);
+  const presence = new Map<string, string>();
+  await Promise.all(
+    [...candidates].map(async (ref) => {
+      const info = await inspectImage(docker, ref).catch(() => undefined);
+      if (info) presence.set(ref, info.Id);
+    }),
+  );
+  return presence;
+}
+
+async function resolveBases(
+  docker: Docker,
+  requested: Partial<Record<ImageRole, string>>,
+  log: (line: string) => void,
+): Promise<Record<ImageRole, { ref: string; id: string }>> {
+  const presence = await basePresence(docker, requested);
+  let bootstrap: Promise<{ ref: string; id: string }> | undefined;
+  // One bootstrap serves both images, even when both ask for it at once.
+  const bootstrapOnce = (): Promise<{ ref: string; id: string }> => {
+    bootstrap ??= bootstrapDebianBase(docker, log).then((r) => ({ ref: r.ref, id: r.id }));
+    return bootstrap;
+  };
+  const resolved: Partial<Record<ImageRole, { ref: string; id: string }>> = {};
+  // Sequential: both roles may need the same pull or bootstrap, and the messages stay in order.
+  for (const role of IMAGE_ROLES) {
+    const step = chooseBase(role, requested[role], (ref) => presence.has(ref));
+    if (step.action === 'use') {
+      resolved[role] = { ref: step.ref, id: presence.get(step.ref) as string };
+    } else if (step.action === 'bootstrap') {
+      resolved[role] = await bootstrapOnce();
+    } else {
+      const pulled = await tryPull(docker, step.ref, log);
+      if (pulled.ok) {
+        presence.set(step.ref, pulled.id);
+        resolved[role] = { ref: step.ref, id: pulled.id };
+      } else if (step.onFailure === 'bootstrap') {
+        log(`${role} base ${step.ref} is not present and cannot be pulled (${pulled.reason}); using a bootstrapped Debian base instead`);
+        resolved[role] = await bootstrapOnce();
+        presence.set(BOOTSTRAP_BASE, (resolved[role] as { id: string }).id);
+      } else {
+        throw new AcklabError(
+          `${role} base image ${step.ref} is not present and cannot be pulled (${pulled.reason}). ` +
+            `Load it (docker load / docker pull), or use --base-image ${role}=bootstrap`,
+        );
+      }
+    }
+  }
+  return resolved as Record<ImageRole, { ref: string; id: string }>;
+}
+
+const PULL_TIMEOUT_MS = 300_000;
+
+async function tryPull(docker: Docker, ref: string, log: (line: string) => void): Promise<{ ok: true; id: string } | { ok: false; reason: string }> {
+  log(`pulling ${ref}`);
+  try {
+    const stream = (await docker.pull(ref)) as NodeJS.ReadableStream;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer in ${PULL_TIMEOUT_MS / 1000} s`)), PULL_TIMEOUT_MS);
+      docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => {
+        clearTimeout(timer);
+        const failed = out?.find((o) => o.error);
+        if (err || failed) reject(err ?? new Error(failed?.error));
+        else resolve();
+      });
+    });
+    const info = await docker.getImage(ref).inspect();
+    return { ok: true, id: info.Id };
+  } catch (err) {
+    return { ok: false, reason: firstLine(errorMessage(err)) };
+  }
+}
+
+interface BuildSpec {
+  tag: string;
+  hash: string;
+  buildArgs: Record<string, string>;
+  noCache: boolean;
+  log: (line: string) => void;
+  verbose: boolean;
+}
+
+async function buildOne(docker: Docker, role: ImageRole, files: ContextFile[], spec: BuildSpec): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `acklab-build-${role}-`));
+  try {
+    // The helper directory is always in the context (COPY needs it), possibly empty.
+    if (role === 'shaper') await mkdir(path.join(dir, 'helper'), { recursive: true });
+    for (const file of files) {
+      const target = path.join(dir, file.path);
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(target, file.content, { mode: file.mode & 0o777 });
+    }
+    const top = [...new Set([...files.map((f) => f.path.split('/')[0] as string), ...(role === 'shaper' ? ['helper'] : [])])];
+    const stream = (await docker.buildImage(
+      { context: dir, src: top },
+      {
+        t: spec.tag,
+        buildargs: spec.buildArgs,
+        labels: createLabels({ role: 'image', contentHash: spec.hash }),
+        rm: true,
+        forcerm: true,
+        nocache: spec.noCache,
+      },
+    )) as NodeJS.ReadableStream;
+    const tail: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(
+        stream,
+        (err: Error | null, out: Array<{ error?: string }>) => {
+          const failed = out?.find((o) => o.error);
+          if (err || failed) reject(new Error(err ? errorMessage(err) : failed?.error));
+          else resolve();
+        },
+        (event: { stream?: string; status?: string; error?: string }) => {
+          for (const line of (event.stream ?? event.status ?? event.error ?? '').split('\n')) {
+            if (line.trim() === '') continue;
+            tail.push(line);
+            if (tail.length > 40) tail.shift();
+            if (spec.verbose || /^Step \d+\/\d+ :/.test(line) || event.error) spec.log(`[${role}] ${line}`);
+          }
+        },
+      );
+    }).catch((err: unknown) => {
+      throw new AcklabError(`building ${spec.tag} failed: ${errorMessage(err)}\nlast build output:\n${tail.join('\n')}`, 1, { cause: err });
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]?.trim() ?? text;
+}

@@ -1,0 +1,29 @@
+/** Images: the programs image (acklab/node) and the shaper image (acklab/shaper), built by content hash. */
+export { ensureImages, buildImages, planImages, buildContexts, REPO_ROOT } from './images.js';
+export type { EnsureImagesOptions, ImageResult, ImageTags, ImagePlan } from './images.js';
+export {
+  IMAGE_REPOS,
+  IMAGE_ROLES,
+  DEFAULT_BASES,
+  BOOTSTRAP_BASE,
+  BOOTSTRAP_KEYWORD,
+  BOOTSTRAP_SUITE,
+  chooseBase,
+  parseBaseImageOptions,
+  imageTag,
+  isImageRole,
+} from './plan.js';
+export type { ImageRole, BaseStep } from './plan.js';
+export { contentHash, type ContextFile, type HashInputs } from './content-hash.js';
+export { bootstrapDebianBase, bootstrapReadiness, type BootstrapReadiness, type BootstrapResult } from './bootstrap.js';
+export {
+  parseDeb822Sources,
+  parseOneLineSources,
+  chooseDebianMirror,
+  renderDebianSources,
+  readAptSources,
+  findDebianMirror,
+  type AptSource,
+  type DebianMirror,
+} from './apt-sources.js';
+export { PROGRAMS, bundlePrograms, bundleEntry, type ProgramName, type ProgramBundle } from './bundle.js';
