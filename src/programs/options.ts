@@ -64,7 +64,7 @@ export interface HostPort {
  * The seed's `[hostname]:port`: host defaults to 127.0.0.1, and the split is on the first ":" as in
  * the slides; a bracketed IPv6 literal `[::1]:port` is also accepted.
  */
-export function parseHostPort(value: string, usage: string, what = 'address'): HostPort {
+export function parseHostPort(value: string, usage: string, what = `address "${value}"`): HostPort {
   let host: string;
   let port: string;
   const v6 = /^\[([^\]]+)\]:(.*)$/.exec(value);
@@ -81,10 +81,10 @@ export function parseHostPort(value: string, usage: string, what = 'address'): H
   }
   if (host === '') host = '127.0.0.1';
   if (!/^[A-Za-z0-9._:-]+$/.test(host)) {
-    throw new UsageError(`${what} "${value}": "${host}" is not a host name or IP address`, usage);
+    throw new UsageError(`${what}: "${host}" is not a host name or IP address`, usage);
   }
-  if (!/^\d+$/.test(port)) throw new UsageError(`${what} "${value}": Ports must be integers.`, usage);
-  return { host, port: portNumber(`${what} "${value}"`, port, usage) };
+  if (!/^\d+$/.test(port)) throw new UsageError(`${what}: Ports must be integers.`, usage);
+  return { host, port: portNumber(what, port, usage) };
 }
 
 export function formatAddress(host: string | undefined, port: number | undefined): string {

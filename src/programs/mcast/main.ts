@@ -60,7 +60,7 @@ async function runMcast(argv: string[]): Promise<number> {
   if (values.listen === undefined) throw new UsageError('--listen is required', MCAST_USAGE);
   const id = integerOption('id', values.id, MCAST_USAGE);
   const listenArg = values.listen.includes(':') ? values.listen : `0.0.0.0:${values.listen}`;
-  const listen = parseHostPort(listenArg, MCAST_USAGE, '--listen');
+  const listen = parseHostPort(listenArg, MCAST_USAGE, `--listen "${values.listen}"`);
   const peers = parsePeers(values.peers ?? '', id);
   const count = integerOption('count', values.count, MCAST_USAGE, { max: 1_000_000 });
   const intervalMs = durationOption('interval', values.interval, MCAST_USAGE, { allowZero: true });

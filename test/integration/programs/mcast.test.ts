@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { checkOrder, checkOrderFiles, readDeliveredFile } from '../../../src/programs/mcast/index.js';
+import type { McastSummary } from '../../../src/programs/mcast/peer.js';
+import { freePort, killAll, program, requireBuild, sleep, tempDir, type Proc } from './helpers.js';
+
+let dir: string;
+beforeAll(async () => {
+  requireBuild();
+  dir = await tempDir('mcast');
+});
+afterEach(killAll);
+afterAll(killAll);
+
+interface Group {
+  procs: Proc[];
+  outs: string[];
+  ports: number[];
+}
+
+async function startGroup(n: number, extra: string[], tag: string, ids = Array.from({ length: n }, (_, i) => i + 1)): Promise<Group> {
+  const ports = await Promise.all(ids.map(() => freePort()));
+  const outs = ids.map((id) => join(dir, `${tag}-delivered-${id}.jsonl`));
+  // Start in reverse id order, so the dialers (lower ids) must retry until the higher ids listen.
+  const order = ids.map((_, i) => i).reverse();
+  const procs: Proc[] = [];
+  for (const i of order) {
+    const peers = ids.filter((_, j) => j !== i).map((id) => `${id}@127.0.0.1:${ports[ids.indexOf(id)]}`).join(',');
+    procs[i] = program('acklab-mcast', [
+      '--id', String(ids[i]), '--listen', `127.0.0.1:${ports[i]}`, '--peers', peers, '--out', outs[i]!,
+      '--events', join(dir, `${tag}-events-${ids[i]}.ndjson`), '--connect-timeout', '20s', ...extra,
+    ]);
+    await sleep(100);
+  }
+  return { procs, outs, ports };
+}
+
+describe('acklab-mcast on loopback', () => {
+  it.each([
+    [3, 10],
+    [5, 8],
+  ])('%i peers × %i messages deliver identical complete sequences', async (n, count) => {
+    const g = await startGroup(n, ['--count', String(count), '--interval', '20ms'], `full${n}`);
+    const exits = await Promise.all(g.procs.map((p) => p.waitExit(60_000)));
+    exits.forEach((e, i) => expect(e.code, g.procs[i]!.output.slice(-2000)).toBe(0));
+    const result = checkOrderFiles(g.outs, { expected: n * count });
+    expect(result.problems).toEqual([]);
+    expect(result.ok).toBe(true);
+    for (const p of g.procs) {
+      const s = p.summary<McastSummary>();
+      expect(s).toMatchObject({ complete: true, sent: count, delivered: n * count, undelivered: 0, peersLost: [], rejectedLines: 0 });
+      expect(s.acksReceived).toBe((n - 1) * count * (n - 1)); // every message, acked by each other receiver
+      expect(p.output).toMatch(/Mesh complete: linked to peers/);
+    }
+    // Each sender's messages appear in seq order, and every (sender, seq) exactly once.
+    const seq = readDeliveredFile(g.outs[0]!);
+    for (let id = 1; id <= n; id++) {
+      expect(seq.filter((r) => r.sender === id).map((r) => r.seq)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    }
+    const events = readFileSync(join(dir, `full${n}-events-1.ndjson`), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.filter((e) => e.event === 'delivered')).toHaveLength(n * count);
+    expect(events.find((e) => e.event === 'mesh_complete')).toMatchObject({ peers: Array.from({ length: n - 1 }, (_, i) => i + 2) });
+  });
+
+  it('a peer killed mid-run leaves the others reporting what was not delivered, without hanging', async () => {
+    const g = await startGroup(3, ['--count', '200', '--interval', '20ms', '--grace', '1s'], 'dying');
+    await g.procs[0]!.waitFor(/Delivered .* #10\b/, 20_000);
+    g.procs[2]!.kill('SIGKILL');
+    const t0 = Date.now();
+    const exits = await Promise.all([g.procs[0]!.waitExit(20_000), g.procs[1]!.waitExit(20_000)]);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    for (const [i, e] of exits.entries()) {
+      const p = g.procs[i]!;
+      expect(e.code, p.output.slice(-2000)).toBe(3);
+      const s = p.summary<McastSummary>();
+      expect(s.complete).toBe(false);
+      expect(s.peersLost.map((l) => l.peer)).toEqual([3]);
+      expect(s.undelivered).toBe(600 - s.delivered);
+      expect(s.undelivered).toBeGreaterThan(0);
+      expect(s.notReceived['3']).toMatch(/^\d+-200$/);
+      expect(s.reason).toMatch(/peer\(s\) 3 lost/);
+      if (s.undeliveredMessages.length) expect(s.undeliveredMessages[0]!.why).toMatch(/missing acks from peer\(s\) .*3|waiting behind/);
+    }
+    // The survivors agree on what they did deliver: one sequence is a prefix of the other.
+    const [a, b] = [readDeliveredFile(g.outs[0]!), readDeliveredFile(g.outs[1]!)];
+    const n = Math.min(a.length, b.length);
+    expect(n).toBeGreaterThanOrEqual(10);
+    expect(checkOrder([{ name: 'peer1', records: a.slice(0, n) }, { name: 'peer2', records: b.slice(0, n) }]).problems).toEqual([]);
+  });
+
+  it('exits 1 at --connect-timeout naming the peers that never came up', async () => {
+    const [p1, p2, p3] = await Promise.all([freePort(), freePort(), freePort()]);
+    const alone = program('acklab-mcast', ['--id', '2', '--listen', `127.0.0.1:${p2}`, '--peers', `1@127.0.0.1:${p1},3@127.0.0.1:${p3}`, '--count', '3', '--connect-timeout', '1s', '--out', join(dir, 'alone.jsonl')]);
+    expect((await alone.waitExit(15_000)).code).toBe(1);
+    expect(alone.output).toMatch(/mesh incomplete after 1000 ms \(--connect-timeout\): no link to peer\(s\) 1 \(never dialed us from its side\), 3 \(dial 127\.0\.0\.1:\d+ failed: ECONNREFUSED/);
+  });
+
+  it('rejects malformed lines with a logged reason and refuses a connection that does not say hello', async () => {
+    const port = await freePort();
+    const peer2 = await freePort();
+    const p = program('acklab-mcast', ['--id', '1', '--listen', `127.0.0.1:${port}`, '--peers', `0@127.0.0.1:${peer2}`, '--count', '1', '--connect-timeout', '3s', '--out', join(dir, 'lonely.jsonl')]);
+    await p.waitFor(/listening on/);
+    const s = net.connect({ port, host: '127.0.0.1' }, () => s.write('this is not json\n{"type":"msg","ts":1,"sender":0,"seq":1}\n'));
+    s.on('error', () => {});
+    await p.waitFor(/Rejected line from 127\.0\.0\.1:\d+: not JSON/);
+    await p.waitFor(/Refusing connection from 127\.0\.0\.1:\d+: expected hello first, got msg/);
+    s.destroy();
+    expect((await p.waitExit(15_000)).code).toBe(1);
+  });
+
+  it('usage errors exit 2 and name the option', async () => {
+    const p = program('acklab-mcast', ['--id', '1', '--listen', '9001', '--peers', '2@host']);
+    expect((await p.waitExit()).code).toBe(2);
+    expect(p.stderr).toMatch(/--peers entry "2@host": Ports must be integers/);
+  });
+});
