@@ -26,8 +26,10 @@ export interface StartOptions {
   onProgress?: (line: string) => void;
   /** Overrides every node's readiness timeout. */
   readyTimeoutMs?: number;
-  /** Extra steps after ON_STARTED (e.g. an experiment's). */
+  /** Extra steps after the standard ones (e.g. an experiment's). */
   onStarted?: OnStartedStep[];
+  /** The standard steps once every node is ready; default ON_STARTED (link conditions). */
+  standardSteps?: OnStartedStep[];
   /** Run id label; default random. */
   runId?: string;
 }
@@ -99,7 +101,7 @@ export class Lab {
       }
       const started = await settleAll(t.nodes.map((node) => this.describe(runtime, node, ids.get(node.name)!, networks)));
       const lab = new StartedLab(t, runId, started, networks, runtime);
-      for (const step of [...ON_STARTED, ...(options.onStarted ?? [])]) {
+      for (const step of [...(options.standardSteps ?? ON_STARTED), ...(options.onStarted ?? [])]) {
         signal?.throwIfAborted();
         progress(`running ${step.name}`);
         await step.run(lab, { signal });
