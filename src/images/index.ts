@@ -14,7 +14,7 @@ export {
   isImageRole,
 } from './plan.js';
 export type { ImageRole, BaseStep } from './plan.js';
-export { contentHash, type ContextFile, type HashInputs } from './content-hash.js';
+export { contentHash, HASH_SCHEME, TAG_HASH_LENGTH, type ContextFile, type HashInputs } from './content-hash.js';
 export { bootstrapDebianBase, bootstrapReadiness, type BootstrapReadiness, type BootstrapResult } from './bootstrap.js';
 export {
   parseDeb822Sources,
