@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const TWISTED_DIR = join(ROOT, 'test/fixtures/twisted');
-/** Debian's python3 (with python3-twisted); the python3 on PATH may be pyenv's without it. */
-export const SYSTEM_PYTHON = '/usr/bin/python3';
+/** Debian's python3 (with python3-twisted); the python3 on PATH may be pyenv's without it. ACKLAB_PYTHON overrides. */
+export const SYSTEM_PYTHON = process.env.ACKLAB_PYTHON ?? '/usr/bin/python3';
 
 export function requireBuild(): void {
   for (const p of ['echo', 'peer', 'mcast']) {
