@@ -1,0 +1,149 @@
+/**
+ * Echo benchmark (not a test): closed-loop 64-byte ping-pong round trips per second at 1 and 64
+ * connections, against acklab-echo and, in the same run, against the seed's Twisted echo server
+ * (test/fixtures/twisted/echo_server.py on Debian's python3-twisted, which always listens on 8881).
+ * Loopback only; each measurement is bounded in time (BENCH_SECONDS, default 3 s, after a 0.5 s warm-up).
+ *
+ *   npm run bench:echo
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const PYTHON = process.env.ACKLAB_PYTHON ?? '/usr/bin/python3';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const WARMUP_MS = 500;
+const MESSAGE = Buffer.alloc(64, 0x61);
+const CONNECTIONS = [1, 64];
+const TWISTED_PORT = 8881;
+
+interface Target {
+  name: string;
+  port: number;
+  proc: ChildProcess;
+}
+
+/** One connection's closed loop: send 64 bytes, wait for all 64 back, repeat; counts completed round trips. */
+function pingPong(port: number, state: { counting: boolean; stop: boolean; roundTrips: number }): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1', noDelay: true }, () => s.write(MESSAGE));
+    let got = 0;
+    s.on('data', (d) => {
+      got += d.length;
+      while (got >= MESSAGE.length) {
+        got -= MESSAGE.length;
+        if (state.counting) state.roundTrips++;
+        if (state.stop) {
+          s.destroy();
+          return resolvePromise();
+        }
+        s.write(MESSAGE);
+      }
+    });
+    s.on('error', reject);
+  });
+}
+
+async function measure(port: number, connections: number): Promise<number> {
+  const state = { counting: false, stop: false, roundTrips: 0 };
+  const loops = Array.from({ length: connections }, () => pingPong(port, state));
+  await sleep(WARMUP_MS);
+  state.counting = true;
+  const t0 = performance.now();
+  await sleep(SECONDS * 1000);
+  state.counting = false;
+  const elapsed = (performance.now() - t0) / 1000;
+  const roundTrips = state.roundTrips;
+  state.stop = true;
+  await Promise.all(loops);
+  return roundTrips / elapsed;
+}
+
+async function startAcklab(): Promise<Target> {
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/acklab-echo.js'), '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await waitForLine(proc, /Echo server listening on 127\.0\.0\.1:(\d+)/);
+  proc.stdout!.resume(); // keep draining its Connected/Disconnected lines
+  return { name: 'acklab-echo', port, proc };
+}
+
+async function startTwisted(): Promise<Target> {
+  const check = spawnSync(PYTHON, ['-c', 'import twisted'], { encoding: 'utf8' });
+  if (check.status !== 0) throw new Error(`python3-twisted is missing (${PYTHON} cannot import twisted); install it: apt-get install -y python3-twisted`);
+  if (!(await portFree(TWISTED_PORT))) throw new Error(`127.0.0.1:${TWISTED_PORT} is busy; the seed's Twisted echo server can only listen there`);
+  const proc = spawn(PYTHON, ['-u', join(ROOT, 'test/fixtures/twisted/echo_server.py')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  proc.stdout!.resume();
+  const deadline = Date.now() + 10_000;
+  while (await portFree(TWISTED_PORT)) {
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error('the Twisted echo server did not start listening on 8881');
+    await sleep(100);
+  }
+  return { name: 'twisted-echo (seed)', port: TWISTED_PORT, proc };
+}
+
+async function main(): Promise<void> {
+  console.log(`echo ping-pong: ${MESSAGE.length}-byte messages, closed loop, ${SECONDS} s per point, loopback, ${process.version}`);
+  const results = new Map<string, Map<number, number>>();
+  const targets: (() => Promise<Target>)[] = [startAcklab, startTwisted];
+  let failed = false;
+  for (const start of targets) {
+    let target: Target | undefined;
+    try {
+      target = await start();
+      const row = new Map<number, number>();
+      for (const c of CONNECTIONS) {
+        const rate = await measure(target.port, c);
+        row.set(c, rate);
+        console.log(`  ${target.name.padEnd(20)} ${String(c).padStart(3)} conn: ${Math.round(rate).toLocaleString('en-US').padStart(9)} round trips/s`);
+      }
+      results.set(target.name, row);
+    } catch (err) {
+      failed = true;
+      console.log(`  ${start === startTwisted ? 'twisted-echo (seed)' : 'acklab-echo'}: not measured: ${(err as Error).message}`);
+    } finally {
+      target?.proc.kill('SIGTERM');
+      if (target) await new Promise((r) => target!.proc.once('exit', r));
+    }
+  }
+  const a = results.get('acklab-echo');
+  const t = results.get('twisted-echo (seed)');
+  if (a && t) {
+    for (const c of CONNECTIONS) {
+      const ratio = a.get(c)! / t.get(c)!;
+      console.log(`ratio acklab/twisted at ${c} conn: ${ratio.toFixed(2)}×${c === 64 ? ` (target ≥ 2×: ${ratio >= 2 ? 'met' : 'NOT met'})` : ''}`);
+    }
+  }
+  console.log(JSON.stringify({ bench: 'echo', seconds: SECONDS, results: Object.fromEntries([...results].map(([k, v]) => [k, Object.fromEntries(v)])) }));
+  if (failed) process.exitCode = 1;
+}
+
+function waitForLine(proc: ChildProcess, re: RegExp): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      const m = re.exec(buf);
+      if (m) {
+        proc.stdout!.off('data', onData);
+        resolvePromise(Number(m[1]));
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`exited with ${code} before listening: ${buf}`)));
+  });
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = net.createServer();
+    s.once('error', () => res(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+await main();
