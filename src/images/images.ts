@@ -28,6 +28,8 @@ export interface EnsureImagesOptions {
   verbose?: boolean;
   docker?: Docker;
   repoRoot?: string;
+  /** Also tag each built image `repo:latest` (default true; tests building from altered sources say false). */
+  tagLatest?: boolean;
 }
 
 export interface ImageResult {
@@ -79,7 +81,7 @@ export async function buildImages(options: EnsureImagesOptions = {}): Promise<Re
       }
       log(`building ${tag} from ${base.ref}${options.rebuild ? ' (--rebuild: no layer cache)' : ''}`);
       await buildOne(docker, role, contexts[role], { tag, hash, buildArgs, noCache: options.rebuild === true, log, verbose: options.verbose === true });
-      await docker.getImage(tag).tag({ repo: IMAGE_REPOS[role], tag: 'latest' });
+      if (options.tagLatest !== false) await docker.getImage(tag).tag({ repo: IMAGE_REPOS[role], tag: 'latest' });
       const info = await docker.getImage(tag).inspect();
       const seconds = (performance.now() - started) / 1000;
       log(`built ${tag} in ${seconds.toFixed(1)} s, ${(info.Size / 1e6).toFixed(0)} MB`);
