@@ -12,7 +12,9 @@ import { register as impair } from './impair.js';
 import { register as partition } from './partition.js';
 import { register as heal } from './heal.js';
 import { register as conditions } from './conditions.js';
+import { register as run } from './run.js';
+import { register as report } from './report.js';
 
 export type RegisterVerb = (program: Command) => void;
 
-export const verbs: RegisterVerb[] = [checkOrder, up, down, ps, logs, exec, doctor, images, impair, partition, heal, conditions];
+export const verbs: RegisterVerb[] = [checkOrder, up, down, ps, logs, exec, doctor, images, impair, partition, heal, conditions, run, report];

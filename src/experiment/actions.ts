@@ -1,15 +1,14 @@
 /**
- * Network actions an experiment performs: impair a link, clear it, partition, heal. They are the
+ * Network actions an experiment performs: impair a link, partition, heal. They are the
  * steps of a fault timeline and the content of a condition (a condition is the actions applied
  * before the workload starts). The one-line syntax, used in timelines and `apply:` lists:
  *
  *   delay n1->n2 200ms [±50ms]     one direction (n1's packets to n2); `n1<->n2` both; `n1` or `*` all egress
  *   loss n1->n2 10%                also: rate n1->n2 1mbit, jitter …, duplicate …, corrupt …, reorder …
  *   impair n1->n2 delay=200ms jitter=50ms loss=10% rate=1mbit
- *   clear n1->n2 | clear n1 | clear          remove impairments
  *   partition n1 | n2,n3                     groups that cannot reach each other (packets dropped)
  *   partition n1 -/-> n2                     one direction only
- *   heal [n1]                                remove partitions (of one node)
+ *   heal [n1]                                remove every impairment and partition (of one node)
  */
 import { UnitError, formatRate } from '../common/index.js';
 import { ConditionError, parseImpairment, type Impairment, type ImpairmentInput } from '../impair/model.js';
@@ -29,14 +28,13 @@ export type PartitionSpec =
 
 export type NetworkAction =
   | { kind: 'impair'; link: LinkSelector; impairment: Impairment }
-  | { kind: 'clear'; link?: LinkSelector }
   | { kind: 'partition'; partition: PartitionSpec }
   | { kind: 'heal'; node?: string };
 
 export const IMPAIRMENT_KEYS = ['delay', 'jitter', 'loss', 'rate', 'duplicate', 'corrupt', 'reorder'] as const;
 export type ImpairmentKey = (typeof IMPAIRMENT_KEYS)[number];
 
-export const ACTION_VERBS = ['impair', ...IMPAIRMENT_KEYS, 'clear', 'partition', 'heal'] as const;
+export const ACTION_VERBS = ['impair', ...IMPAIRMENT_KEYS, 'partition', 'heal'] as const;
 
 export class ActionSyntaxError extends Error {
   constructor(message: string) {
@@ -128,10 +126,6 @@ export function parseAction(text: string): NetworkAction[] {
         const node = parseNode(rest, 'node');
         return [node === ALL_NODES ? { kind: 'heal' } : { kind: 'heal', node }];
       }
-      case 'clear': {
-        if (rest === '' || rest === ALL_NODES) return [{ kind: 'clear' }];
-        return parseLinkSelector(rest).map((link) => ({ kind: 'clear', link }));
-      }
       case 'impair': {
         const [linkText, ...pairs] = rest.split(/\s+/);
         if (!linkText) throw new ActionSyntaxError('missing link (n1->n2, n1<->n2, n1 or *)');
@@ -177,8 +171,6 @@ export function nodesOf(action: NetworkAction): string[] {
   switch (action.kind) {
     case 'impair':
       return [action.link.from, ...(action.link.to ? [action.link.to] : [])].filter((n) => n !== ALL_NODES);
-    case 'clear':
-      return action.link ? [action.link.from, ...(action.link.to ? [action.link.to] : [])].filter((n) => n !== ALL_NODES) : [];
     case 'partition':
       return action.partition.kind === 'groups' ? action.partition.groups.flat() : [action.partition.from, action.partition.to];
     case 'heal':
@@ -192,8 +184,6 @@ export function describeAction(action: NetworkAction): string {
   switch (action.kind) {
     case 'impair':
       return `impair ${link(action.link)} ${describeImpairment(action.impairment)}`;
-    case 'clear':
-      return action.link ? `clear ${link(action.link)}` : 'clear';
     case 'partition':
       return action.partition.kind === 'groups'
         ? `partition ${action.partition.groups.map((g) => g.join(',')).join(' | ')}`

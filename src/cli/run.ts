@@ -1,0 +1,58 @@
+/**
+ * `acklab run FILE [--out DIR] [--parallel N]` — runs an experiment: every condition ×
+ * repetition in its own lab, then prints the comparison table and where the report is.
+ * Ctrl-C stops the runs, collects what they have, takes every lab down, and still writes the summary.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { AcklabError, UsageError } from '../common/index.js';
+import { loadExperimentFile, runExperiment } from '../experiment/index.js';
+import { renderTerminalTable } from '../report/table.js';
+
+function positiveInt(flag: string) {
+  return (v: string) => {
+    if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`${flag} must be a whole number ≥ 1 (got "${v}")`);
+    return Number(v);
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run an experiment (conditions × repetitions, each in its own lab) and compare the ack counts')
+    .argument('<file>', 'experiment file (YAML), e.g. lab/experiments/ack-vs-conditions.yaml')
+    .option('--out <dir>', 'sweep folder (default lab/runs/<timestamp>-<name>)')
+    .option('--parallel <n>', 'runs at once, each its own lab', positiveInt('--parallel'), 1)
+    .action(async (file: string, opts: { out?: string; parallel: number }) => {
+      const loaded = await loadExperimentFile(file);
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onSigint = () => {
+        interrupts++;
+        if (interrupts === 1) {
+          process.stderr.write('\nacklab run: interrupted — stopping the runs, collecting their logs and taking the labs down (Ctrl-C again to force)\n');
+          controller.abort(new Error('interrupted'));
+        } else {
+          process.stderr.write('acklab run: forced exit; labs may be left running — `acklab down --all` removes them\n');
+          process.exit(130);
+        }
+      };
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigint);
+      try {
+        const { dir, summary } = await runExperiment(loaded, { parallel: opts.parallel, signal: controller.signal, ...(opts.out ? { outDir: opts.out } : {}) });
+        process.stdout.write(`\n${summary.experiment}: ${summary.runs.length} run(s)\n${renderTerminalTable(summary.table, { color: Boolean(process.stdout.isTTY) })}\n`);
+        const relative = path.relative(process.cwd(), dir);
+        const rel = relative === '' ? '.' : relative.startsWith('..') ? dir : relative;
+        process.stdout.write(`report: ${path.join(rel, 'report.md')}\nruns:   ${rel}\n`);
+        if (summary.interrupted) throw new AcklabError('interrupted: the runs above were collected and every lab was taken down', 130);
+        const bad = summary.runs.filter((r) => r.status !== 'ok' || r.metrics?.crashed);
+        if (bad.length > 0) {
+          throw new AcklabError(`${bad.length} run(s) failed or crashed: ${bad.map((r) => `${r.dir} (${r.metrics?.problems[0] ?? r.status})`).join('; ')}`);
+        }
+      } finally {
+        process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigint);
+      }
+    });
+}

@@ -1,0 +1,55 @@
+/**
+ * Plays an experiment's network actions on a started lab through the impairment layer
+ * (src/impair ImpairController over one shaper sidecar per node), and reads back from the kernel
+ * what is in force after each step.
+ */
+import { ImpairController, labHandleFromRefs, partitionCuts, ALL_PEERS, type Cut, type EgressCondition, type LabConditions } from '../impair/index.js';
+import type { StartedLab } from '../lab/index.js';
+import { Sidecars } from '../runtime/sidecar.js';
+import { ALL_NODES, type NetworkAction } from './actions.js';
+
+export interface NetworkPlayer {
+  apply(action: NetworkAction): Promise<void>;
+  /** What is in force, from the kernel. */
+  read(): Promise<LabConditions>;
+  /** The backend in use, once anything was applied (null before). */
+  backend(): Promise<string | null>;
+}
+
+/** Action → the controller's egress conditions ("*" expands to every node of the lab). */
+export function egressConditions(action: NetworkAction & { kind: 'impair' }, nodes: readonly string[]): EgressCondition[] {
+  const from = action.link.from === ALL_NODES ? nodes : [action.link.from];
+  return from
+    .filter((node) => node !== action.link.to)
+    .map((node) => ({ node, to: action.link.to === undefined || action.link.to === ALL_NODES ? ALL_PEERS : action.link.to, impairment: action.impairment }));
+}
+
+export function cutsOf(action: NetworkAction & { kind: 'partition' }): Cut[] {
+  const p = action.partition;
+  return p.kind === 'groups' ? partitionCuts(p.groups) : [{ from: p.from, to: p.to, style: 'drop' }];
+}
+
+export function networkPlayer(lab: StartedLab, shaperImage: string, seedLog?: (line: string) => void): NetworkPlayer {
+  const sidecars = new Sidecars({ lab: lab.name, shaperImage: async () => shaperImage });
+  const refs = lab.nodes.map((n) => ({ name: n.name, containerId: n.containerId, addresses: Object.values(n.addresses), runId: lab.runId }));
+  const controller = new ImpairController(labHandleFromRefs(lab.name, refs, sidecars), { log: seedLog ?? (() => {}) });
+  const names = lab.nodes.map((n) => n.name);
+  let used = false;
+  return {
+    async apply(action) {
+      used = true;
+      switch (action.kind) {
+        case 'impair':
+          return controller.impair(egressConditions(action, names));
+        case 'partition':
+          return controller.partition(cutsOf(action));
+        case 'heal':
+          return controller.heal(action.node);
+      }
+    },
+    read: () => controller.read(),
+    async backend() {
+      return used ? (await controller.backend()).backend : null;
+    },
+  };
+}

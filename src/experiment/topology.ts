@@ -1,0 +1,118 @@
+/**
+ * The topology of an experiment run: loaded (file or inline) and validated by src/topology, then
+ * made into one isolated lab per run (its own name, so its own containers and networks) whose
+ * node commands write events and files where the collector finds them.
+ */
+import { loadTopology, parseTopology, type Topology, type TopologyNode } from '../topology/index.js';
+import type { Experiment, WorkloadItem } from './experiment-file.js';
+import type { YamlSource } from './yaml-source.js';
+import { flagValue, programRole } from './metrics.js';
+
+/** Where programs write inside a container (/tmp: writable by the image's non-root user). */
+export const CONTAINER_OUT = {
+  events: '/tmp/acklab-events.ndjson',
+  delivered: '/tmp/acklab-delivered.jsonl',
+  serverLog: '/tmp/acklab-server.log',
+  /** The start gate: gated programs wait for this file (see `gateCommand`). */
+  go: '/tmp/acklab-go',
+} as const;
+
+/**
+ * Wraps argv so the program starts only once the runner creates the go file (after the lab is up
+ * and the condition is in force), then after its start offset. sh's $0 is the first argument
+ * after the script (the offset); "$@" is the program's argv.
+ */
+export function gateCommand(argv: string[], startMs: number): string[] {
+  const script = `until [ -e ${CONTAINER_OUT.go} ]; do sleep 0.05; done; sleep "$0"; exec "$@"`;
+  return ['sh', '-c', script, String(startMs / 1000), ...argv];
+}
+
+/**
+ * Loads the experiment's topology. An inline topology is validated in place: the rest of the
+ * experiment file is blanked out (same line and column numbers), so errors point into the
+ * experiment file.
+ */
+export async function experimentTopology(experiment: Experiment, source?: YamlSource): Promise<Topology> {
+  if (experiment.topology.kind === 'file') return loadTopology(experiment.topology.file);
+  const node = source?.doc.get('topology', true) as { range?: [number, number, number] } | undefined;
+  if (source && node?.range) {
+    const [start, end] = node.range;
+    const text = source.text.replace(/[^\n]/g, (ch, offset: number) => (offset >= start && offset < end ? ch : ' '));
+    return parseTopology(text, experiment.file);
+  }
+  const { stringify } = await import('yaml');
+  return parseTopology(stringify(experiment.topology.value), `${experiment.file} (inline topology)`);
+}
+
+/** Files a node writes inside its container that the collector copies out (name in the run folder → path). */
+export interface NodeOutputs {
+  /** Container path of the events file; null when events go to stdout (`--events -`). */
+  events: string | null;
+  files: Record<string, string>;
+}
+
+/** The node's command with the workload applied and acklab's outputs added; its outputs. */
+export function instrumentNode(node: TopologyNode, workload: WorkloadItem | undefined): { command: string[]; outputs: NodeOutputs } {
+  let command = [...node.command];
+  if (workload?.program) command = [`acklab-${workload.program}`, ...(workload.args ?? [])];
+  else if (workload?.args) command = [...command, ...workload.args];
+  const role = programRole(command);
+  const outputs: NodeOutputs = { events: null, files: {} };
+  if (role !== 'other') {
+    const given = flagValue(command, '--events');
+    if (given === undefined) {
+      command.push('--events', CONTAINER_OUT.events);
+      outputs.events = CONTAINER_OUT.events;
+    } else outputs.events = given === '-' ? null : given;
+  }
+  if (role === 'mcast') {
+    const out = flagValue(command, '--out') ?? (command.push('--out', CONTAINER_OUT.delivered), CONTAINER_OUT.delivered);
+    outputs.files['delivered.jsonl'] = out;
+  }
+  if (role === 'peer-server') {
+    const log = flagValue(command, '--log') ?? (command.push('--log', CONTAINER_OUT.serverLog), CONTAINER_OUT.serverLog);
+    outputs.files['server.log'] = log;
+  }
+  return { command, outputs };
+}
+
+/**
+ * Whether a node's program waits for the start gate: every program on acklab's node image except
+ * servers (they only listen, and clients need them ready), unless a server has a start offset.
+ * Custom images are not gated (they may have no shell).
+ */
+export function isGated(node: TopologyNode, workload: WorkloadItem | undefined): boolean {
+  if (node.image.type !== 'acklab-node') return false;
+  return node.role !== 'server' || (workload?.startMs ?? 0) > 0;
+}
+
+export interface RunTopology {
+  topology: Topology;
+  outputs: Map<string, NodeOutputs>;
+  /** Nodes whose program waits for the start gate. */
+  gated: string[];
+}
+
+/** The run's own copy of the topology: a unique lab name (isolation), instrumented commands. */
+export function runTopology(base: Topology, experiment: Experiment, labName: string): RunTopology {
+  const outputs = new Map<string, NodeOutputs>();
+  const byNode = new Map(experiment.workload.map((w) => [w.node, w]));
+  const gated: string[] = [];
+  const nodes = base.nodes.map((node): TopologyNode => {
+    const workload = byNode.get(node.name);
+    const { command, outputs: out } = instrumentNode(node, workload);
+    outputs.set(node.name, out);
+    if (!isGated(node, workload)) return { ...node, command };
+    gated.push(node.name);
+    // a gated program listens only after the gate opens: the lab is ready once its container runs
+    return { ...node, command: gateCommand(command, workload?.startMs ?? 0), ready: { type: 'started', timeoutMs: node.ready.timeoutMs } };
+  });
+  return { topology: { ...base, name: labName, nodes }, outputs, gated };
+}
+
+/** A lab name for one run: short, DNS-safe, unique per sweep and run. */
+export function runLabName(experiment: string, sweepId: string, index: number): string {
+  const stem = experiment.replace(/[^a-z0-9-]/g, '-').slice(0, 24).replace(/-+$/, '');
+  return `${stem}-${sweepId}-${index + 1}`;
+}
+
