@@ -1,6 +1,6 @@
-/** `acklab images [--rebuild] [--base-image ROLE=IMAGE|bootstrap]…`: builds what is missing, with progress. */
+/** `acklab images [--rebuild] [--prune] [--base-image ROLE=IMAGE|bootstrap]…`: builds what is missing, with progress. */
 import type { Command } from 'commander';
-import { buildImages, parseBaseImageOptions } from '../images/index.js';
+import { buildImages, parseBaseImageOptions, pruneImages } from '../images/index.js';
 
 export function register(program: Command): void {
   program
@@ -14,7 +14,8 @@ export function register(program: Command): void {
       [] as string[],
     )
     .option('--verbose', 'print every line of the build output')
-    .action(async (opts: { rebuild?: boolean; baseImage: string[]; verbose?: boolean }) => {
+    .option('--prune', 'then remove older content-hash tags of acklab/node and acklab/shaper that no container uses')
+    .action(async (opts: { rebuild?: boolean; baseImage: string[]; verbose?: boolean; prune?: boolean }) => {
       const started = performance.now();
       const results = await buildImages({
         rebuild: opts.rebuild === true,
@@ -25,6 +26,7 @@ export function register(program: Command): void {
         const what = r.built ? `built in ${r.seconds.toFixed(1)} s` : 'up to date';
         process.stdout.write(`${r.tag}  ${(r.sizeBytes / 1e6).toFixed(0)} MB  base ${r.base.ref}  ${what}\n`);
       }
+      if (opts.prune) await pruneImages(Object.values(results).map((r) => r.tag));
       process.stdout.write(`done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     });
 }

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
-import { AcklabError, createLabels, errorMessage } from '../common/index.js';
+import { AcklabError, createLabels, errorMessage, labelFilter } from '../common/index.js';
 import { dockerClient } from '../runtime/docker.js';
 import { engineFacts } from '../engine/engine.js';
 import { bootstrapDebianBase } from './bootstrap.js';
@@ -300,4 +300,35 @@ async function buildOne(docker: Docker, role: ImageRole, files: ContextFile[], s
 
 function firstLine(text: string): string {
   return text.split('\n')[0]?.trim() ?? text;
+}
+
+/**
+ * Removes older content-hash tags of acklab's images (labelled, in IMAGE_REPOS), keeping `keep`
+ * and `latest`. An image a container still uses is left (the engine refuses); returns what went.
+ */
+export async function pruneImages(keep: string[], options: Pick<EnsureImagesOptions, 'docker' | 'log'> = {}): Promise<string[]> {
+  const docker = options.docker ?? dockerClient();
+  const log = options.log ?? defaultLog;
+  const repos = new Set(Object.values(IMAGE_REPOS));
+  const listed = await docker.listImages({ filters: { label: labelFilter({ role: 'image' }) } });
+  const removed: string[] = [];
+  for (const image of listed) {
+    for (const ref of image.RepoTags ?? []) {
+      const [repo, tag] = splitRef(ref);
+      if (!repos.has(repo) || tag === 'latest' || keep.includes(ref)) continue;
+      try {
+        await docker.getImage(ref).remove();
+        removed.push(ref);
+      } catch (err) {
+        log(`kept ${ref}: ${firstLine(errorMessage(err))}`);
+      }
+    }
+  }
+  if (removed.length > 0) log(`removed ${removed.length} older image tag(s): ${removed.join(', ')}`);
+  return removed;
+}
+
+function splitRef(ref: string): [string, string] {
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/') ? [ref.slice(0, colon), ref.slice(colon + 1)] : [ref, 'latest'];
 }
