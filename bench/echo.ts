@@ -1,17 +1,23 @@
 /**
  * Echo benchmark (not a test): closed-loop 64-byte ping-pong round trips per second at 1 and 64
- * connections, against acklab-echo and, in the same run, against the seed's Twisted echo server
- * (test/fixtures/twisted/echo_server.py on Debian's python3-twisted, which always listens on 8881).
- * Loopback only; each measurement is bounded in time (BENCH_SECONDS, default 3 s, after a 0.5 s warm-up).
+ * connections, against acklab-echo (default single process, and --workers auto) and, in the same run,
+ * against the seed's Twisted echo server (test/fixtures/twisted/echo_server.py on Debian's
+ * python3-twisted, which always listens on 8881). The load comes from bench/echo-load.c (compiled with
+ * cc into .cache/bench) so the generator is cheap next to the servers; without a C compiler it falls
+ * back to an in-process Node generator, which costs about as much as the server and caps the ratios.
+ * Loopback only; each point is bounded in time (BENCH_SECONDS, default 3 s, after a 0.5 s warm-up).
  *
  *   npm run bench:echo
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// Run from .cache/bench/echo.mjs (compiled by `npm run bench:echo`), so the repo root is two levels up.
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const LOAD_BIN = join(ROOT, '.cache/bench/echo-load');
 const PYTHON = process.env.ACKLAB_PYTHON ?? '/usr/bin/python3';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const WARMUP_MS = 500;
@@ -46,7 +52,25 @@ function pingPong(port: number, state: { counting: boolean; stop: boolean; round
   });
 }
 
-async function measure(port: number, connections: number): Promise<number> {
+/** Builds the C generator; undefined (with the reason printed) when there is no working cc. */
+function buildCLoad(): string | undefined {
+  const r = spawnSync('cc', ['-O2', '-o', LOAD_BIN, join(ROOT, 'bench/echo-load.c')], { encoding: 'utf8' });
+  if (r.status === 0) return LOAD_BIN;
+  console.log(`  (no C load generator: ${r.error?.message ?? r.stderr.trim()}; using the Node generator, which caps the ratios)`);
+  return undefined;
+}
+
+async function measureC(bin: string, port: number, connections: number): Promise<number> {
+  const child = spawn(bin, [String(port), String(connections), String(SECONDS), String(WARMUP_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`echo-load exited with ${code}`);
+  const { roundTrips, seconds } = JSON.parse(out) as { roundTrips: number; seconds: number };
+  return roundTrips / seconds;
+}
+
+async function measureNode(port: number, connections: number): Promise<number> {
   const state = { counting: false, stop: false, roundTrips: 0 };
   const loops = Array.from({ length: connections }, () => pingPong(port, state));
   await sleep(WARMUP_MS);
@@ -61,11 +85,13 @@ async function measure(port: number, connections: number): Promise<number> {
   return roundTrips / elapsed;
 }
 
-async function startAcklab(): Promise<Target> {
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/acklab-echo.js'), '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await waitForLine(proc, /Echo server listening on 127\.0\.0\.1:(\d+)/);
-  proc.stdout!.resume(); // keep draining its Connected/Disconnected lines
-  return { name: 'acklab-echo', port, proc };
+function acklab(name: string, extra: string[]): () => Promise<Target> {
+  return async () => {
+    const proc = spawn(process.execPath, [join(ROOT, 'bin/acklab-echo.js'), '--port', '0', '--host', '127.0.0.1', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await waitForLine(proc, /Echo server listening on 127\.0\.0\.1:(\d+)/);
+    proc.stdout!.resume(); // keep draining its Connected/Disconnected lines
+    return { name, port, proc };
+  };
 }
 
 async function startTwisted(): Promise<Target> {
@@ -82,12 +108,21 @@ async function startTwisted(): Promise<Target> {
   return { name: 'twisted-echo (seed)', port: TWISTED_PORT, proc };
 }
 
+const TWISTED = 'twisted-echo (seed)';
+
 async function main(): Promise<void> {
-  console.log(`echo ping-pong: ${MESSAGE.length}-byte messages, closed loop, ${SECONDS} s per point, loopback, ${process.version}`);
+  const cpus = os.availableParallelism();
+  console.log(`echo ping-pong: ${MESSAGE.length}-byte messages, closed loop, ${SECONDS} s per point, loopback, ${process.version}, ${cpus} CPUs`);
+  const cLoad = buildCLoad();
+  const measure = (port: number, c: number) => (cLoad ? measureC(cLoad, port, c) : measureNode(port, c));
+  const targets: [string, () => Promise<Target>][] = [
+    ['acklab-echo', acklab('acklab-echo', [])],
+    ...(cpus > 1 ? [[`acklab-echo --workers auto`, acklab('acklab-echo --workers auto', ['--workers', 'auto'])] as [string, () => Promise<Target>]] : []),
+    [TWISTED, startTwisted],
+  ];
   const results = new Map<string, Map<number, number>>();
-  const targets: (() => Promise<Target>)[] = [startAcklab, startTwisted];
   let failed = false;
-  for (const start of targets) {
+  for (const [name, start] of targets) {
     let target: Target | undefined;
     try {
       target = await start();
@@ -95,26 +130,37 @@ async function main(): Promise<void> {
       for (const c of CONNECTIONS) {
         const rate = await measure(target.port, c);
         row.set(c, rate);
-        console.log(`  ${target.name.padEnd(20)} ${String(c).padStart(3)} conn: ${Math.round(rate).toLocaleString('en-US').padStart(9)} round trips/s`);
+        console.log(`  ${name.padEnd(28)} ${String(c).padStart(3)} conn: ${Math.round(rate).toLocaleString('en-US').padStart(9)} round trips/s`);
       }
-      results.set(target.name, row);
+      results.set(name, row);
     } catch (err) {
       failed = true;
-      console.log(`  ${start === startTwisted ? 'twisted-echo (seed)' : 'acklab-echo'}: not measured: ${(err as Error).message}`);
+      console.log(`  ${name}: not measured: ${(err as Error).message}`);
     } finally {
-      target?.proc.kill('SIGTERM');
-      if (target) await new Promise((r) => target!.proc.once('exit', r));
+      if (target) {
+        const exited = new Promise((r) => target!.proc.once('exit', r));
+        target.proc.kill('SIGTERM');
+        await exited;
+      }
     }
   }
-  const a = results.get('acklab-echo');
-  const t = results.get('twisted-echo (seed)');
-  if (a && t) {
+  const t = results.get(TWISTED);
+  for (const [name, row] of results) {
+    if (name === TWISTED || !t) continue;
     for (const c of CONNECTIONS) {
-      const ratio = a.get(c)! / t.get(c)!;
-      console.log(`ratio acklab/twisted at ${c} conn: ${ratio.toFixed(2)}×${c === 64 ? ` (target ≥ 2×: ${ratio >= 2 ? 'met' : 'NOT met'})` : ''}`);
+      const ratio = row.get(c)! / t.get(c)!;
+      console.log(`ratio ${name} / twisted at ${String(c).padStart(2)} conn: ${ratio.toFixed(2)}×${c === 64 ? ` (target ≥ 2×: ${ratio >= 2 ? 'met' : 'NOT met'})` : ''}`);
     }
   }
-  console.log(JSON.stringify({ bench: 'echo', seconds: SECONDS, results: Object.fromEntries([...results].map(([k, v]) => [k, Object.fromEntries(v)])) }));
+  console.log(
+    JSON.stringify({
+      bench: 'echo',
+      seconds: SECONDS,
+      generator: cLoad ? 'c' : 'node',
+      cpus,
+      results: Object.fromEntries([...results].map(([k, v]) => [k, Object.fromEntries([...v].map(([c, r]) => [c, Math.round(r)]))])),
+    }),
+  );
   if (failed) process.exitCode = 1;
 }
 

@@ -53,12 +53,13 @@ export interface EventSink {
  * Opens `--events FILE|-`. Writes are synchronous so that nothing is lost when the process exits
  * right after its summary (a few events per update is far below what a sync write costs).
  */
-export function openEventSink(target: string | undefined, clock: () => number = Date.now): EventSink {
+export function openEventSink(target: string | undefined, clock: () => number = Date.now, { append = false } = {}): EventSink {
   if (target === undefined) return { emit() {}, close() {}, toStdout: false };
   const toStdout = target === '-';
   let fd: number;
   try {
-    fd = toStdout ? 1 : openSync(target, 'w');
+    // Append mode (O_APPEND) lets several worker processes share one file, a whole line per write.
+    fd = toStdout ? 1 : openSync(target, append ? 'a' : 'w');
   } catch (err) {
     throw new Error(`cannot open events file ${target}: ${(err as Error).message}`, { cause: err });
   }

@@ -108,3 +108,27 @@ describe('acklab-echo on loopback', () => {
     expect(events.at(-1)).toMatchObject({ event: 'summary', program: 'acklab-echo' });
   });
 });
+
+describe('acklab-echo --workers 2 (node:cluster on one port)', () => {
+  it('echoes on 200 concurrent connections across worker processes, shares one events file, stops cleanly', async () => {
+    const events = join(dir, 'events-workers.ndjson');
+    const multi = program('acklab-echo', ['--port', '0', '--host', '127.0.0.1', '--workers', '2', '--events', events]);
+    const p = Number((await multi.waitFor(/Echo server listening on 127\.0\.0\.1:(\d+) \(2 worker processes\)/))[1]);
+    const savedPort = port;
+    port = p;
+    try {
+      const payloads = Array.from({ length: 200 }, (_, i) => randomBytes(500 + i * 11));
+      const echoed = await Promise.all(payloads.map(roundTrip));
+      echoed.forEach((e, i) => expect(e.equals(payloads[i]!), `connection ${i}`).toBe(true));
+    } finally {
+      port = savedPort;
+    }
+    multi.kill('SIGTERM');
+    expect((await multi.waitExit()).code).toBe(0);
+    const lines = readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const connected = lines.filter((e) => e.event === 'connected');
+    expect(connected).toHaveLength(200);
+    expect(new Set(connected.map((e) => e.conn)).size).toBe(200); // conn ids unique across workers
+    expect(lines.at(-1)).toMatchObject({ event: 'summary', summary: { connections: 200, workers: 2 } });
+  });
+});
