@@ -3,6 +3,9 @@
  * completion, and cleanup by label (containers, then networks) that always runs.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type Docker from 'dockerode';
 import { createLabels, labelFilter } from '../../../src/common/index.js';
 import { dockerClient } from '../../../src/runtime/docker.js';
@@ -93,4 +96,22 @@ export function events(stdout: string): Array<Record<string, unknown> & { event:
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown> & { event: string });
+}
+
+/** Builds a small labelled image from Dockerfile lines (for bases the tests need); the caller removes the tag. */
+export async function buildTestImage(session: TestSession, tag: string, dockerfile: string[]): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'acklab-test-images-ctx-'));
+  try {
+    await writeFile(path.join(dir, 'Dockerfile'), `${dockerfile.join('\n')}\n`);
+    const stream = (await session.docker.buildImage({ context: dir, src: ['Dockerfile'] }, { t: tag, labels: session.labels, rm: true, forcerm: true })) as NodeJS.ReadableStream;
+    await new Promise<void>((resolve, reject) =>
+      session.docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => {
+        const failed = out?.find((o) => o.error);
+        if (err || failed) reject(err ?? new Error(failed?.error));
+        else resolve();
+      }),
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

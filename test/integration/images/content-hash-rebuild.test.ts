@@ -8,9 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { buildImages } from '../../../src/images/index.js';
+import { BOOTSTRAP_BASE, buildImages } from '../../../src/images/index.js';
 import { dockerClient } from '../../../src/runtime/docker.js';
-import { cleanupSession, newSession, runToCompletion } from './containers.js';
+import { buildTestImage, cleanupSession, newSession, runToCompletion } from './containers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const images = inject('images');
@@ -56,5 +56,35 @@ describe('ensureImages content hash', () => {
 
     const run = await runToCompletion(session, results.node.tag, ['acklab-echo', '--port', 'x']);
     expect(run.stderr).toContain(marker);
+  });
+});
+
+describe('ensureImages with a requested base', () => {
+  it('uses a base that already has Node as it is (no apt-get in the build), and the programs run on it', async () => {
+    // Stands in for node:20-bookworm-slim on a machine with a registry: Node present, no acklab user.
+    const baseTag = `acklab-test-images/node-base:${session.id.split('-').pop()}`;
+    madeTags.push(baseTag);
+    await buildTestImage(session, baseTag, [
+      `FROM ${BOOTSTRAP_BASE}`,
+      'RUN apt-get update && apt-get install -y --no-install-recommends nodejs && rm -rf /var/lib/apt/lists/*',
+    ]);
+    const lines: string[] = [];
+    const results = await buildImages({ baseImages: { node: baseTag }, tagLatest: false, verbose: true, log: (l) => lines.push(l) });
+    madeTags.push(results.node.tag);
+    expect(results.node.base.ref).toBe(baseTag);
+    expect(results.node.tag).not.toBe(images.node);
+    const nodeLines = lines.filter((l) => l.startsWith('[node]'));
+    expect(nodeLines.some((l) => /^\[node\] v\d+\.\d+\.\d+$/.test(l))).toBe(true);
+    expect(nodeLines.some((l) => /apt-get install|Reading package lists/.test(l) && !l.includes('Step '))).toBe(false);
+
+    const run = await runToCompletion(session, results.node.tag, ['acklab-peer', 'client', '127.0.0.1:notaport']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/usage: acklab-peer/);
+  });
+
+  it('fails with the fix when a requested base is neither present nor pullable', async () => {
+    await expect(buildImages({ baseImages: { shaper: 'acklab-test-images/absent:nope' }, tagLatest: false, log: () => undefined })).rejects.toThrow(
+      /shaper base image acklab-test-images\/absent:nope is not present and cannot be pulled .*--base-image shaper=bootstrap/,
+    );
   });
 });
