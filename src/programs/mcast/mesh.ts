@@ -93,11 +93,15 @@ export class Mesh {
     for (const link of this.links.values()) if (!link.left && !link.closed) link.send(msg);
   }
 
-  /** Sends bye on every open link, ends them, and waits (bounded) for them to close. */
-  async close(waitMs = 1000): Promise<void> {
+  /**
+   * Ends every link and waits (bounded) for them to close. `bye` is said only by a peer that delivered
+   * everything: its acks are all sent, so the others owe it nothing and need nothing more from it. A peer
+   * leaving early just closes, and the others see it as lost (and stop waiting for its acks).
+   */
+  async close({ bye, waitMs = 1000 }: { bye: boolean; waitMs?: number }): Promise<void> {
     this.closing = true;
     for (const t of this.timers) clearTimeout(t);
-    this.broadcast({ type: 'bye', id: this.opts.id });
+    if (bye) this.broadcast({ type: 'bye', id: this.opts.id });
     for (const link of this.links.values()) link.end();
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, waitMs);

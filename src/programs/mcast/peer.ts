@@ -211,7 +211,7 @@ export async function runMcastPeer(opts: McastOptions): Promise<number> {
     disposeSignals();
     for (const t of timers) clearTimeout(t);
     if (graceTimer) clearTimeout(graceTimer);
-    await mesh.close();
+    await mesh.close({ bye: delivered === expected });
     if (outFd !== undefined) closeSync(outFd);
   }
 

@@ -76,11 +76,12 @@ describe('acklab-mcast on loopback', () => {
       expect(e.code, p.output.slice(-2000)).toBe(3);
       const s = p.summary<McastSummary>();
       expect(s.complete).toBe(false);
-      expect(s.peersLost.map((l) => l.peer)).toEqual([3]);
+      // 3 is lost first; the other survivor may also see this one stop (incomplete peers leave without bye).
+      expect(s.peersLost[0]).toMatchObject({ peer: 3, reason: expect.stringMatching(/without bye|ECONNRESET/) });
       expect(s.undelivered).toBe(600 - s.delivered);
       expect(s.undelivered).toBeGreaterThan(0);
       expect(s.notReceived['3']).toMatch(/^\d+-200$/);
-      expect(s.reason).toMatch(/peer\(s\) 3 lost/);
+      expect(s.reason).toMatch(/peer\(s\) 3\b.* lost; nothing received for 1000 ms/);
       if (s.undeliveredMessages.length) expect(s.undeliveredMessages[0]!.why).toMatch(/missing acks from peer\(s\) .*3|waiting behind/);
     }
     // The survivors agree on what they did deliver: one sequence is a prefix of the other.
