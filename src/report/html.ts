@@ -1,0 +1,247 @@
+/**
+ * report.html: one self-contained file (inline CSS, inline SVG, no script, no network) next to
+ * report.md — the comparison table, the charts, and per run its manifest, timeline, conditions,
+ * log links, acks over time and the space-time diagram of its mcast part.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { formatDuration, formatRate } from '../common/index.js';
+import type { NetworkAction } from '../experiment/actions.js';
+import { acksOverTimeSpec, acksPerConditionSpec, deliveryLatencySpec, renderChartSvg, rttSpec, type ChartSpec } from './charts.js';
+import { loadReportData, type ReportData, type RunReport } from './html-data.js';
+import { escapeXml, renderSpaceTimeSvg } from './space-time.js';
+
+export const REPORT_HTML = 'report.html';
+
+const esc = escapeXml;
+
+const STYLE = `
+body { font-family: sans-serif; margin: 1.5em auto; max-width: 1200px; padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
+h3 { margin-top: 1.5em; }
+table { border-collapse: collapse; font-size: .9em; margin: .5em 0; }
+th, td { border: 1px solid #ccc; padding: .25em .5em; text-align: right; vertical-align: top; }
+th:first-child, td:first-child, table.kv th, table.kv td, table.left td, table.left th { text-align: left; }
+table.kv th { background: #f5f5f5; font-weight: normal; color: #555; }
+thead th { background: #f0f0f0; }
+.missing { color: #8a5a00; background: #fff6e0; border-left: 4px solid #e0a000; padding: .3em .6em; margin: .3em 0; }
+.problem { color: #a00; }
+.status-ok { color: #2a7d2a; font-weight: bold; } .status-bad { color: #b00; font-weight: bold; }
+figure.chart { display: inline-block; margin: .5em 1em .5em 0; vertical-align: top; }
+figure.chart svg { display: block; }
+.run { border: 1px solid #ddd; border-radius: 6px; padding: 0 1em 1em; margin: 1em 0; }
+.legend span { margin-right: 1.2em; white-space: nowrap; }
+.legend svg { vertical-align: middle; }
+.st-page summary { cursor: pointer; color: #444; margin: .3em 0; }
+.st-scroll { overflow-x: auto; }
+.ack-toggle:not(:checked) ~ .st-pages .arrow.ack { display: none; }
+pre { background: #f7f7f7; padding: .5em; overflow-x: auto; font-size: .8em; max-height: 30em; }
+code { font-size: .9em; }
+nav ul { columns: 3; }
+`;
+
+/** One network action in the experiment syntax's spirit, for the manifest table. */
+export function describeAction(action: NetworkAction): string {
+  if (action.kind === 'heal') return action.node ? `heal ${action.node}` : 'heal';
+  if (action.kind === 'partition') {
+    const p = action.partition;
+    return p.kind === 'groups' ? `partition ${p.groups.map((g) => g.join(',')).join(' | ')}` : `partition ${p.from} -/-> ${p.to}`;
+  }
+  const i = action.impairment;
+  const parts: string[] = [];
+  if (i.delayMs) parts.push(`delay=${formatDuration(i.delayMs)}${i.jitterMs ? `±${formatDuration(i.jitterMs)}` : ''}`);
+  if (i.lossPct) parts.push(`loss=${i.lossPct}%`);
+  if (i.rateBps !== undefined) parts.push(`rate=${formatRate(i.rateBps)}`);
+  if (i.duplicatePct) parts.push(`duplicate=${i.duplicatePct}%`);
+  if (i.reorderPct) parts.push(`reorder=${i.reorderPct}%`);
+  if (i.corruptPct) parts.push(`corrupt=${i.corruptPct}%`);
+  return `impair ${action.link.from}${action.link.to ? `->${action.link.to}` : ''} ${parts.join(' ') || '(nothing)'}`;
+}
+
+function table(head: string[], rows: string[][], cls = ''): string {
+  return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+}
+
+function kv(rows: [string, string][]): string {
+  return `<table class="kv"><tbody>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`).join('')}</tbody></table>`;
+}
+
+const missingList = (items: string[]) => items.map((m) => `<p class="missing">${esc(m)}</p>`).join('\n');
+const anchor = (run: RunReport) => `run-${run.label.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+
+async function chartFigure(chart: ChartSpec): Promise<string> {
+  const svg = await renderChartSvg(chart.spec);
+  return `<figure class="chart" id="chart-${esc(chart.id)}" data-chart="${esc(chart.id)}">${svg}</figure>`;
+}
+
+function manifestSection(run: RunReport): string {
+  const m = run.manifest!;
+  const topo = m.experiment.topology.kind === 'file' ? m.experiment.topology.file : 'inline';
+  const rows: [string, string][] = [
+    ['experiment', `${esc(m.experiment.name)} <code>${esc(m.experiment.file)}</code>`],
+    ['condition', esc(m.condition.name)],
+    ['conditions applied at start', m.condition.actions.length ? m.condition.actions.map((a) => `<code>${esc(describeAction(a))}</code>`).join('<br>') : 'none (baseline)'],
+    ['repetition', String(m.repetition)],
+    ['seed', String(m.seed)],
+    ['topology', `${esc(topo)}${m.topology ? '' : ' (resolved topology not recorded)'}`],
+    ['impairment backend', m.backend ? esc(m.backend) : 'none used'],
+    ['images', Object.entries(m.images).map(([k, v]) => `${esc(k)}: <code>${esc(v)}</code>`).join('<br>') || '–'],
+    ['versions', `acklab ${esc(m.versions.acklab)}, node ${esc(m.versions.node)}, docker ${esc(m.versions.docker ?? '–')}`],
+    ['host', `${esc(m.host.hostname)} (${esc(m.host.platform)} ${esc(m.host.release)}, ${esc(m.host.arch)}, ${m.host.cpus} CPUs, ${Math.round(m.host.memoryBytes / 2 ** 30)} GiB)`],
+    ['git commit', m.gitCommit ? `<code>${esc(m.gitCommit)}</code>` : '–'],
+    ['status', `<span class="${m.status === 'ok' ? 'status-ok' : 'status-bad'}">${esc(m.status)}</span>${m.error ? ` — ${esc(m.error)}` : ''}`],
+    ['started / ended', `${esc(m.startedAt)} / ${esc(m.endedAt)}`],
+    ['t0', run.t0 === null ? 'unknown' : `${new Date(run.t0).toISOString()}${run.t0Source === 'first event' ? ' (first event; not in manifest)' : ''}`],
+  ];
+  const timeline = m.timeline.length
+    ? table(
+        ['planned', 'applied', 'step', 'result'],
+        m.timeline.map((t) => [
+          `+${formatDuration(t.atMs)}`,
+          t.appliedAtMs === null ? '–' : `+${formatDuration(Math.round(t.appliedAtMs))}`,
+          `<code>${esc(t.text)}</code>`,
+          t.ok ? 'ok' : `<span class="problem">failed${t.error ? `: ${esc(t.error)}` : ''}</span>`,
+        ]),
+        'left',
+      )
+    : '<p>No fault timeline in this run.</p>';
+  const conditions = run.conditions
+    ? `<details><summary>conditions in force, read back from the kernel (${run.conditions.length} snapshot${run.conditions.length === 1 ? '' : 's'})</summary>${
+        run.conditions.length
+          ? run.conditions.map((c) => `<h4>${esc(c.label)} (+${formatDuration(Math.round(c.atMs))})${c.error ? ` <span class="problem">${esc(c.error)}</span>` : ''}</h4><pre>${esc(JSON.stringify(c.state, null, 2))}</pre>`).join('')
+          : '<p>none recorded (no condition needed the impairment layer)</p>'
+      }</details>`
+    : '';
+  const logs = table(
+    ['node', 'kind', 'program', 'exit', 'logs'],
+    run.logs.map((n) => [
+      esc(n.node),
+      esc(n.kind),
+      esc(n.role),
+      n.exitCode === null ? 'running' : String(n.exitCode),
+      n.links.map((l) => (l.exists ? `<a href="${esc(l.href)}">${esc(l.label)}</a>` : `<span class="problem">${esc(l.label)} (missing)</span>`)).join(' · '),
+    ]),
+    'left',
+  );
+  const topology = m.topology ? `<details><summary>resolved topology</summary><pre>${esc(JSON.stringify(m.topology, null, 2))}</pre></details>` : '';
+  return `<h4>Manifest</h4>${kv(rows)}<h4>Fault timeline</h4>${timeline}${conditions}${topology}<h4>Nodes and logs</h4>${logs}`;
+}
+
+function legend(): string {
+  const line = (color: string, dash = '', w = 1.6) => `<svg width="28" height="10"><line x1="2" y1="5" x2="26" y2="5" stroke="${color}" stroke-width="${w}"${dash ? ` stroke-dasharray="${dash}"` : ''}/></svg>`;
+  return `<p class="legend">
+<span>${line('#4c78a8')} message (one colour per sender)</span>
+<span>${line('#8c8c8c', '', 0.8)} ACK</span>
+<span>${line('#d62728', '3 2', 1.4)} never received</span>
+<span><svg width="10" height="10"><circle cx="5" cy="5" r="3" fill="white" stroke="#4c78a8" stroke-width="1.5"/></svg> multicast (m<i>sender.seq</i>)</span>
+<span><svg width="10" height="10"><circle cx="5" cy="5" r="3" fill="#4c78a8"/></svg> delivered (✓<i>sender.seq</i> #position)</span>
+<span><svg width="18" height="10"><rect width="18" height="10" fill="#d62728" fill-opacity="0.15"/></svg> partition</span>
+</p>
+<p><small>Rows are logical (a later millisecond is always below an earlier one, and a receive is below its send unless it was logged at an earlier millisecond); the left column is the real time since t0.
+An ACK's send time is the acker's <code>mcast_received</code> event: acklab-mcast broadcasts the ACK in the same handler and logs no separate event for it.
+Hover an arrow or a dot for its times.</small></p>`;
+}
+
+function spaceTimeSection(run: RunReport): string {
+  if (!run.spaceTime) return '';
+  const model = run.spaceTime;
+  if (model.events.length === 0) return `<h4>Space-time diagram</h4>${missingList(['the mcast nodes logged no message events: nothing to draw'])}`;
+  if (run.t0 === null) return `<h4>Space-time diagram</h4>${missingList(['no time reference (t0) for this run'])}`;
+  const t0 = run.t0;
+  const pages = renderSpaceTimeSvg(model, {
+    t0,
+    partitions: run.partitions.map((p) => ({ fromTs: t0 + p.fromMs, toTs: p.toMs === null ? null : t0 + p.toMs, text: p.text })),
+    marks: run.marks.filter((m) => m.applied).map((m) => ({ ts: t0 + m.atMs, text: m.text, kind: m.kind })),
+  });
+  const id = `acks-${anchor(run)}`;
+  const c = model.counts;
+  return `<h4>Space-time diagram (mcast)</h4>
+<p>${model.nodes.length} nodes; ${c.messages} message and ${c.acks} ACK arrows; ${c.deliveries} deliveries${c.notReceived ? `; <b>${c.notReceived}</b> sends never received` : ''}; ${pages.length} page${pages.length === 1 ? '' : 's'}.</p>
+${c.receivedBeforeSent ? `<p class="missing">${c.receivedBeforeSent} arrow(s) point upward: the receiver logged the message before its sender logged <code>mcast_sent</code>. acklab-mcast writes that event after sending the message to every peer, so the logged send time can be a few ms late. The diagram shows the times as they were logged.</p>` : ''}
+${legend()}
+<input type="checkbox" class="ack-toggle" id="${id}" checked> <label for="${id}">show ACK arrows</label>
+<div class="st-pages">
+${pages
+  .map(
+    (p, i) => `<details class="st-page"${i < 2 ? ' open' : ''}><summary>page ${i + 1}/${pages.length}: +${formatDuration(p.fromMs)} … +${formatDuration(p.toMs)} (rows ${p.fromRow}–${p.toRow})</summary><div class="st-scroll">${p.svg}</div></details>`,
+  )
+  .join('\n')}
+</div>`;
+}
+
+async function runSection(run: RunReport): Promise<string> {
+  const parts: string[] = [];
+  const statusClass = run.usable ? 'status-ok' : 'status-bad';
+  parts.push(`<section class="run" id="${anchor(run)}"><h3>${esc(run.label)} <small class="${statusClass}">${esc(run.status)}${run.metrics?.crashed ? ', crashed' : ''}</small></h3>`);
+  parts.push(`<p>Folder: <a href="${esc(run.dir === '.' ? 'manifest.json' : `${run.dir}/manifest.json`)}"><code>${esc(run.dir)}</code></a></p>`);
+  if (run.missing.length) parts.push(`<div class="missing-list">${missingList(run.missing)}</div>`);
+  if (run.manifest) {
+    const chart = acksOverTimeSpec(run);
+    if (chart) parts.push(await chartFigure(chart));
+    else parts.push(missingList(['no acks were received in this run: no acks-over-time chart']));
+    parts.push(spaceTimeSection(run));
+    parts.push(manifestSection(run));
+  }
+  parts.push('</section>');
+  return parts.join('\n');
+}
+
+export async function renderHtmlReport(data: ReportData): Promise<string> {
+  const charts: string[] = [];
+  const absent: string[] = [];
+  const add = async (chart: ChartSpec | null, why: string) => {
+    if (chart) charts.push(await chartFigure(chart));
+    else absent.push(why);
+  };
+  await add(acksPerConditionSpec(data, 'peer'), 'no usable run has a peer client: no peer acks chart');
+  await add(acksPerConditionSpec(data, 'mcast'), 'no usable run has an mcast part: no mcast acks chart');
+  await add(rttSpec(data), 'no ack round trips in the usable runs: no RTT chart');
+  await add(deliveryLatencySpec(data), 'no mcast deliveries in the usable runs: no delivery latency chart');
+  const runs: string[] = [];
+  for (const run of data.runs) runs.push(await runSection(run));
+  const s = data.summary;
+  const intro = s
+    ? `Experiment <code>${esc(s.file)}</code>, seed ${s.seed}, ${s.repetitions} repetition(s), ${s.runs.length} run(s)${s.interrupted ? ' — <b>interrupted</b> (Ctrl-C): only the runs below were collected' : ''}.`
+    : data.kind === 'sweep'
+      ? `${data.runs.length} run folder(s); no ${esc('summary.json')} in this folder (the sweep did not finish, or this is a plain folder of runs).`
+      : 'A single run.';
+  const head = data.tableCells.head;
+  const tableHtml = data.tableCells.rows.length
+    ? table(head, data.tableCells.rows.map((r) => r.map(esc)))
+    : '<p class="missing">No run could be read: no comparison table.</p>';
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(data.title)} — acklab report</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>${esc(data.title)}</h1>
+<p>${intro}</p>
+${missingList(data.problems)}
+<nav><ul>${data.runs.map((r) => `<li><a href="#${anchor(r)}">${esc(r.label)}</a> <small class="${r.usable ? 'status-ok' : 'status-bad'}">${esc(r.status)}${r.metrics?.crashed ? ', crashed' : ''}</small></li>`).join('')}</ul></nav>
+<h2 id="comparison">Comparison</h2>
+<p>Cells are one value per condition, or min / median / max over repetitions. Runs that failed or whose workload crashed are left out of the numbers and counted in “runs” (the same table as <code>acklab report</code> prints and report.md holds).</p>
+<div id="comparison-table">${tableHtml}</div>
+<h2 id="charts">Charts</h2>
+<p><small>Per-condition charts use the same runs as the table (failed or crashed runs are left out).</small></p>
+${missingList(absent)}
+<div id="charts-list">${charts.join('\n')}</div>
+<h2 id="runs">Runs</h2>
+${runs.join('\n')}
+</body>
+</html>
+`;
+}
+
+/** Writes `report.html` into a sweep folder or a run folder; returns its path. */
+export async function writeHtmlReport(dir: string): Promise<string> {
+  const data = await loadReportData(dir);
+  const file = path.join(data.dir, REPORT_HTML);
+  await writeFile(file, await renderHtmlReport(data));
+  return file;
+}
