@@ -5,8 +5,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { formatDuration, formatRate } from '../common/index.js';
-import type { NetworkAction } from '../experiment/actions.js';
+import { formatDuration } from '../common/index.js';
+import { describeAction } from '../experiment/actions.js';
 import { acksOverTimeSpec, acksPerConditionSpec, deliveryLatencySpec, renderChartSvg, rttSpec, type ChartSpec } from './charts.js';
 import { loadReportData, type ReportData, type RunReport } from './html-data.js';
 import { escapeXml, renderSpaceTimeSvg } from './space-time.js';
@@ -39,24 +39,6 @@ pre { background: #f7f7f7; padding: .5em; overflow-x: auto; font-size: .8em; max
 code { font-size: .9em; }
 nav ul { columns: 3; }
 `;
-
-/** One network action in the experiment syntax's spirit, for the manifest table. */
-export function describeAction(action: NetworkAction): string {
-  if (action.kind === 'heal') return action.node ? `heal ${action.node}` : 'heal';
-  if (action.kind === 'partition') {
-    const p = action.partition;
-    return p.kind === 'groups' ? `partition ${p.groups.map((g) => g.join(',')).join(' | ')}` : `partition ${p.from} -/-> ${p.to}`;
-  }
-  const i = action.impairment;
-  const parts: string[] = [];
-  if (i.delayMs) parts.push(`delay=${formatDuration(i.delayMs)}${i.jitterMs ? `±${formatDuration(i.jitterMs)}` : ''}`);
-  if (i.lossPct) parts.push(`loss=${i.lossPct}%`);
-  if (i.rateBps !== undefined) parts.push(`rate=${formatRate(i.rateBps)}`);
-  if (i.duplicatePct) parts.push(`duplicate=${i.duplicatePct}%`);
-  if (i.reorderPct) parts.push(`reorder=${i.reorderPct}%`);
-  if (i.corruptPct) parts.push(`corrupt=${i.corruptPct}%`);
-  return `impair ${action.link.from}${action.link.to ? `->${action.link.to}` : ''} ${parts.join(' ') || '(nothing)'}`;
-}
 
 function table(head: string[], rows: string[][], cls = ''): string {
   return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
