@@ -4,6 +4,7 @@
  * `apt-get install` works in `docker build`, and `docker import` it under BOOTSTRAP_BASE.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,18 +63,26 @@ const SLIM_APT = [
   '',
 ].join('\n');
 
-export async function bootstrapDebianBase(docker: Docker, log: (line: string) => void): Promise<BootstrapResult> {
-  const ready = await bootstrapReadiness();
+export async function bootstrapDebianBase(
+  docker: Docker,
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+  /** The tag to import as (tests and manual checks use their own, never replacing the shared base). */
+  ref: string = BOOTSTRAP_BASE,
+): Promise<BootstrapResult> {
+  const ready = await bootstrapReadiness(env);
   if (!ready.ok || !ready.mirror) {
-    throw new AcklabError(`cannot bootstrap ${BOOTSTRAP_BASE}:\n  - ${ready.problems.join('\n  - ')}`);
+    throw new AcklabError(`cannot bootstrap ${ref}:\n  - ${ready.problems.join('\n  - ')}`);
   }
   const mirror = ready.mirror;
   const started = performance.now();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'acklab-debootstrap-'));
+  // /var/tmp: a tmpfs /tmp may be mounted nodev/noexec, which debootstrap's chroot cannot use.
+  const parent = env.ACKLAB_BOOTSTRAP_DIR ?? (existsSync('/var/tmp') ? '/var/tmp' : os.tmpdir());
+  const dir = await mkdtemp(path.join(parent, 'acklab-debootstrap-'));
   try {
     const include = mirror.uri.startsWith('https:') ? ['--include=ca-certificates'] : [];
     const argv = ['--variant=minbase', ...include, BOOTSTRAP_SUITE, dir, mirror.uri];
-    log(`bootstrapping ${BOOTSTRAP_BASE}: debootstrap ${argv.join(' ')} (mirror from ${mirror.origin}; about a minute)`);
+    log(`bootstrapping ${ref}: debootstrap ${argv.join(' ')} (mirror from ${mirror.origin}; about a minute)`);
     const proc = execa('debootstrap', argv, { all: true, reject: false });
     const tail: string[] = [];
     proc.all?.setEncoding('utf8');
@@ -86,7 +95,7 @@ export async function bootstrapDebianBase(docker: Docker, log: (line: string) =>
         tail.push(line);
         if (tail.length > 30) tail.shift();
         // Stage lines only; the per-package lines would be hundreds.
-        if (/^(W|E):|^I: (Retrieving Release|Checking component|Installing core|Base system installed)/.test(line)) log(`  ${line}`);
+        if (/^(W|E):|^I: (Retrieving (In)?Release|Checking component|Installing core|Base system installed)/.test(line)) log(`  ${line}`);
       }
     });
     const result = await proc;
@@ -99,14 +108,14 @@ export async function bootstrapDebianBase(docker: Docker, log: (line: string) =>
 
     await slimRoot(dir, mirror);
     const importStart = performance.now();
-    const id = await importRoot(docker, dir);
+    const id = await importRoot(docker, dir, ref);
     const importSeconds = (performance.now() - importStart) / 1000;
     const total = (performance.now() - started) / 1000;
     log(
-      `bootstrapped ${BOOTSTRAP_BASE} (${id.slice(7, 19)}) in ${total.toFixed(1)} s ` +
+      `bootstrapped ${ref} (${id.slice(7, 19)}) in ${total.toFixed(1)} s ` +
         `(debootstrap ${debootstrapSeconds.toFixed(1)} s, import ${importSeconds.toFixed(1)} s); it is reused from now on`,
     );
-    return { ref: BOOTSTRAP_BASE, id, seconds: { debootstrap: debootstrapSeconds, import: importSeconds, total } };
+    return { ref, id, seconds: { debootstrap: debootstrapSeconds, import: importSeconds, total } };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -130,9 +139,10 @@ async function slimRoot(dir: string, mirror: DebianMirror): Promise<void> {
   await rm(path.join(dir, 'debootstrap'), { recursive: true, force: true });
 }
 
-/** `tar -C dir -c . | docker import - BOOTSTRAP_BASE` through the engine API (works with a remote DOCKER_HOST too). */
-async function importRoot(docker: Docker, dir: string): Promise<string> {
-  const [repo, tag] = BOOTSTRAP_BASE.split(':') as [string, string];
+/** `tar -C dir -c . | docker import - REF` through the engine API (works with a remote DOCKER_HOST too). */
+async function importRoot(docker: Docker, dir: string, ref: string): Promise<string> {
+  const colon = ref.lastIndexOf(':');
+  const [repo, tag] = [ref.slice(0, colon), ref.slice(colon + 1)];
   const labels = createLabels({ role: 'image' });
   const tar = spawn('tar', ['--numeric-owner', '-C', dir, '-c', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let tarErr = '';
@@ -156,6 +166,6 @@ async function importRoot(docker: Docker, dir: string): Promise<string> {
   }
   const code = await tarDone;
   if (code !== 0) throw new AcklabError(`tar -C ${dir} -c . failed (exit ${code}): ${tarErr.trim()}`);
-  const info = await docker.getImage(BOOTSTRAP_BASE).inspect();
+  const info = await docker.getImage(ref).inspect();
   return info.Id;
 }
