@@ -5,7 +5,8 @@
  * python3-twisted, which always listens on 8881). The load comes from bench/echo-load.c (compiled with
  * cc into .cache/bench) so the generator is cheap next to the servers; without a C compiler it falls
  * back to an in-process Node generator, which costs about as much as the server and caps the ratios.
- * Loopback only; each point is bounded in time (BENCH_SECONDS, default 3 s, after a 0.5 s warm-up).
+ * Loopback only; bounded: BENCH_ROUNDS (default 3) × 2 connection counts × 3 targets points of
+ * BENCH_SECONDS (default 2 s) after a 0.5 s warm-up each, about 45 s in all.
  *
  *   npm run bench:echo
  */
@@ -19,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const LOAD_BIN = join(ROOT, '.cache/bench/echo-load');
 const PYTHON = process.env.ACKLAB_PYTHON ?? '/usr/bin/python3';
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP_MS = 500;
 const MESSAGE = Buffer.alloc(64, 0x61);
 const CONNECTIONS = [1, 64];
@@ -112,7 +114,7 @@ const TWISTED = 'twisted-echo (seed)';
 
 async function main(): Promise<void> {
   const cpus = os.availableParallelism();
-  console.log(`echo ping-pong: ${MESSAGE.length}-byte messages, closed loop, ${SECONDS} s per point, loopback, ${process.version}, ${cpus} CPUs`);
+  console.log(`echo ping-pong: ${MESSAGE.length}-byte messages, closed loop, ${SECONDS} s per point × ${ROUNDS} rounds, loopback, ${process.version}, ${cpus} CPUs`);
   const cLoad = buildCLoad();
   const measure = (port: number, c: number) => (cLoad ? measureC(cLoad, port, c) : measureNode(port, c));
   const targets: [string, () => Promise<Target>][] = [
@@ -120,29 +122,45 @@ async function main(): Promise<void> {
     ...(cpus > 1 ? [[`acklab-echo --workers auto`, acklab('acklab-echo --workers auto', ['--workers', 'auto'])] as [string, () => Promise<Target>]] : []),
     [TWISTED, startTwisted],
   ];
-  const results = new Map<string, Map<number, number>>();
+  // All servers run at once and the points are interleaved round by round, so load drifting on a
+  // shared machine hits every target alike; each figure is the median of its rounds.
+  const running: Target[] = [];
+  const samples = new Map<string, Map<number, number[]>>();
   let failed = false;
-  for (const [name, start] of targets) {
-    let target: Target | undefined;
-    try {
-      target = await start();
-      const row = new Map<number, number>();
-      for (const c of CONNECTIONS) {
-        const rate = await measure(target.port, c);
-        row.set(c, rate);
-        console.log(`  ${name.padEnd(28)} ${String(c).padStart(3)} conn: ${Math.round(rate).toLocaleString('en-US').padStart(9)} round trips/s`);
-      }
-      results.set(name, row);
-    } catch (err) {
-      failed = true;
-      console.log(`  ${name}: not measured: ${(err as Error).message}`);
-    } finally {
-      if (target) {
-        const exited = new Promise((r) => target!.proc.once('exit', r));
-        target.proc.kill('SIGTERM');
-        await exited;
+  try {
+    for (const [name, start] of targets) {
+      try {
+        running.push(await start());
+        samples.set(name, new Map(CONNECTIONS.map((c) => [c, []])));
+      } catch (err) {
+        failed = true;
+        console.log(`  ${name}: not measured: ${(err as Error).message}`);
       }
     }
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const c of CONNECTIONS) {
+        for (const target of running) {
+          const rate = await measure(target.port, c);
+          samples.get(target.name)!.get(c)!.push(rate);
+          console.log(`  round ${round}  ${target.name.padEnd(28)} ${String(c).padStart(3)} conn: ${Math.round(rate).toLocaleString('en-US').padStart(9)} round trips/s`);
+        }
+      }
+    }
+  } finally {
+    await Promise.all(
+      running.map((t) => {
+        const exited = new Promise((r) => t.proc.once('exit', r));
+        t.proc.kill('SIGTERM');
+        return exited;
+      }),
+    );
+  }
+  const results = new Map<string, Map<number, number>>();
+  console.log(`median of ${ROUNDS} rounds:`);
+  for (const [name, byConn] of samples) {
+    const row = new Map([...byConn].map(([c, xs]) => [c, median(xs)]));
+    results.set(name, row);
+    for (const [c, r] of row) console.log(`  ${name.padEnd(28)} ${String(c).padStart(3)} conn: ${Math.round(r).toLocaleString('en-US').padStart(9)} round trips/s`);
   }
   const t = results.get(TWISTED);
   for (const [name, row] of results) {
@@ -156,6 +174,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       bench: 'echo',
       seconds: SECONDS,
+      rounds: ROUNDS,
       generator: cLoad ? 'c' : 'node',
       cpus,
       results: Object.fromEntries([...results].map(([k, v]) => [k, Object.fromEntries([...v].map(([c, r]) => [c, Math.round(r)]))])),
@@ -186,6 +205,12 @@ function portFree(port: number): Promise<boolean> {
     s.once('error', () => res(false));
     s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
   });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function sleep(ms: number): Promise<void> {
