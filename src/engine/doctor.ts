@@ -150,9 +150,10 @@ export async function runDoctor(docker: Docker = dockerClient()): Promise<Doctor
             detail: `not present; if no registry answers, ${BOOTSTRAP_BASE} is bootstrapped from ${ready.mirror?.uri} (${ready.mirror?.origin})`,
           }
         : {
+            // A registry may still serve them (doctor does not pull): a warning, not a failure.
             name: 'base images',
-            status: 'fail',
-            detail: `not present, and ${BOOTSTRAP_BASE} cannot be bootstrapped here`,
+            status: 'warn',
+            detail: `not present: they will be pulled; if no registry answers, ${BOOTSTRAP_BASE} cannot be bootstrapped here`,
             fix: `${ready.problems.join('; ')} — or docker pull/load the default bases (node:20-bookworm-slim, debian:bookworm-slim)`,
           },
     );
