@@ -19,6 +19,7 @@ import {
   type SweepSummary,
 } from '../experiment/index.js';
 import { comparisonTable, renderTerminalTable } from '../report/table.js';
+import { REPORT_HTML, writeHtmlReport } from '../report/html.js';
 
 export function register(program: Command): void {
   program
@@ -34,6 +35,7 @@ export function register(program: Command): void {
         const table = comparisonTable([{ dir: path.basename(dir), condition: manifest.condition.name, repetition: manifest.repetition, status: manifest.status, metrics }]);
         process.stdout.write(`${renderTerminalTable(table, { color })}\n`);
         for (const p of metrics.problems) process.stdout.write(`problem: ${p}\n`);
+        process.stdout.write(`report: ${await writeHtmlReport(dir)}\n`);
         return;
       }
       const runs = await readSweepRuns(dir);
@@ -48,6 +50,6 @@ export function register(program: Command): void {
       }
       const summary = buildSummary(info, runs);
       await writeSweepOutputs(dir, summary);
-      process.stdout.write(`${renderTerminalTable(summary.table, { color })}\nreport: ${path.join(dir, SWEEP_FILES.reportMd)}\n`);
+      process.stdout.write(`${renderTerminalTable(summary.table, { color })}\nreport: ${path.join(dir, SWEEP_FILES.reportMd)}, ${path.join(dir, REPORT_HTML)}\n`);
     });
 }

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { comparisonTable } from '../report/table.js';
 import { renderMarkdownReport } from '../report/markdown.js';
+import { writeHtmlReport } from '../report/html.js';
 import { RUN_FORMAT_VERSION, SWEEP_FILES, type SweepRun, type SweepSummary } from './run-format.js';
 import { writeJson } from './run-folder.js';
 
@@ -60,4 +61,6 @@ export async function writeSweepOutputs(sweepDir: string, summary: SweepSummary)
   await writeJson(path.join(sweepDir, SWEEP_FILES.summaryJson), summary);
   await writeFile(path.join(sweepDir, SWEEP_FILES.summaryCsv), summaryCsv(summary.runs));
   await writeFile(path.join(sweepDir, SWEEP_FILES.reportMd), renderMarkdownReport(summary));
+  // report.html (charts, space-time diagrams) must never cost the results collected above
+  await writeHtmlReport(sweepDir).catch((err: Error) => process.stderr.write(`report.html not written: ${err.message}\n`));
 }

@@ -157,13 +157,16 @@ export function deliveryLatencySpec(data: ReportData): ChartSpec | null {
       config: CONFIG,
       data: { name: 'latencies', values },
       facet: { column: { field: 'condition', type: 'nominal', sort: conditionOrder(data.table), title: null } },
+      // ms under a baseline, seconds under a partition: each condition gets its own axis
+      resolve: { scale: { y: 'independent' } },
       spec: {
         width: { step: 45 },
         height: 220,
         mark: { type: 'boxplot', extent: 'min-max', size: 22 },
         encoding: {
           x: { field: 'node', type: 'nominal', axis: { labelAngle: 0 } },
-          y: { field: 'latencyMs', type: 'quantitative', title: 'delivery latency (ms)' },
+          // not "nice": a -1 ms latency (see html.ts) must not stretch the axis to -1000
+          y: { field: 'latencyMs', type: 'quantitative', title: 'delivery latency (ms)', scale: { nice: false, zero: true } },
           color: { field: 'node', type: 'nominal', legend: null },
         },
       },

@@ -221,6 +221,8 @@ export interface SpaceTimePage {
 const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#b279a2', '#e45756', '#72b7b2', '#eeca3b', '#9d755d', '#ff9da6', '#bab0ac'];
 const ACK_COLOR = '#8c8c8c';
 const LOST_COLOR = '#d62728';
+// a white outline under labels keeps them readable where arrows cross
+const HALO = 'stroke="white" stroke-width="3" stroke-linejoin="round" paint-order="stroke"';
 
 export function escapeXml(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
@@ -327,10 +329,10 @@ export function renderSpaceTimeSvg(model: SpaceTimeModel, options: SpaceTimeSvgO
       if (row < from || row > to) continue;
       if (e.kind === 'send') {
         out.push(`<circle class="send" cx="${x(e.node)}" cy="${y(row)}" r="3" fill="white" stroke="${colorOf(e.sender)}" stroke-width="1.5"><title>${escapeXml(`${e.node} multicasts ${e.sender}.${e.seq} (Lamport ${e.lamport}) at ${fmtMs(e.ts - options.t0)}`)}</title></circle>`);
-        out.push(`<text x="${x(e.node) - 6}" y="${y(row) + 3}" text-anchor="end" fill="${colorOf(e.sender)}">m${e.sender}.${e.seq}</text>`);
+        out.push(`<text x="${x(e.node) - 6}" y="${y(row) + 3}" text-anchor="end" fill="${colorOf(e.sender)}" ${HALO}>m${e.sender}.${e.seq}</text>`);
       } else if (e.kind === 'deliver') {
         out.push(`<circle class="deliver" cx="${x(e.node)}" cy="${y(row)}" r="3" fill="${colorOf(e.sender)}"><title>${escapeXml(`${e.node} delivers ${e.sender}.${e.seq} (Lamport ${e.lamport}) as #${e.position} at ${fmtMs(e.ts - options.t0)}`)}</title></circle>`);
-        out.push(`<text x="${x(e.node) + 6}" y="${y(row) + 3}" fill="#222">✓${e.sender}.${e.seq} #${e.position}</text>`);
+        out.push(`<text x="${x(e.node) + 6}" y="${y(row) + 3}" fill="#222" ${HALO}>✓${e.sender}.${e.seq} #${e.position}</text>`);
       }
     }
     out.push('</g>');
