@@ -14,6 +14,8 @@ export interface NetworkPlayer {
   read(): Promise<LabConditions>;
   /** The backend in use, once anything was applied (null before). */
   backend(): Promise<string | null>;
+  /** Creates every node's sidecar and probes the backend, so timeline steps apply without that delay. */
+  prepare(): Promise<void>;
 }
 
 /** Action → the controller's egress conditions ("*" expands to every node of the lab). */
@@ -48,6 +50,11 @@ export function networkPlayer(lab: StartedLab, shaperImage: string, seedLog?: (l
       }
     },
     read: () => controller.read(),
+    async prepare() {
+      used = true;
+      await Promise.all(refs.map((ref) => sidecars.executor(ref, true)));
+      await controller.backend();
+    },
     async backend() {
       return used ? (await controller.backend()).backend : null;
     },

@@ -77,7 +77,7 @@ export interface NodeRecord {
 export interface TimelineRecord {
   /** Planned offset from t0. */
   atMs: number;
-  /** Actual offset from t0 when the step was applied. */
+  /** Actual offset from t0 when the step was in force (its commands had all run); null if it failed or never ran. */
   appliedAtMs: number | null;
   text: string;
   step: TimelineStep;

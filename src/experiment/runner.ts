@@ -241,6 +241,10 @@ async function runOne(ctx: RunContext, run: PlannedRun): Promise<SweepRun> {
     progress.runPhase(run, 'starting lab');
     lab = await startLab(ctx, topology, runId, (line) => progress.runPhase(run, line));
     net = networkPlayer(lab, ctx.images.shaper);
+    if (run.condition.timeline.length > 0) {
+      progress.runPhase(run, 'preparing sidecars for the timeline');
+      await net.prepare();
+    }
     for (const action of run.condition.actions) {
       progress.runPhase(run, describeAction(action));
       await net.apply(action);
@@ -254,9 +258,9 @@ async function runOne(ctx: RunContext, run: PlannedRun): Promise<SweepRun> {
     for (const [i, step] of run.condition.timeline.entries()) {
       await abortable(t0 + step.atMs - Date.now(), signal);
       const record = manifest.timeline[i]!;
-      record.appliedAtMs = Date.now() - t0;
       try {
         await net.apply(step.action);
+        record.appliedAtMs = Date.now() - t0;
         record.ok = true;
         progress.runPhase(run, step.text);
       } catch (err) {

@@ -5,10 +5,11 @@ import { tableCells } from './table.js';
 
 const escape = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
-export function markdownTable(head: string[], rows: string[][]): string {
+/** A pipe table; columns from `rightFrom` on are right-aligned (numbers). */
+export function markdownTable(head: string[], rows: string[][], rightFrom = head.length): string {
   return [
     `| ${head.map(escape).join(' | ')} |`,
-    `| ${head.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`,
+    `| ${head.map((_, i) => (i < rightFrom ? '---' : '---:')).join(' | ')} |`,
     ...rows.map((r) => `| ${r.map(escape).join(' | ')} |`),
   ].join('\n');
 }
@@ -26,7 +27,7 @@ export function renderMarkdownReport(summary: SweepSummary): string {
     'Cells are one value per condition, or min / median / max over repetitions. Runs that failed or whose',
     'workload crashed are left out of the numbers and counted in "runs".',
     '',
-    markdownTable(head, rows),
+    markdownTable(head, rows, 2),
     '',
     '## Runs',
     '',

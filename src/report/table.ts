@@ -13,7 +13,7 @@ type Extract = (m: RunMetrics) => number | null | undefined;
 const COLUMNS: (ComparisonColumn & { get: Extract })[] = [
   { key: 'peer.updatesSent', label: 'updates', unit: '', get: (m) => m.peer?.updatesSent },
   { key: 'peer.acksReceived', label: 'acks', unit: '', get: (m) => m.peer?.acksReceived },
-  { key: 'peer.ackRatio', label: 'ack %', unit: '%', get: (m) => (m.peer?.ackRatio == null ? null : m.peer.ackRatio * 100) },
+  { key: 'peer.ackRatio', label: 'ack ratio', unit: '%', get: (m) => (m.peer?.ackRatio == null ? null : m.peer.ackRatio * 100) },
   { key: 'peer.ackRttMs.p50', label: 'rtt p50', unit: 'ms', get: (m) => m.peer?.ackRttMs.p50 },
   { key: 'peer.ackRttMs.p95', label: 'rtt p95', unit: 'ms', get: (m) => m.peer?.ackRttMs.p95 },
   { key: 'peer.ackRttMs.p99', label: 'rtt p99', unit: 'ms', get: (m) => m.peer?.ackRttMs.p99 },

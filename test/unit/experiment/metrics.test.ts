@@ -104,7 +104,7 @@ describe('comparison table and report', () => {
       runs,
     );
     const md = renderMarkdownReport(summary);
-    expect(md).toContain('| condition | runs | updates | acks | ack % (%) |');
+    expect(md).toContain('| condition | runs | updates | acks | ack ratio (%) |');
     expect(md).toMatch(/\| baseline \| 2 \| 15 \| 15 \| 100\.0 \|/);
     expect(md).toContain('[crash-r1](crash-r1/manifest.json)');
 
