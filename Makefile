@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help deps build lab test test-unit test-integration bench typecheck clean
+.PHONY: help deps build engine images lab test test-unit test-integration bench typecheck clean
 
 help:
 	@echo "make lab    - set everything up and run the main lab experiment"
@@ -19,16 +19,23 @@ deps: $(NPM_STAMP)
 build: deps
 	npm run build --silent
 
+# A Docker engine that answers (installed and started here on Debian/Ubuntu as root when none does).
+engine:
+	scripts/ensure-engine.sh
+
+images: engine build
+	node bin/acklab.js images
+
 typecheck: deps
 	npx tsc -p tsconfig.test.json
 
-test: build typecheck
+test: engine build typecheck
 	npx vitest run
 
 test-unit: build
 	npx vitest run --project unit
 
-test-integration: build
+test-integration: engine build
 	npx vitest run --project integration
 
 clean:
