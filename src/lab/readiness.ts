@@ -37,21 +37,26 @@ export async function waitReady(
   node: string,
   id: string,
   ready: Readiness,
-  { signal, pollMs = 100, now = Date.now }: WaitOptions = {},
+  { signal, pollMs = 50, now = Date.now }: WaitOptions = {},
 ): Promise<void> {
   const deadline = now() + ready.timeoutMs;
   const pattern = ready.type === 'log' ? new RegExp(ready.pattern) : undefined;
   const lastLines = async () => (await containers.logs(id, { tail: LOG_LINES_ON_FAILURE }).catch(() => '')).split('\n').filter((l) => l !== '');
-  for (;;) {
+  const logMatches = async () => pattern !== undefined && (await containers.logs(id)).split('\n').some((l) => pattern.test(l));
+  // The cheap check (a /proc read, a log read) runs every poll; the state (an API call) every ~1 s.
+  const inspectEvery = Math.max(1, Math.round(1000 / pollMs));
+  for (let poll = 0; ; poll++) {
     signal?.throwIfAborted();
-    const info = await containers.inspect(id);
-    if (ready.type === 'started' && (info.running || (info.state === 'exited' && info.exitCode === 0))) return;
-    if (!info.running) {
-      if (ready.type === 'log' && pattern && (await containers.logs(id)).split('\n').some((l) => pattern.test(l))) return;
-      throw new ReadinessError(node, `exited with status ${info.exitCode} before it was ready (waiting for ${describeReadiness(ready)})`, await lastLines());
+    if (poll % inspectEvery === 0 || now() >= deadline) {
+      const info = await containers.inspect(id);
+      if (ready.type === 'started' && (info.running || (info.state === 'exited' && info.exitCode === 0))) return;
+      if (!info.running) {
+        if (await logMatches()) return;
+        throw new ReadinessError(node, `exited with status ${info.exitCode} before it was ready (waiting for ${describeReadiness(ready)})`, await lastLines());
+      }
     }
     if (ready.type === 'port' && (await containers.listeningPorts(id)).has(ready.port)) return;
-    if (ready.type === 'log' && pattern && (await containers.logs(id)).split('\n').some((l) => pattern.test(l))) return;
+    if (ready.type === 'log' && (await logMatches())) return;
     if (now() >= deadline) {
       throw new ReadinessError(node, `was not ready after ${formatDuration(ready.timeoutMs)} (waiting for ${describeReadiness(ready)})`, await lastLines());
     }

@@ -71,6 +71,9 @@ export class DockerNetworkClient implements NetworkClient {
 }
 
 export class DockerContainerClient implements ContainerClient {
+  /** Container id → host pid of its init (0: not local, use exec), for listeningPorts. */
+  private readonly localPids = new Map<string, number>();
+
   constructor(private readonly docker: Docker = dockerClient()) {}
 
   async create(spec: ContainerSpec): Promise<string> {
@@ -175,25 +178,36 @@ export class DockerContainerClient implements ContainerClient {
       .exec({ Cmd: argv, AttachStdout: true, AttachStderr: true })
       .catch(fail(what));
     const stream = await (exec.start({ hijack: true, stdin: false }) as unknown as Promise<NodeJS.ReadableStream>).catch(fail(what));
-    await new Promise<void>((resolve, reject) => {
-      this.docker.modem.demuxStream(stream, out, err);
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', reject);
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.demuxStream(stream, out, err);
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', reject);
+      });
+    } finally {
+      // The hijacked socket stays half-open after the output ends and would keep the process alive.
+      (stream as unknown as { destroy(): void }).destroy();
+    }
     const info = await (exec.inspect() as unknown as Promise<{ ExitCode: number | null }>).catch(fail(what));
     return info.ExitCode ?? -1;
   }
 
   async listeningPorts(id: string): Promise<Set<number>> {
-    // Fast path on a local engine: read the namespace's socket table through /proc/<pid>, no exec.
-    const info = await this.inspect(id);
-    if (info.pid > 0) {
-      const cgroup = await readFile(`/proc/${info.pid}/cgroup`, 'utf8').catch(() => '');
-      if (cgroup.includes(info.id)) {
-        const tables = await Promise.all(['tcp', 'tcp6'].map((t) => readFile(`/proc/${info.pid}/net/${t}`, 'utf8').catch(() => '')));
-        return parseListening(tables.join('\n'));
-      }
+    // Fast path on a local engine: read the namespace's socket table through /proc/<pid>, no API
+    // call and no exec, so polling many nodes does not load the engine they are booting on.
+    let pid = this.localPids.get(id);
+    if (pid === undefined) {
+      const info = await this.inspect(id);
+      pid = 0;
+      if (info.pid > 0 && (await readFile(`/proc/${info.pid}/cgroup`, 'utf8').catch(() => '')).includes(info.id)) pid = info.pid;
+      if (info.running) this.localPids.set(id, pid);
+    }
+    if (pid > 0) {
+      const tables = await Promise.all(['tcp', 'tcp6'].map((t) => readFile(`/proc/${pid}/net/${t}`, 'utf8').catch(() => undefined)));
+      if (tables[0] !== undefined) return parseListening(tables.join('\n'));
+      this.localPids.delete(id); // the process is gone (exited or restarted)
+      return new Set();
     }
     const r = await this.exec(id, ['cat', '/proc/net/tcp', '/proc/net/tcp6']);
     return parseListening(r.stdout);
