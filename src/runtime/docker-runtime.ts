@@ -193,6 +193,14 @@ export class DockerContainerClient implements ContainerClient {
     return info.ExitCode ?? -1;
   }
 
+  async execDetached(id: string, argv: string[]): Promise<void> {
+    const what = `exec (detached) ${JSON.stringify(argv)} in container ${id.slice(0, 12)}`;
+    const exec = await this.docker.getContainer(id).exec({ Cmd: argv, AttachStdout: false, AttachStderr: false }).catch(fail(what));
+    const stream = await (exec.start({ Detach: true }) as unknown as Promise<{ destroy?(): void; resume?(): void } | undefined>).catch(fail(what));
+    // dockerode hands back the response socket even when detached; left open it keeps the process alive.
+    stream?.destroy?.();
+  }
+
   async listeningPorts(id: string): Promise<Set<number>> {
     // Fast path on a local engine: read the namespace's socket table through /proc/<pid>, no API
     // call and no exec, so polling many nodes does not load the engine they are booting on.

@@ -78,6 +78,8 @@ export interface ContainerClient {
   exec(id: string, argv: string[]): Promise<ExecResult>;
   /** Streams an exec's output as it comes; resolves to the exit code. */
   execStream(id: string, argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number>;
+  /** Starts a command in the container and returns at once (daemons such as a shaping helper). */
+  execDetached(id: string, argv: string[]): Promise<void>;
   /** TCP ports in LISTEN state inside the container's network namespace. */
   listeningPorts(id: string): Promise<Set<number>>;
 }

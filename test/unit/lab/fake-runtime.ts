@@ -104,6 +104,7 @@ export class FakeRuntime implements Runtime {
     followLogs: async () => {},
     exec: async (id: string, argv: string[]): Promise<ExecResult> => ({ exitCode: 0, stdout: `${this.nodeOf(id)}: ${argv.join(' ')}`, stderr: '' }),
     execStream: async () => 0,
+    execDetached: async (id: string, argv: string[]) => void this.events.push(`spawn ${this.nodeOf(id)} ${argv.join(' ')}`),
     listeningPorts: async (id: string) => {
       const c = this.containersById.get(id)!;
       if (this.behaviour.neverReady?.has(c.spec.hostname) || !c.running) return new Set<number>();

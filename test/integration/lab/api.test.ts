@@ -1,0 +1,58 @@
+/** The programmatic API: `await using lab = await Lab.fromFile(f).start()`, the peer pair's acks. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImageTags } from '../../../src/images/index.js';
+import { Lab } from '../../../src/lab/index.js';
+import { countLab, labImages, removeTestLabs, topologyCopy, waitFor } from './helpers.js';
+
+const LABS = ['itest-api-pair', 'itest-api-nets'];
+let images: ImageTags;
+
+beforeAll(async () => {
+  images = await labImages();
+  await removeTestLabs(LABS);
+}, 300_000);
+
+afterAll(async () => {
+  await removeTestLabs(LABS);
+}, 120_000);
+
+describe('Lab API', () => {
+  it('the peer pair counts exactly one ack per update inside the lab, then await using removes it', async () => {
+    const file = topologyCopy(
+      {
+        yaml: `
+name: itest-api-pair
+nodes:
+  server: { kind: peer-server }
+  client: { kind: peer-client, args: { server: server, interval: 100ms, count: 12 } }
+`,
+      },
+      'itest-api-pair',
+    );
+    {
+      await using lab = await (await Lab.fromFile(file)).start({ images });
+      expect(lab.node('client').addresses.net).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      await waitFor('the client to finish', async () => !(await lab.state('client')).running, 60_000);
+      expect(await lab.state('client')).toMatchObject({ state: 'exited', exitCode: 0 });
+      const out = await lab.logs('client');
+      expect(out).toContain('Received 12 acks');
+      expect(out.match(/Client received <Ack>/g)).toHaveLength(12);
+      const server = await lab.logs('server');
+      expect(server.match(/Server received <update>/g)).toHaveLength(12);
+      expect(await countLab('itest-api-pair')).toEqual({ containers: 2, networks: 1 });
+    }
+    expect(await countLab('itest-api-pair')).toEqual({ containers: 0, networks: 0 });
+  }, 120_000);
+
+  it('two networks joined by one node: the router is reachable from both sides, the sides not from each other', async () => {
+    const file = topologyCopy({ file: 'two-networks.yaml' }, 'itest-api-nets');
+    const text = (await import('node:fs')).readFileSync(file, 'utf8').replace(/subnet: 10\.77\.(\d)\.0\/24/g, 'subnet: 10.78.$1.0/24');
+    (await import('node:fs')).writeFileSync(file, text);
+    await using lab = await (await Lab.fromFile(file)).start({ images, standardSteps: [] });
+    expect(Object.keys(lab.node('router').addresses).sort()).toEqual(['left', 'right']);
+    expect(lab.node('router').addresses.left).toMatch(/^10\.78\.1\./);
+    expect((await lab.exec('left', ['getent', 'hosts', 'router'])).stdout).toMatch(/^10\.78\.1\.\d+\s+router/);
+    expect((await lab.exec('right', ['getent', 'hosts', 'router'])).stdout).toMatch(/^10\.78\.2\.\d+\s+router/);
+    expect((await lab.exec('left', ['getent', 'hosts', 'right'])).exitCode).not.toBe(0);
+  }, 120_000);
+});
