@@ -181,6 +181,13 @@ export async function renderHtmlReport(data: ReportData): Promise<string> {
   await add(acksPerConditionSpec(data, 'mcast'), 'no usable run has an mcast part: no mcast acks chart');
   await add(rttSpec(data), 'no ack round trips in the usable runs: no RTT chart');
   await add(deliveryLatencySpec(data), 'no mcast deliveries in the usable runs: no delivery latency chart');
+  const negative = data.runs.filter((r) => r.usable).flatMap((r) => r.deliveryLatencies.filter((d) => d.latencyMs < 0));
+  if (negative.length > 0) {
+    absent.push(
+      `${negative.length} delivery latencies are negative (down to ${Math.min(...negative.map((d) => d.latencyMs))} ms): the message was delivered before its sender logged mcast_sent, ` +
+        'which acklab-mcast writes after sending to every peer. They are drawn as logged.',
+    );
+  }
   const runs: string[] = [];
   for (const run of data.runs) runs.push(await runSection(run));
   const s = data.summary;
