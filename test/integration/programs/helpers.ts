@@ -37,7 +37,8 @@ export class Proc {
       this.stderr += d;
       this.check();
     });
-    this.exited = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
+    // 'close' (not 'exit'): it fires after the child's stdout/stderr are drained, so output is complete.
+    this.exited = new Promise((res) => child.once('close', (code, signal) => res({ code, signal })));
   }
 
   get pid(): number {
@@ -63,6 +64,16 @@ export class Proc {
       };
       this.waiters.push({ re, resolve: done });
     });
+  }
+
+  /** Waits (bounded) until at least `n` lines match `re`, for output of a live process that may lag. */
+  async waitForCount(re: RegExp, n: number, timeoutMs = 10_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.count(re) < n) {
+      if (Date.now() > deadline) throw new Error(`${this.label}: ${this.count(re)} lines match ${re} after ${timeoutMs} ms, expected ${n}`);
+      await sleep(20);
+    }
+    return this.count(re);
   }
 
   /** Count of lines matching `re`. */

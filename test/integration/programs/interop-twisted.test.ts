@@ -49,7 +49,7 @@ describe.skipIf(skip)('interop with the seed\'s Twisted peer (python3-twisted)',
     expect(client.summary<PeerClientSummary>()).toMatchObject({ updatesSent: 5, acksReceived: 5, acksOutstanding: 0, unmatchedAcks: 0 });
     expect(client.count(/^Client received <connection up>$/)).toBe(1);
     await server.waitFor(/Disconnected/);
-    expect(server.count(/^Server received <update>$/)).toBe(5);
+    expect(await server.waitForCount(/^Server received <update>$/, 5)).toBe(5);
     expect(server.count(/^sendAck$/)).toBe(5);
   });
 

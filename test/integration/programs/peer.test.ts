@@ -55,7 +55,7 @@ describe('acklab-peer on loopback', () => {
       expect(c.count(/^Client received <connection up>$/)).toBe(1);
       expect(c.output).toMatch(/^Received 20 acks$/m);
     }
-    expect(server.count(/^Server received <update>$/)).toBe(40);
+    expect(await server.waitForCount(/^Server received <update>$/, 40)).toBe(40);
     expect(server.count(/^Connected from 127\.0\.0\.1:\d+$/)).toBe(2);
     server.kill('SIGTERM');
     expect((await server.waitExit()).code).toBe(0);
