@@ -13,6 +13,9 @@ import { escapeXml, renderSpaceTimeSvg } from './space-time.js';
 
 export const REPORT_HTML = 'report.html';
 
+/** 40 pages of 140 rows ≈ 3 nodes × 450 messages; beyond that the file would grow past ~10 MB per run. */
+const MAX_DIAGRAM_PAGES = 40;
+
 const esc = escapeXml;
 
 const STYLE = `
@@ -136,7 +139,12 @@ function spaceTimeSection(run: RunReport): string {
     t0,
     partitions: run.partitions.map((p) => ({ fromTs: t0 + p.fromMs, toTs: p.toMs === null ? null : t0 + p.toMs, text: p.text })),
     marks: run.marks.filter((m) => m.applied).map((m) => ({ ts: t0 + m.atMs, text: m.text, kind: m.kind })),
+    maxPages: MAX_DIAGRAM_PAGES,
   });
+  const last = pages[pages.length - 1]!;
+  const cut = last.toRow + 1 < last.totalRows
+    ? `<p class="missing">The diagram is cut after ${pages.length} pages (rows 0–${last.toRow} of ${last.totalRows}, up to +${formatDuration(last.toMs)}); the rest of the run is in the nodes' events.ndjson.</p>`
+    : '';
   const id = `acks-${anchor(run)}`;
   const c = model.counts;
   return `<h4>Space-time diagram (mcast)</h4>
@@ -144,6 +152,7 @@ function spaceTimeSection(run: RunReport): string {
 ${c.receivedBeforeSent ? `<p class="missing">${c.receivedBeforeSent} arrow(s) point upward: the receiver logged the message before its sender logged <code>mcast_sent</code>. acklab-mcast writes that event after sending the message to every peer, so the logged send time can be a few ms late. The diagram shows the times as they were logged.</p>` : ''}
 ${legend()}
 <input type="checkbox" class="ack-toggle" id="${id}" checked> <label for="${id}">show ACK arrows</label>
+${cut}
 <div class="st-pages">
 ${pages
   .map(

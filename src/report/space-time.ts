@@ -205,6 +205,8 @@ export interface SpaceTimeSvgOptions {
   marks?: TimelineMarkTs[];
   /** Rows per page (paging for long runs). */
   rowsPerPage?: number;
+  /** Pages drawn at most; a longer run is cut there (each page says how many rows there are in all). */
+  maxPages?: number;
   rowHeight?: number;
   columnWidth?: number;
 }
@@ -215,6 +217,8 @@ export interface SpaceTimePage {
   toRow: number;
   fromMs: number;
   toMs: number;
+  /** Rows of the whole diagram (more than the pages cover when maxPages cut it). */
+  totalRows: number;
   svg: string;
 }
 
@@ -253,7 +257,8 @@ export function renderSpaceTimeSvg(model: SpaceTimeModel, options: SpaceTimeSvgO
     return hit ? hit.row : totalRows;
   };
   const pages: SpaceTimePage[] = [];
-  for (let from = 0; from < Math.max(totalRows, 1); from += rowsPerPage) {
+  const maxPages = options.maxPages ?? Infinity;
+  for (let from = 0; from < Math.max(totalRows, 1) && pages.length < maxPages; from += rowsPerPage) {
     const to = Math.min(totalRows, from + rowsPerPage) - 1;
     const y = (row: number) => head + (row - from) * rowH + rowH / 2;
     const height = head + (to - from + 1) * rowH + 16;
@@ -345,7 +350,7 @@ export function renderSpaceTimeSvg(model: SpaceTimeModel, options: SpaceTimeSvgO
     out.push('<text x="4" y="16" fill="#666">time since t0</text>');
     out.push('</svg>');
     const rowTs = byTs.filter((e) => e.row >= from && e.row <= to).map((e) => e.ts - options.t0);
-    pages.push({ fromRow: from, toRow: to, fromMs: rowTs.length ? Math.min(...rowTs) : 0, toMs: rowTs.length ? Math.max(...rowTs) : 0, svg: out.join('\n') });
+    pages.push({ fromRow: from, toRow: to, fromMs: rowTs.length ? Math.min(...rowTs) : 0, toMs: rowTs.length ? Math.max(...rowTs) : 0, totalRows, svg: out.join('\n') });
   }
   return pages;
 }

@@ -103,6 +103,17 @@ describe('space-time SVG', () => {
     for (const p of pages) expect(p.svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" class="space-time" width="\d+" height="\d+"/);
   });
 
+  it('stops at maxPages and says how many rows there were', () => {
+    const model = spaceTimeModel(fixtureNodes());
+    const pages = renderSpaceTimeSvg(model, { t0: 0, rowsPerPage: 50, maxPages: 2 });
+    expect(pages.map((p) => [p.fromRow, p.toRow])).toEqual([
+      [0, 49],
+      [50, 99],
+    ]);
+    expect(pages[1]!.totalRows).toBe(Math.max(...layoutRows(model)) + 1);
+    expect(pages[1]!.totalRows).toBeGreaterThan(100);
+  });
+
   it('draws a never-received message as a red dashed stub', () => {
     const nodes = twoPeers({ send: 100, recv: 100, deliverB: 100 });
     nodes[1]!.events = [];
