@@ -25,7 +25,7 @@ export function register(program: Command): void {
           throw new UsageError(`--ready-timeout: ${(err as Error).message}`);
         }
       }
-      const lab = await Lab.fromFile(file);
+      const lab = Lab.fromFile(file);
       const abort = new AbortController();
       const onSigint = () => {
         if (abort.signal.aborted) process.exit(130);

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { AcklabError, errorMessage } from '../common/index.js';
 import { ensureImages, type ImageTags } from '../images/index.js';
 import { dockerRuntime, type Runtime } from '../runtime/index.js';
-import { loadTopology, type Topology, type TopologyNode } from '../topology/index.js';
+import { loadTopologySync, type Topology, type TopologyNode } from '../topology/index.js';
 import { removeByLabels, settleAll } from './cleanup.js';
 import { containerName, labSelector, networkLabels, networkName, nodeLabels } from './naming.js';
 import { ON_STARTED, type OnStartedStep } from './on-started.js';
@@ -37,8 +37,9 @@ export interface StartOptions {
 export class Lab {
   private constructor(readonly topology: Topology) {}
 
-  static async fromFile(file: string): Promise<Lab> {
-    return new Lab(await loadTopology(file));
+  /** Reads and validates the file now (throws TopologyError), so `await Lab.fromFile(f).start()` chains. */
+  static fromFile(file: string): Lab {
+    return new Lab(loadTopologySync(file));
   }
 
   static fromTopology(topology: Topology): Lab {

@@ -1,4 +1,5 @@
 /** Topology files: YAML → validated, resolved Topology. */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { AcklabError } from '../common/index.js';
 import { resolveTopology } from './resolve.js';
@@ -21,6 +22,17 @@ export async function loadTopology(file: string): Promise<Topology> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new AcklabError(`cannot read topology file ${file}: ${(err as Error).message}`, 2, { cause: err });
+  }
+  return parseTopology(text, file);
+}
+
+/** Synchronous loadTopology, so `Lab.fromFile(f).start()` chains without a second await. */
+export function loadTopologySync(file: string): Topology {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new AcklabError(`cannot read topology file ${file}: ${(err as Error).message}`, 2, { cause: err });
   }

@@ -30,7 +30,7 @@ nodes:
       'itest-api-pair',
     );
     {
-      await using lab = await (await Lab.fromFile(file)).start({ images });
+      await using lab = await Lab.fromFile(file).start({ images });
       expect(lab.node('client').addresses.net).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
       await waitFor('the client to finish', async () => !(await lab.state('client')).running, 60_000);
       expect(await lab.state('client')).toMatchObject({ state: 'exited', exitCode: 0 });
@@ -48,7 +48,7 @@ nodes:
     const file = topologyCopy({ file: 'two-networks.yaml' }, 'itest-api-nets');
     const text = (await import('node:fs')).readFileSync(file, 'utf8').replace(/subnet: 10\.77\.(\d)\.0\/24/g, 'subnet: 10.78.$1.0/24');
     (await import('node:fs')).writeFileSync(file, text);
-    await using lab = await (await Lab.fromFile(file)).start({ images, standardSteps: [] });
+    await using lab = await Lab.fromFile(file).start({ images, standardSteps: [] });
     expect(Object.keys(lab.node('router').addresses).sort()).toEqual(['left', 'right']);
     expect(lab.node('router').addresses.left).toMatch(/^10\.78\.1\./);
     expect((await lab.exec('left', ['getent', 'hosts', 'router'])).stdout).toMatch(/^10\.78\.1\.\d+\s+router/);
