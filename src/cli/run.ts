@@ -3,6 +3,7 @@
  * repetition in its own lab, then prints the comparison table and where the report is.
  * Ctrl-C stops the runs, collects what they have, takes every lab down, and still writes the summary.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { AcklabError, UsageError } from '../common/index.js';
@@ -44,7 +45,8 @@ export function register(program: Command): void {
         process.stdout.write(`\n${summary.experiment}: ${summary.runs.length} run(s)\n${renderTerminalTable(summary.table, { color: Boolean(process.stdout.isTTY) })}\n`);
         const relative = path.relative(process.cwd(), dir);
         const rel = relative === '' ? '.' : relative.startsWith('..') ? dir : relative;
-        process.stdout.write(`report: ${path.join(rel, 'report.md')}\nruns:   ${rel}\n`);
+        const html = existsSync(path.join(dir, 'report.html')) ? `, ${path.join(rel, 'report.html')}` : '';
+        process.stdout.write(`report: ${path.join(rel, 'report.md')}${html}\nruns:   ${rel}\n`);
         if (summary.interrupted) throw new AcklabError('interrupted: the runs above were collected and every lab was taken down', 130);
         const bad = summary.runs.filter((r) => r.status !== 'ok' || r.metrics?.crashed);
         if (bad.length > 0) {

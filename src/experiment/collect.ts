@@ -11,7 +11,6 @@ import { demux, dockerClient } from '../runtime/index.js';
 import { RUN_FILES, type NodeRecord } from './run-format.js';
 import type { NodeOutputs } from './topology.js';
 
-export const STOP_GRACE_MS = 5_000;
 
 async function isRunning(docker: Docker, id: string): Promise<boolean> {
   try {
@@ -22,7 +21,7 @@ async function isRunning(docker: Docker, id: string): Promise<boolean> {
 }
 
 /** SIGTERM every running container, wait up to `graceMs`, SIGKILL the rest. */
-export async function stopContainers(ids: string[], graceMs = STOP_GRACE_MS, docker: Docker = dockerClient()): Promise<void> {
+export async function stopContainers(ids: string[], graceMs: number, docker: Docker = dockerClient()): Promise<void> {
   await Promise.all(
     ids.map(async (id) => {
       if (!(await isRunning(docker, id))) return;

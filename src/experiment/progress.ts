@@ -3,7 +3,6 @@
  * time left; otherwise (pipes, CI=true) one plain line per event, so logs stay readable.
  */
 import { createLogUpdate } from 'log-update';
-import { formatDuration } from '../common/index.js';
 
 export interface RunLabel {
   dir: string;
@@ -27,7 +26,11 @@ export interface ProgressOptions {
   clock?: () => number;
 }
 
-const secs = (ms: number) => formatDuration(Math.max(0, Math.round(ms / 1000)) * 1000);
+/** "42s", "2m05s": whole seconds, for humans watching a sweep. */
+export function secs(ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  return total < 60 ? `${total}s` : `${Math.floor(total / 60)}m${String(total % 60).padStart(2, '0')}s`;
+}
 
 export function wantsLiveProgress(stream: NodeJS.WriteStream = process.stderr): boolean {
   return Boolean(stream.isTTY) && !process.env.CI;
@@ -102,10 +105,9 @@ class LiveProgress implements ProgressSink {
   }
   private render(): void {
     const now = this.now();
-    const left = this.options.total - this.finished.length;
-    const waves = Math.ceil(left / Math.max(1, this.options.parallel));
+    const pending = this.options.total - this.finished.length - this.running.size;
     const runningLeft = Math.max(0, ...[...this.running.values()].map((r) => this.options.expectedRunMs - (now - r.since)));
-    const eta = left === 0 ? 0 : Math.max(runningLeft, (waves - 1) * this.options.expectedRunMs + runningLeft);
+    const eta = runningLeft + Math.ceil(pending / Math.max(1, this.options.parallel)) * this.options.expectedRunMs;
     const lines = [
       `acklab run: ${this.finished.length}/${this.options.total} done, ${this.running.size} running, ` +
         `elapsed ${secs(now - this.start)}, about ${secs(eta)} left`,

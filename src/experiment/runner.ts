@@ -37,8 +37,8 @@ import { computeRunMetrics, writeJson } from './run-folder.js';
 import { buildSummary, writeSweepOutputs } from './summary.js';
 import { CONTAINER_OUT, experimentTopology, runLabName, runTopology } from './topology.js';
 
-/** How long after the duration the runner waits for programs to exit on SIGTERM. */
-export const STOP_GRACE_MS = 5_000;
+/** How long the runner waits for programs to exit on SIGTERM (they wait for outstanding acks first). */
+export const STOP_GRACE_MS = 10_000;
 
 export interface RunnerOptions {
   /** Sweep folder; default lab/runs/<timestamp>-<name> under the current directory. */
@@ -277,7 +277,10 @@ async function runOne(ctx: RunContext, run: PlannedRun): Promise<SweepRun> {
     if (lab) {
       progress.runPhase(run, 'collecting');
       try {
-        await stopContainers(lab.nodes.map((n) => n.containerId), STOP_GRACE_MS);
+        // clients and mesh first, so servers still answer while they drain and write their summaries
+        const servers = lab.nodes.filter((n) => n.spec.role === 'server');
+        await stopContainers(lab.nodes.filter((n) => !servers.includes(n)).map((n) => n.containerId), STOP_GRACE_MS);
+        await stopContainers(servers.map((n) => n.containerId), STOP_GRACE_MS);
         for (const node of lab.nodes) {
           manifest.nodes.push(
             await collectNode(runDir, { name: node.name, kind: node.kind, containerId: node.containerId, addresses: node.addresses, command: node.spec.command, outputs: outputs.get(node.name)! }, problems),

@@ -120,3 +120,17 @@ describe('comparison table and report', () => {
     expect(formatSpread({ n: 0, min: null, median: null, max: null }, '')).toBe('–');
   });
 });
+
+describe('line progress (not a TTY, or CI)', () => {
+  it('writes one line per event with the sweep time', async () => {
+    const { LineProgress, secs } = await import('../../../src/experiment/progress.js');
+    let now = 1_000;
+    const lines: string[] = [];
+    const p = new LineProgress({ total: 2, parallel: 1, expectedRunMs: 10_000, clock: () => now, write: (l) => lines.push(l) });
+    p.runStarted({ dir: 'baseline-r1', index: 0 });
+    now += 65_000;
+    p.runFinished({ dir: 'baseline-r1', index: 0 }, 'ok', 65_000);
+    expect(lines).toEqual(['[   0s] run 1/2 baseline-r1: started', '[1m05s] run 1/2 baseline-r1: ok in 1m05s (1/2 done)']);
+    expect(secs(999)).toBe('1s');
+  });
+});
