@@ -191,9 +191,10 @@ export async function runMcastPeer(opts: McastOptions): Promise<number> {
         const seq = ++stats.sent;
         queue.add({ ts, sender: opts.id, seq });
         receivedFrom.get(opts.id)!.add(seq);
-        mesh.broadcast({ type: 'msg', ts, sender: opts.id, seq });
+        // Log before sending, so no receiver's event can carry an earlier wall-clock time than the send.
         human.line(`Multicast ${formatMessage({ ts, sender: opts.id, seq })}`);
         events.emit({ event: 'mcast_sent', lamport: ts, seq });
+        mesh.broadcast({ type: 'msg', ts, sender: opts.id, seq });
         deliver(); // a one-member group delivers its own message at once
         if (stats.sent < opts.count) later(opts.intervalMs, multicast);
       };

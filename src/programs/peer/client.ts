@@ -192,11 +192,12 @@ class PeerClient {
 
   private sendUpdate(socket: net.Socket, record: ConnectionRecord): void {
     this.opts.out.line('Sending update');
-    socket.write(UPDATE);
-    this.sendTimes.push(performance.now());
     record.updatesSent++;
     this.totalSent++;
+    // Logged before the write, so the server's update_received can never precede it in wall-clock time.
     this.opts.events.emit({ event: 'update_sent', conn: record.conn, seq: record.updatesSent });
+    this.sendTimes.push(performance.now());
+    socket.write(UPDATE);
     if (this.opts.count !== undefined && this.totalSent >= this.opts.count) this.beginStop('count');
   }
 

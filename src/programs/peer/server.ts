@@ -54,10 +54,10 @@ export async function runPeerServer(opts: PeerServerOptions): Promise<number> {
         out.line(`Server received ${UPDATE}`);
         events.emit({ event: 'update_received', peer, conn, seq });
         log.write({ peer, conn, seq });
+        summary.acksSent++;
+        events.emit({ event: 'ack_sent', peer, conn, seq }); // before the write: never later than the client's ack_received
         // A client that sends without reading our acks: stop reading until it drains.
         if (!socket.write(ACK)) socket.pause();
-        summary.acksSent++;
-        events.emit({ event: 'ack_sent', peer, conn, seq });
       }
       if (error) protocolError(error.message);
     });
