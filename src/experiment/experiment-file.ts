@@ -4,24 +4,32 @@
  *
  * ```yaml
  * name: ack-vs-conditions
- * seed: 42                      # every random choice of the run derives from it
+ * seed: 42                      # every random choice of a run derives from it (per-run seeds)
  * topology: ../topologies/client-server.yaml   # a file (relative to this one) or an inline topology
- * duration: 20s                 # how long the workload runs
+ * duration: 20s                 # how long the workload runs after it is started (t0)
  * repetitions: 2
- * workload:                     # optional: programs to run, with their start offsets
- *   - { node: client, program: peer, args: [client, "server:8888", --interval, 1s], start: 1s }
- * conditions:                   # named sets of link conditions and partitions, applied before start
+ * workload:                     # optional changes to what the topology's nodes run
+ *   - { node: client, args: [--interval, 200ms] }            # extra arguments for the node's program
+ *   - { node: client, program: peer, args: [client, "server:8888"] }   # or another command entirely
+ *   - { node: p3, start: 2s }                                 # start 2 s after t0
+ * conditions:                   # named sets of link conditions and partitions, in force before t0
  *   - name: baseline
  *   - name: delay-200ms
- *     links: [{ from: "*", delay: 200ms, jitter: 50ms }]
+ *     links: [{ from: "*", delay: 200ms, jitter: 50ms }]     # "*": every node's egress; `to:` one peer
+ *   - name: split
+ *     partitions: ["client | server"]
  *   - name: partition-mid-run
  *     timeline: ["at: 8s partition client | server"]      # or { at: 8s, do: "partition …" }
- * matrix:                       # expands into one condition per combination
+ * matrix:                       # expands into one condition per combination (0 = unimpaired)
  *   delay: [0ms, 50ms]
  *   loss: [0%, 10%]
- * timeline:                     # steps played in every condition
+ * timeline:                     # steps played in every condition, at offsets from t0
  *   - at: 12s heal
  * ```
+ *
+ * Timeline actions (see actions.ts): `delay|loss|rate|jitter|duplicate|corrupt|reorder LINK VALUE`,
+ * `impair LINK key=value…`, `partition A,B | C`, `partition A -/-> B`, `heal [NODE]`; LINK is
+ * `n1->n2`, `n1<->n2`, `n1` or `*`.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
