@@ -57,7 +57,7 @@ export class Lab {
     const { signal } = options;
     const t = this.topology;
 
-    const images = await this.images(runtime, options.images);
+    const images = await this.images(runtime, options.images, options.onProgress);
     signal?.throwIfAborted();
 
     // A previous run of this lab (still up, or left behind by a killed `up`) goes first.
@@ -117,7 +117,7 @@ export class Lab {
     }
   }
 
-  private async images(runtime: Runtime, given: ImageTags | undefined): Promise<ImageTags> {
+  private async images(runtime: Runtime, given: ImageTags | undefined, progress?: (line: string) => void): Promise<ImageTags> {
     for (const node of this.topology.nodes) {
       if (node.image.type === 'local' && !(await runtime.images.exists(node.image.ref))) {
         throw new AcklabError(
@@ -128,7 +128,8 @@ export class Lab {
     }
     if (given) return given;
     if (!this.topology.nodes.some((n) => n.image.type === 'acklab-node')) return { node: '', shaper: '' };
-    return ensureImages();
+    // Quiet when the caller wants no progress; otherwise image builds report through it.
+    return ensureImages({ log: progress ? (line) => progress(`images: ${line}`) : () => {} });
   }
 
   private async createNetworks(runtime: Runtime, runId: string, progress: (l: string) => void): Promise<StartedNetwork[]> {
