@@ -10,3 +10,4 @@ export * from './probe.js';
 export * from './controller.js';
 export * from './lab-handle.js';
 export * from './cli-support.js';
+export * from './links.js';

@@ -135,6 +135,22 @@ export function parseImpairment(input: ImpairmentInput, where = ''): Impairment 
   return imp;
 }
 
+/** Validates an impairment already in canonical units (e.g. a resolved topology link). */
+export function checkImpairment(imp: Impairment, where = ''): Impairment {
+  const problems: string[] = [];
+  const at = (p: string) => (where ? `${where}: ${p}` : p);
+  for (const [name, v] of [['delay', imp.delayMs], ['jitter', imp.jitterMs]] as const) {
+    if (!Number.isFinite(v) || v < 0) problems.push(at(`${name} must be a duration ≥ 0 (got ${v})`));
+  }
+  for (const [name, v] of [['loss', imp.lossPct], ['loss-correlation', imp.lossCorrelationPct], ['duplicate', imp.duplicatePct], ['reorder', imp.reorderPct], ['corrupt', imp.corruptPct], ['delay-correlation', imp.delayCorrelationPct]] as const) {
+    if (!Number.isFinite(v) || v < 0 || v > 100) problems.push(at(`${name} is 0–100 % (got ${v})`));
+  }
+  if (imp.rateBps !== undefined && !(imp.rateBps > 0)) problems.push(at(`rate must be greater than zero (got ${imp.rateBps})`));
+  problems.push(...impairmentRuleViolations(imp, {}).map(at));
+  if (problems.length > 0) throw new ConditionError(problems);
+  return imp;
+}
+
 /** The cross-field rules (pumba's NewDelayCommand style: each message names its rule). */
 function impairmentRuleViolations(imp: Impairment, input: ImpairmentInput): string[] {
   const out: string[] = [];

@@ -6,6 +6,7 @@
  *
  * To add a step: import it here and append it to ON_STARTED (one line each).
  */
+import { applyLinksStep } from '../impair/links.js';
 import type { StartedLab } from './started-lab.js';
 
 export type OnStartedStep = {
@@ -13,4 +14,4 @@ export type OnStartedStep = {
   run(lab: StartedLab, options: { signal?: AbortSignal }): Promise<void>;
 };
 
-export const ON_STARTED: OnStartedStep[] = [];
+export const ON_STARTED: OnStartedStep[] = [applyLinksStep];

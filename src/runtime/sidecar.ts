@@ -89,8 +89,9 @@ export class Sidecars {
         Labels: labels,
         HostConfig: {
           NetworkMode: `container:${node.containerId}`,
-          // NET_ADMIN for tc/iptables/NFQUEUE; NET_RAW for the helper's duplicate packets.
-          CapAdd: ['NET_ADMIN', 'NET_RAW'],
+          // NET_ADMIN for tc/iptables/NFQUEUE; NET_RAW for the helper's duplicate packets; SYS_NICE so
+          // the helper may run SCHED_FIFO and release packets on time on a busy machine.
+          CapAdd: ['NET_ADMIN', 'NET_RAW', 'SYS_NICE'],
         },
       });
       await c.start();
