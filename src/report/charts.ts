@@ -5,7 +5,7 @@
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { ComparisonTable } from '../experiment/run-format.js';
-import type { ReportData, RunReport } from './html-data.js';
+import { partitionBands, type ReportData, type RunReport } from './html-data.js';
 
 export interface ChartSpec {
   id: string;
@@ -101,11 +101,23 @@ export function rttSpec(data: ReportData): ChartSpec | null {
 export function acksOverTimeSpec(run: RunReport): ChartSpec | null {
   if (run.acksOverTime.length === 0) return null;
   const end = Math.max(...run.acksOverTime.map((p) => p.tMs), ...run.marks.map((m) => m.atMs));
-  const spans = run.partitions.map((p) => ({ from: p.fromMs / 1000, to: (p.toMs ?? end) / 1000, text: p.text }));
+  const bands = run.partitions.flatMap(partitionBands).map((b) => ({ from: b.fromMs / 1000, to: (b.toMs ?? end) / 1000, text: b.text, changing: b.changing }));
+  const spans = bands.filter((b) => !b.changing);
+  const changing = bands.filter((b) => b.changing);
   // labels stagger down so that close steps (partition, heal) do not print over each other
-  const marks = run.marks.map((m, i) => ({ t: m.atMs / 1000, text: m.applied ? m.text : `${m.text} (not applied)`, kind: m.kind, y: 10 + 12 * (i % 3) }));
+  const label = (m: RunReport['marks'][number]) =>
+    !m.applied ? `${m.text} (not applied)` : m.atMs - m.plannedMs >= 100 ? `${m.text} (in force ${(m.atMs / 1000).toFixed(1)}s)` : m.text;
+  const marks = run.marks.map((m, i) => ({ t: m.atMs / 1000, text: label(m), kind: m.kind, y: 10 + 12 * (i % 3) }));
   const title = `${run.label}: acks received over time`;
   const layers: NonNullable<Extract<TopLevelSpec, { layer: unknown }>['layer']> = [];
+  if (changing.length > 0) {
+    // the rules were being changed: lighter, the partition may or may not have been in force yet
+    layers.push({
+      data: { name: 'partition-changes', values: changing },
+      mark: { type: 'rect', color: '#d62728', opacity: 0.05, stroke: '#d62728', strokeDash: [2, 2], strokeOpacity: 0.4 },
+      encoding: { x: { field: 'from', type: 'quantitative' }, x2: { field: 'to' } },
+    });
+  }
   if (spans.length > 0) {
     layers.push({
       data: { name: 'partitions', values: spans },
@@ -119,7 +131,8 @@ export function acksOverTimeSpec(run: RunReport): ChartSpec | null {
     encoding: {
       x: { field: 't', type: 'quantitative', title: 'seconds since t0', scale: { domainMin: 0 } },
       y: { field: 'cumulative', type: 'quantitative', title: 'acks received so far' },
-      color: { field: 'series', type: 'nominal', title: null, scale: { domain: ['peer acks', 'mcast acks'], range: ['#4c78a8', '#54a24b'] } },
+      // legend below: the timeline labels run to the right edge of the plot
+      color: { field: 'series', type: 'nominal', title: null, scale: { domain: ['peer acks', 'mcast acks'], range: ['#4c78a8', '#54a24b'] }, legend: { orient: 'bottom' } },
     },
   });
   if (marks.length > 0) {

@@ -39,8 +39,10 @@ export interface NodeLogs {
 }
 
 export interface TimelineMark {
-  /** Offset from t0 where the step took effect (applied time, else planned). */
+  /** Offset from t0 where the step took effect (in-force time, else planned). */
   atMs: number;
+  /** Offset from t0 the step was due at. */
+  plannedMs: number;
   text: string;
   kind: 'partition' | 'heal' | 'impair';
   applied: boolean;
@@ -69,8 +71,7 @@ export interface RunReport {
   t0: number | null;
   t0Source: 'manifest' | 'first event' | null;
   marks: TimelineMark[];
-  /** Offsets from t0; toMs null when never healed. */
-  partitions: { fromMs: number; toMs: number | null; text: string }[];
+  partitions: PartitionInterval[];
   acksOverTime: AckPoint[];
   /** Every ack round trip of the run's peer clients (ms). */
   rtts: number[];
@@ -116,6 +117,7 @@ function markKind(record: RunManifest['timeline'][number]): TimelineMark['kind']
 export function timelineMarks(manifest: RunManifest): TimelineMark[] {
   return (manifest.timeline ?? []).map((r) => ({
     atMs: r.appliedAtMs ?? r.atMs,
+    plannedMs: r.atMs,
     text: r.text,
     kind: markKind(r),
     applied: r.ok && r.appliedAtMs !== null,
@@ -130,12 +132,43 @@ function nodesOfPartition(record: RunManifest['timeline'][number]): string[] {
 }
 
 /**
- * Partition intervals (offsets from t0): from an applied `partition` to the first later `heal`
- * of all nodes or of a node it involves; open (toMs null) when nothing healed it.
+ * A partition as played (offsets from t0). A step is recorded twice: when it was due (`atMs`) and
+ * when it was in force (`appliedAtMs`); in between the kernel rules were being changed.
  */
-export function partitionSpans(manifest: RunManifest): { fromMs: number; toMs: number | null; text: string }[] {
+export interface PartitionInterval {
+  text: string;
+  plannedMs: number;
+  inForceMs: number;
+  /** The heal that ended it: due / in force; null when nothing healed it within the run. */
+  healPlannedMs: number | null;
+  healedMs: number | null;
+}
+
+/** A shaded band: `changing` while the rules were being put in or taken out, else in force. */
+export interface PartitionBand {
+  fromMs: number;
+  /** null: to the end of the run. */
+  toMs: number | null;
+  text: string;
+  changing: boolean;
+}
+
+export function partitionBands(p: PartitionInterval): PartitionBand[] {
+  const bands: PartitionBand[] = [];
+  if (p.inForceMs > p.plannedMs) bands.push({ fromMs: p.plannedMs, toMs: p.inForceMs, text: `${p.text} (being applied)`, changing: true });
+  const end = p.healPlannedMs === null ? null : Math.max(p.healPlannedMs, p.inForceMs);
+  bands.push({ fromMs: p.inForceMs, toMs: end, text: p.text, changing: false });
+  if (end !== null && p.healedMs !== null && p.healedMs > end) bands.push({ fromMs: end, toMs: p.healedMs, text: `${p.text} (being healed)`, changing: true });
+  return bands;
+}
+
+/**
+ * Partitions of a run: from an applied `partition` to the first later `heal` of all nodes or of
+ * a node it involves; open (heal null) when nothing healed it.
+ */
+export function partitionSpans(manifest: RunManifest): PartitionInterval[] {
   const steps = manifest.timeline ?? [];
-  const spans: { fromMs: number; toMs: number | null; text: string }[] = [];
+  const spans: PartitionInterval[] = [];
   steps.forEach((r, i) => {
     if (markKind(r) !== 'partition' || !r.ok) return;
     const nodes = nodesOfPartition(r);
@@ -144,7 +177,13 @@ export function partitionSpans(manifest: RunManifest): { fromMs: number; toMs: n
       const node = h.step?.action?.kind === 'heal' ? h.step.action.node : undefined;
       return node === undefined || nodes.length === 0 || nodes.includes(node);
     });
-    spans.push({ fromMs: r.appliedAtMs ?? r.atMs, toMs: heal ? (heal.appliedAtMs ?? heal.atMs) : null, text: r.text });
+    spans.push({
+      text: r.text,
+      plannedMs: r.atMs,
+      inForceMs: r.appliedAtMs ?? r.atMs,
+      healPlannedMs: heal ? heal.atMs : null,
+      healedMs: heal ? (heal.appliedAtMs ?? heal.atMs) : null,
+    });
   });
   return spans;
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { formatDuration } from '../common/index.js';
 import { describeAction } from '../experiment/actions.js';
 import { acksOverTimeSpec, acksPerConditionSpec, deliveryLatencySpec, renderChartSvg, rttSpec, type ChartSpec } from './charts.js';
-import { loadReportData, type ReportData, type RunReport } from './html-data.js';
+import { loadReportData, partitionBands, type ReportData, type RunReport } from './html-data.js';
 import { escapeXml, renderSpaceTimeSvg } from './space-time.js';
 
 export const REPORT_HTML = 'report.html';
@@ -122,7 +122,8 @@ function legend(): string {
 <span>${line('#d62728', '3 2', 1.4)} never received</span>
 <span><svg width="10" height="10"><circle cx="5" cy="5" r="3" fill="white" stroke="#4c78a8" stroke-width="1.5"/></svg> multicast (m<i>sender.seq</i>)</span>
 <span><svg width="10" height="10"><circle cx="5" cy="5" r="3" fill="#4c78a8"/></svg> delivered (✓<i>sender.seq</i> #position)</span>
-<span><svg width="18" height="10"><rect width="18" height="10" fill="#d62728" fill-opacity="0.15"/></svg> partition</span>
+<span><svg width="18" height="10"><rect width="18" height="10" fill="#d62728" fill-opacity="0.15"/></svg> partition in force</span>
+<span><svg width="18" height="10"><rect x="0.5" y="0.5" width="17" height="9" fill="#d62728" fill-opacity="0.05" stroke="#d62728" stroke-opacity="0.5" stroke-dasharray="2 2"/></svg> partition being applied or healed (between the step's due time and the time it was in force)</span>
 </p>
 <p><small>Rows are logical (a later millisecond is always below an earlier one, and a receive is below its send unless it was logged at an earlier millisecond); the left column is the real time since t0.
 An ACK's send time is the acker's <code>mcast_received</code> event: acklab-mcast broadcasts the ACK in the same handler and logs no separate event for it.
@@ -137,7 +138,7 @@ function spaceTimeSection(run: RunReport): string {
   const t0 = run.t0;
   const pages = renderSpaceTimeSvg(model, {
     t0,
-    partitions: run.partitions.map((p) => ({ fromTs: t0 + p.fromMs, toTs: p.toMs === null ? null : t0 + p.toMs, text: p.text })),
+    partitions: run.partitions.flatMap(partitionBands).map((b) => ({ fromTs: t0 + b.fromMs, toTs: b.toMs === null ? null : t0 + b.toMs, text: b.text, changing: b.changing })),
     marks: run.marks.filter((m) => m.applied).map((m) => ({ ts: t0 + m.atMs, text: m.text, kind: m.kind })),
     maxPages: MAX_DIAGRAM_PAGES,
   });

@@ -61,6 +61,8 @@ export interface PartitionSpan {
   /** Epoch ms; null when never healed within the run. */
   toTs: number | null;
   text: string;
+  /** The rules were being put in or taken out (drawn lighter, dashed). */
+  changing?: boolean;
 }
 
 export interface TimelineMarkTs {
@@ -280,8 +282,9 @@ export function renderSpaceTimeSvg(model: SpaceTimeModel, options: SpaceTimeSvgO
       if (r1 < from || r0 > to + 1) continue;
       const top = y(Math.max(r0, from)) - rowH / 2;
       const bottom = y(Math.min(r1, to + 1)) - rowH / 2;
-      out.push(`<rect class="partition" x="${left}" y="${top}" width="${colW * model.nodes.length}" height="${Math.max(bottom - top, 2)}" fill="#d62728" fill-opacity="0.10"><title>${escapeXml(`${p.text}: ${fmtMs(p.fromTs - options.t0)} → ${p.toTs === null ? 'end of run (never healed)' : fmtMs(p.toTs - options.t0)}`)}</title></rect>`);
-      if (r0 >= from) out.push(`<text x="${width - 16}" y="${top + 10}" text-anchor="end" fill="#d62728" font-weight="bold">${escapeXml(p.text)}</text>`);
+      const look = p.changing ? 'fill-opacity="0.04" stroke="#d62728" stroke-opacity="0.5" stroke-dasharray="2 2"' : 'fill-opacity="0.10"';
+      out.push(`<rect class="partition${p.changing ? ' changing' : ''}" x="${left}" y="${top}" width="${colW * model.nodes.length}" height="${Math.max(bottom - top, 2)}" fill="#d62728" ${look}><title>${escapeXml(`${p.text}: ${fmtMs(p.fromTs - options.t0)} → ${p.toTs === null ? 'end of run (never healed)' : fmtMs(p.toTs - options.t0)}`)}</title></rect>`);
+      if (r0 >= from) out.push(`<text x="${width - 16}" y="${top + 10}" text-anchor="end" fill="#d62728" font-weight="${p.changing ? 'normal' : 'bold'}" ${HALO}>${escapeXml(p.text)}</text>`);
     }
     for (const m of options.marks ?? []) {
       if (m.kind === 'partition') continue;

@@ -6,7 +6,7 @@ import { percentiles } from '../../../src/experiment/metrics.js';
 import { readSweepRuns } from '../../../src/experiment/run-folder.js';
 import type { RunManifest, RunMetrics } from '../../../src/experiment/run-format.js';
 import { acksOverTimeSpec, acksPerConditionSpec, deliveryLatencySpec, rttSpec } from '../../../src/report/charts.js';
-import { loadReportData, partitionSpans } from '../../../src/report/html-data.js';
+import { loadReportData, partitionBands, partitionSpans } from '../../../src/report/html-data.js';
 import { comparisonTable, tableCells } from '../../../src/report/table.js';
 
 // A real `acklab run` in Docker (see its README) and real loopback runs (generate.mjs).
@@ -85,18 +85,34 @@ describe('report data from a real Docker sweep', async () => {
   it('marks the partition and the heal as played, and shades the partition in between', () => {
     const run = data.runs.find((r) => r.label === 'partition-mid-run-r1')!;
     expect(run.marks).toEqual([
-      { atMs: 5000, text: 'at 5s partition server,p1 | client,p2,p3', kind: 'partition', applied: true },
-      { atMs: 11001, text: 'at 11s heal', kind: 'heal', applied: true },
+      { atMs: 5000, plannedMs: 5000, text: 'at 5s partition server,p1 | client,p2,p3', kind: 'partition', applied: true },
+      { atMs: 11001, plannedMs: 11000, text: 'at 11s heal', kind: 'heal', applied: true },
     ]);
-    expect(run.partitions).toEqual([{ fromMs: 5000, toMs: 11001, text: 'at 5s partition server,p1 | client,p2,p3' }]);
+    expect(run.partitions).toEqual([{ text: 'at 5s partition server,p1 | client,p2,p3', plannedMs: 5000, inForceMs: 5000, healPlannedMs: 11000, healedMs: 11001 }]);
     const spec = acksOverTimeSpec(run)!.spec;
-    expect(values(spec, 'partitions')).toEqual([{ from: 5, to: 11.001, text: 'at 5s partition server,p1 | client,p2,p3' }]);
+    expect(values(spec, 'partitions')).toEqual([{ from: 5, to: 11, text: 'at 5s partition server,p1 | client,p2,p3', changing: false }]);
+    expect(values(spec, 'partition-changes')).toEqual([{ from: 11, to: 11.001, text: 'at 5s partition server,p1 | client,p2,p3 (being healed)', changing: true }]);
     expect(values(spec, 'marks').map((m) => m.t)).toEqual([5, 11.001]);
     expect(run.conditions).toHaveLength(2);
   });
 });
 
 describe('partition spans', () => {
+  it('shade the time the rules were being changed apart from the time they were in force', () => {
+    expect(partitionBands({ text: 'p', plannedMs: 5000, inForceMs: 9764, healPlannedMs: 11000, healedMs: 15465 })).toEqual([
+      { fromMs: 5000, toMs: 9764, text: 'p (being applied)', changing: true },
+      { fromMs: 9764, toMs: 11000, text: 'p', changing: false },
+      { fromMs: 11000, toMs: 15465, text: 'p (being healed)', changing: true },
+    ]);
+    // in force only after the heal was due: no negative band
+    expect(partitionBands({ text: 'p', plannedMs: 5000, inForceMs: 12000, healPlannedMs: 11000, healedMs: 13000 })).toEqual([
+      { fromMs: 5000, toMs: 12000, text: 'p (being applied)', changing: true },
+      { fromMs: 12000, toMs: 12000, text: 'p', changing: false },
+      { fromMs: 12000, toMs: 13000, text: 'p (being healed)', changing: true },
+    ]);
+    expect(partitionBands({ text: 'p', plannedMs: 1, inForceMs: 1, healPlannedMs: null, healedMs: null })).toEqual([{ fromMs: 1, toMs: null, text: 'p', changing: false }]);
+  });
+
   const step = (atMs: number, text: string, action: unknown, ok = true) =>
     ({ atMs, appliedAtMs: atMs + 1, text, step: { atMs, text, action }, ok }) as RunManifest['timeline'][number];
   const manifest = (timeline: RunManifest['timeline']) => ({ timeline }) as RunManifest;
@@ -104,9 +120,9 @@ describe('partition spans', () => {
   it('ends at a heal of a node in the partition, stays open without one, ignores failed steps', () => {
     const part = { kind: 'partition', partition: { kind: 'groups', groups: [['n1'], ['n2', 'n3']] } };
     expect(partitionSpans(manifest([step(1000, 'p', part), step(2000, 'heal n9', { kind: 'heal', node: 'n9' }), step(3000, 'heal n2', { kind: 'heal', node: 'n2' })]))).toEqual([
-      { fromMs: 1001, toMs: 3001, text: 'p' },
+      { text: 'p', plannedMs: 1000, inForceMs: 1001, healPlannedMs: 3000, healedMs: 3001 },
     ]);
-    expect(partitionSpans(manifest([step(1000, 'p', part)]))).toEqual([{ fromMs: 1001, toMs: null, text: 'p' }]);
+    expect(partitionSpans(manifest([step(1000, 'p', part)]))).toEqual([{ text: 'p', plannedMs: 1000, inForceMs: 1001, healPlannedMs: null, healedMs: null }]);
     expect(partitionSpans(manifest([step(1000, 'p', part, false), step(2000, 'heal', { kind: 'heal' })]))).toEqual([]);
   });
 });

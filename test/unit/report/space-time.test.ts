@@ -87,7 +87,7 @@ describe('space-time SVG', () => {
   it('draws one arrow per message and ACK, a dot per delivery, and pages long runs', () => {
     const model = spaceTimeModel(fixtureNodes());
     const t0 = JSON.parse(readFileSync(path.join(RUN, 'manifest.json'), 'utf8')).t0 as number;
-    const pages = renderSpaceTimeSvg(model, { t0, rowsPerPage: 100, partitions: [{ fromTs: t0 + 5000, toTs: t0 + 11001, text: 'partition' }] });
+    const pages = renderSpaceTimeSvg(model, { t0, rowsPerPage: 100, partitions: [{ fromTs: t0 + 5000, toTs: t0 + 11000, text: 'partition' }, { fromTs: t0 + 11000, toTs: t0 + 11001, text: 'healing', changing: true }] });
     const rows = Math.max(...layoutRows(model)) + 1;
     expect(pages).toHaveLength(Math.ceil(rows / 100));
     expect(pages.map((p) => p.fromRow)).toEqual(pages.map((_, i) => i * 100));
@@ -99,6 +99,7 @@ describe('space-time SVG', () => {
     expect(count(/class="arrow msg"/g)).toBeGreaterThanOrEqual(120);
     expect(count(/class="arrow ack"/g)).toBeGreaterThanOrEqual(240);
     expect(count(/<rect class="partition"/g)).toBeGreaterThanOrEqual(1);
+    expect(count(/<rect class="partition changing"/g)).toBeGreaterThanOrEqual(1);
     expect(all).not.toMatch(/NaN|undefined/);
     for (const p of pages) expect(p.svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" class="space-time" width="\d+" height="\d+"/);
   });
