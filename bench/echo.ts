@@ -5,12 +5,14 @@
  * python3-twisted, which always listens on 8881). The load comes from bench/echo-load.c (compiled with
  * cc into .cache/bench) so the generator is cheap next to the servers; without a C compiler it falls
  * back to an in-process Node generator, which costs about as much as the server and caps the ratios.
- * Loopback only; bounded: BENCH_ROUNDS (default 3) × 2 connection counts × 3 targets points of
+ * Each point also reports round trips per second of server CPU (from /proc), which a busy shared machine
+ * disturbs far less than wall-clock throughput. Loopback only; bounded: BENCH_ROUNDS (default 3) × 2 connection counts × 3 targets points of
  * BENCH_SECONDS (default 2 s) after a 0.5 s warm-up each, about 45 s in all.
  *
  *   npm run bench:echo
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -62,17 +64,45 @@ function buildCLoad(): string | undefined {
   return undefined;
 }
 
-async function measureC(bin: string, port: number, connections: number): Promise<number> {
-  const child = spawn(bin, [String(port), String(connections), String(SECONDS), String(WARMUP_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+interface Point {
+  /** Round trips per wall-clock second. */
+  rate: number;
+  /** Round trips per second of server CPU (user+system, all its processes): load-independent efficiency. */
+  perCpuSecond?: number;
+}
+
+async function measureC(bin: string, target: Target, connections: number): Promise<Point> {
+  const cpu0 = cpuSeconds(target.proc.pid!);
+  const child = spawn(bin, [String(target.port), String(connections), String(SECONDS), String(WARMUP_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
+  const cpu1 = cpuSeconds(target.proc.pid!);
   if (code !== 0) throw new Error(`echo-load exited with ${code}`);
-  const { roundTrips, seconds } = JSON.parse(out) as { roundTrips: number; seconds: number };
-  return roundTrips / seconds;
+  const { roundTrips, seconds, totalRoundTrips } = JSON.parse(out) as { roundTrips: number; seconds: number; totalRoundTrips: number };
+  const cpu = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
+  return { rate: roundTrips / seconds, perCpuSecond: cpu ? totalRoundTrips / cpu : undefined };
 }
 
-async function measureNode(port: number, connections: number): Promise<number> {
+/** CPU seconds (utime+stime) used so far by pid and its descendants (cluster workers); Linux /proc only. */
+function cpuSeconds(pid: number): number | undefined {
+  const TICKS = 100; // USER_HZ, 100 on Linux
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    // After "pid (comm) ", field 14/15 of stat (utime, stime) are at index 11/12.
+    let ticks = Number(fields[11]) + Number(fields[12]);
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children ? children.split(' ') : []) ticks += (cpuSeconds(Number(child)) ?? 0) * TICKS;
+    }
+    return ticks / TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+async function measureNode(target: Target, connections: number): Promise<Point> {
+  const port = target.port;
   const state = { counting: false, stop: false, roundTrips: 0 };
   const loops = Array.from({ length: connections }, () => pingPong(port, state));
   await sleep(WARMUP_MS);
@@ -84,7 +114,7 @@ async function measureNode(port: number, connections: number): Promise<number> {
   const roundTrips = state.roundTrips;
   state.stop = true;
   await Promise.all(loops);
-  return roundTrips / elapsed;
+  return { rate: roundTrips / elapsed };
 }
 
 function acklab(name: string, extra: string[]): () => Promise<Target> {
@@ -116,7 +146,7 @@ async function main(): Promise<void> {
   const cpus = os.availableParallelism();
   console.log(`echo ping-pong: ${MESSAGE.length}-byte messages, closed loop, ${SECONDS} s per point × ${ROUNDS} rounds, loopback, ${process.version}, ${cpus} CPUs`);
   const cLoad = buildCLoad();
-  const measure = (port: number, c: number) => (cLoad ? measureC(cLoad, port, c) : measureNode(port, c));
+  const measure = (target: Target, c: number) => (cLoad ? measureC(cLoad, target, c) : measureNode(target, c));
   const targets: [string, () => Promise<Target>][] = [
     ['acklab-echo', acklab('acklab-echo', [])],
     ...(cpus > 1 ? [[`acklab-echo --workers auto`, acklab('acklab-echo --workers auto', ['--workers', 'auto'])] as [string, () => Promise<Target>]] : []),
@@ -125,7 +155,7 @@ async function main(): Promise<void> {
   // All servers run at once and the points are interleaved round by round, so load drifting on a
   // shared machine hits every target alike; each figure is the median of its rounds.
   const running: Target[] = [];
-  const samples = new Map<string, Map<number, number[]>>();
+  const samples = new Map<string, Map<number, Point[]>>();
   let failed = false;
   try {
     for (const [name, start] of targets) {
@@ -140,9 +170,9 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const c of CONNECTIONS) {
         for (const target of running) {
-          const rate = await measure(target.port, c);
-          samples.get(target.name)!.get(c)!.push(rate);
-          console.log(`  round ${round}  ${target.name.padEnd(28)} ${String(c).padStart(3)} conn: ${Math.round(rate).toLocaleString('en-US').padStart(9)} round trips/s`);
+          const point = await measure(target, c);
+          samples.get(target.name)!.get(c)!.push(point);
+          console.log(`  round ${round}  ${target.name.padEnd(28)} ${String(c).padStart(3)} conn: ${fmtPoint(point)}`);
         }
       }
     }
@@ -155,19 +185,27 @@ async function main(): Promise<void> {
       }),
     );
   }
-  const results = new Map<string, Map<number, number>>();
+  const results = new Map<string, Map<number, Point>>();
   console.log(`median of ${ROUNDS} rounds:`);
   for (const [name, byConn] of samples) {
-    const row = new Map([...byConn].map(([c, xs]) => [c, median(xs)]));
+    const row = new Map(
+      [...byConn].map(([c, points]) => {
+        const eff = points.flatMap((p) => (p.perCpuSecond === undefined ? [] : [p.perCpuSecond]));
+        return [c, { rate: median(points.map((p) => p.rate)), perCpuSecond: eff.length ? median(eff) : undefined }] as const;
+      }),
+    );
     results.set(name, row);
-    for (const [c, r] of row) console.log(`  ${name.padEnd(28)} ${String(c).padStart(3)} conn: ${Math.round(r).toLocaleString('en-US').padStart(9)} round trips/s`);
+    for (const [c, p] of row) console.log(`  ${name.padEnd(28)} ${String(c).padStart(3)} conn: ${fmtPoint(p)}`);
   }
   const t = results.get(TWISTED);
   for (const [name, row] of results) {
     if (name === TWISTED || !t) continue;
     for (const c of CONNECTIONS) {
-      const ratio = row.get(c)! / t.get(c)!;
-      console.log(`ratio ${name} / twisted at ${String(c).padStart(2)} conn: ${ratio.toFixed(2)}×${c === 64 ? ` (target ≥ 2×: ${ratio >= 2 ? 'met' : 'NOT met'})` : ''}`);
+      const ratio = row.get(c)!.rate / t.get(c)!.rate;
+      const a = row.get(c)!.perCpuSecond;
+      const b = t.get(c)!.perCpuSecond;
+      const eff = a !== undefined && b !== undefined ? `; per server CPU-second ${(a / b).toFixed(2)}×` : '';
+      console.log(`ratio ${name} / twisted at ${String(c).padStart(2)} conn: ${ratio.toFixed(2)}×${c === 64 ? ` (target ≥ 2×: ${ratio >= 2 ? 'met' : 'NOT met'})` : ''}${eff}`);
     }
   }
   console.log(
@@ -177,7 +215,12 @@ async function main(): Promise<void> {
       rounds: ROUNDS,
       generator: cLoad ? 'c' : 'node',
       cpus,
-      results: Object.fromEntries([...results].map(([k, v]) => [k, Object.fromEntries([...v].map(([c, r]) => [c, Math.round(r)]))])),
+      results: Object.fromEntries(
+        [...results].map(([k, v]) => [
+          k,
+          Object.fromEntries([...v].map(([c, p]) => [c, { rate: Math.round(p.rate), perCpuSecond: p.perCpuSecond && Math.round(p.perCpuSecond) }])),
+        ]),
+      ),
     }),
   );
   if (failed) process.exitCode = 1;
@@ -205,6 +248,11 @@ function portFree(port: number): Promise<boolean> {
     s.once('error', () => res(false));
     s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
   });
+}
+
+function fmtPoint(p: Point): string {
+  const n = (x: number) => Math.round(x).toLocaleString('en-US').padStart(9);
+  return `${n(p.rate)} round trips/s${p.perCpuSecond === undefined ? '' : `, ${n(p.perCpuSecond)} per server CPU-second`}`;
 }
 
 function median(xs: number[]): number {
