@@ -29,7 +29,8 @@ images: engine build
 typecheck: deps
 	npx tsc -p tsconfig.test.json
 
-test: engine build typecheck
+test: build typecheck
+	ACKLAB_EXTRA_HOST_PACKAGES=chromium scripts/ensure-engine.sh
 	npx vitest run
 
 test-unit: build

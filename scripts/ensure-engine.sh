@@ -18,12 +18,15 @@
 #                                  not --bridge=none next to another engine: dockerd deletes docker0 then
 #   ACKLAB_ENGINE_WAIT_SECONDS     how long to wait for a started dockerd to answer (default 60)
 #   ACKLAB_SKIP_HOST_PACKAGES=1    do not install debootstrap / python3-twisted
+#   ACKLAB_EXTRA_HOST_PACKAGES     more Debian packages to install when missing, split on blanks
+#                                  (`make test` asks for chromium, which the report's browser test drives)
 set -euo pipefail
 
 LOG=${ACKLAB_DOCKERD_LOG:-/var/log/acklab/dockerd.log}
 PIDFILE=${ACKLAB_DOCKERD_PIDFILE:-/var/run/docker.pid}
 WAIT_SECONDS=${ACKLAB_ENGINE_WAIT_SECONDS:-60}
-HOST_PACKAGES=(debootstrap python3-twisted)
+# shellcheck disable=SC2206 # extra packages are split on blanks on purpose
+HOST_PACKAGES=(debootstrap python3-twisted ${ACKLAB_EXTRA_HOST_PACKAGES:-})
 
 say() { echo "ensure-engine: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
