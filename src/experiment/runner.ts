@@ -249,7 +249,7 @@ async function runOne(ctx: RunContext, run: PlannedRun): Promise<SweepRun> {
       progress.runPhase(run, describeAction(action));
       await net.apply(action);
     }
-    if (run.condition.actions.length > 0) await snapshot('start', 0);
+    if (run.condition.actions.length > 0 || topology.links.length > 0) await snapshot('start', 0);
     // t0: the workload starts now, with the condition already in force.
     const t0 = Date.now();
     manifest.t0 = t0;
@@ -286,7 +286,9 @@ async function runOne(ctx: RunContext, run: PlannedRun): Promise<SweepRun> {
             await collectNode(runDir, { name: node.name, kind: node.kind, containerId: node.containerId, addresses: node.addresses, command: node.spec.command, outputs: outputs.get(node.name)! }, problems),
           );
         }
-        manifest.backend = (await net?.backend().catch(() => null)) ?? null;
+        // the player knows when it applied something; topology links were applied by the lab's start step
+        const readBack = snapshots.map((x) => (x.state as { backend?: { backend?: string } } | null)?.backend?.backend).find(Boolean);
+        manifest.backend = (await net?.backend().catch(() => null)) ?? readBack ?? null;
       } catch (err) {
         problems.push(`collecting failed: ${errorMessage(err)}`);
       }
