@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +89,48 @@ describe('acklab-mcast on loopback', () => {
     const n = Math.min(a.length, b.length);
     expect(n).toBeGreaterThanOrEqual(10);
     expect(checkOrder([{ name: 'peer1', records: a.slice(0, n) }, { name: 'peer2', records: b.slice(0, n) }]).problems).toEqual([]);
+  });
+
+  it('acklab check-order agrees on real output and names the first divergence of a tampered file', async () => {
+    const g = await startGroup(3, ['--count', '4', '--interval', '10ms'], 'cli');
+    await Promise.all(g.procs.map((p) => p.waitExit(60_000)));
+    const ok = program('acklab', ['check-order', '--expect', '12', ...g.outs]);
+    expect((await ok.waitExit()).code, ok.output).toBe(0);
+    expect(ok.stdout).toMatch(/order check OK: 3 file\(s\) agree on the same 12 deliveries, each exactly once/);
+    const lines = readFileSync(g.outs[2]!, 'utf8').trim().split('\n');
+    [lines[4], lines[5]] = [lines[5]!, lines[4]!];
+    const tampered = join(dir, 'cli-tampered.jsonl');
+    writeFileSync(tampered, `${lines.join('\n')}\n`);
+    const bad = program('acklab', ['check-order', g.outs[0]!, tampered]);
+    expect((await bad.waitExit()).code).toBe(1);
+    expect(bad.stderr).toMatch(/first divergence at position 5: .* but .*cli-tampered\.jsonl has/);
+  });
+
+  it('--duration stops every peer with what it has (exit 3), reporting what is undelivered', async () => {
+    const g = await startGroup(3, ['--count', '1000', '--interval', '50ms', '--duration', '2s', '--grace', '5s'], 'duration');
+    const exits = await Promise.all(g.procs.map((p) => p.waitExit(30_000)));
+    for (const [i, e] of exits.entries()) {
+      expect(e.code, g.procs[i]!.output.slice(-1500)).toBe(3);
+      const s = g.procs[i]!.summary<McastSummary>();
+      expect(s.complete).toBe(false);
+      expect(s.sent).toBeGreaterThan(0);
+      expect(s.sent).toBeLessThan(1000);
+      expect(s.undelivered).toBe(3000 - s.delivered);
+    }
+    // A stop by --duration (or a peer seen leaving early) is not a divergence: the survivors' common prefix agrees.
+    const seqs = g.outs.map((f) => readDeliveredFile(f));
+    const n = Math.min(...seqs.map((x) => x.length));
+    expect(checkOrder(seqs.map((records, i) => ({ name: `peer${i + 1}`, records: records.slice(0, n) }))).problems).toEqual([]);
+  });
+
+  it('SIGTERM stops a peer with its summary (exit 3); the others see it lost and stop too', async () => {
+    const g = await startGroup(3, ['--count', '1000', '--interval', '20ms', '--grace', '1s'], 'sigterm');
+    await g.procs[1]!.waitFor(/Delivered .* #5\b/, 20_000);
+    g.procs[1]!.kill('SIGTERM');
+    const exits = await Promise.all(g.procs.map((p) => p.waitExit(20_000)));
+    expect(exits.map((e) => e.code)).toEqual([3, 3, 3]);
+    expect(g.procs[1]!.summary<McastSummary>().reason).toBe('stopped by SIGTERM');
+    expect(g.procs[0]!.summary<McastSummary>().peersLost[0]).toMatchObject({ peer: 2 });
   });
 
   it('exits 1 at --connect-timeout naming the peers that never came up', async () => {
