@@ -69,7 +69,8 @@ export class Lab {
       const networks = await this.createNetworks(runtime, runId, progress);
       signal?.throwIfAborted();
       const byNetwork = new Map(networks.map((n) => [n.name, n]));
-      progress(`creating ${t.nodes.length} containers`);
+      const firstStage = new Set(t.stages[0] ?? []);
+      progress(`creating ${t.nodes.length} containers; starting stage 1/${t.stages.length}: ${[...firstStage].join(', ')}`);
       const ids = new Map<string, string>();
       await settleAll(
         t.nodes.map(async (node) => {
@@ -85,13 +86,17 @@ export class Lab {
           });
           ids.set(node.name, id);
           for (const extra of node.networks.slice(1)) await runtime.networks.connect(byNetwork.get(extra)!.id, id, [node.name]);
+          // The first stage starts as soon as each container exists, like a `docker run` loop.
+          if (firstStage.has(node.name) && !signal?.aborted) await runtime.containers.start(id);
         }),
       );
       const nodesByName = new Map(t.nodes.map((n) => [n.name, n]));
       for (const [i, stage] of t.stages.entries()) {
         signal?.throwIfAborted();
-        progress(`starting stage ${i + 1}/${t.stages.length}: ${stage.join(', ')}`);
-        await settleAll(stage.map((name) => runtime.containers.start(ids.get(name)!)));
+        if (i > 0) {
+          progress(`starting stage ${i + 1}/${t.stages.length}: ${stage.join(', ')}`);
+          await settleAll(stage.map((name) => runtime.containers.start(ids.get(name)!)));
+        }
         await settleAll(
           stage.map((name) => {
             const node = nodesByName.get(name)!;
