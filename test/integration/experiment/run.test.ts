@@ -75,8 +75,7 @@ describe('acklab run', () => {
   - name: baseline
   - name: partition
     timeline:
-      - at: 4s partition server | client
-      - at: 14s heal
+      - at: 4s partition server | client      # to the end: TCP would deliver the late acks after a heal
 `,
       ),
     );
@@ -96,7 +95,7 @@ describe('acklab run', () => {
     expect(partition.crashed).toBe(false);
     expect(baseline.peer!.updatesSent).toBeGreaterThanOrEqual(15);
     expect(baseline.peer!.acksReceived).toBe(baseline.peer!.updatesSent);
-    // cut from 4 s until after the client's end: the acks of the later updates never arrive
+    // cut from 4 s to the end: the acks of the later updates never arrive
     expect(partition.peer!.acksReceived).toBeLessThan(baseline.peer!.acksReceived);
     expect(partition.peer!.ackRatio!).toBeLessThan(0.8);
     expect(baseline.mcast).toMatchObject({ sent: 15, delivered: 45, undelivered: 0, order: { ok: true, complete: true } });
@@ -105,20 +104,21 @@ describe('acklab run', () => {
     const runDir = path.join(out, 'partition-r1');
     const manifest = JSON.parse(readFileSync(path.join(runDir, 'manifest.json'), 'utf8')) as RunManifest;
     expect(manifest).toMatchObject({ formatVersion: 1, status: 'ok', repetition: 1, backend: expect.stringMatching(/^(netem|userspace)$/) });
-    expect(manifest.timeline.map((t) => [t.text, t.ok])).toEqual([['at 4s partition server | client', true], ['at 14s heal', true]]);
+    expect(manifest.timeline.map((t) => [t.text, t.ok])).toEqual([['at 4s partition server | client', true]]);
     expect(manifest.timeline[0]!.appliedAtMs).toBeGreaterThanOrEqual(4000);
-    expect(manifest.timeline[0]!.appliedAtMs).toBeLessThan(6000);
+    expect(manifest.timeline[0]!.appliedAtMs).toBeLessThan(8000);
     expect(manifest.nodes.map((n) => n.name).sort()).toEqual(['client', 'p1', 'p2', 'p3', 'server']);
     for (const node of ['server', 'client', 'p1', 'p2', 'p3']) {
       for (const f of ['stdout.log', 'stderr.log', 'events.ndjson']) expect(existsSync(path.join(runDir, 'nodes', node, f)), `${node}/${f}`).toBe(true);
     }
     expect(readFileSync(path.join(runDir, 'nodes/p2/files/delivered.jsonl'), 'utf8').trim().split('\n')).toHaveLength(15);
     expect(readFileSync(path.join(runDir, 'nodes/server/files/server.log'), 'utf8').length).toBeGreaterThan(0);
-    // conditions read back from the kernel: the cut is in force after the partition step, gone after heal
+    // conditions read back from the kernel: both directions of the cut are in force after the step
     const snapshots = JSON.parse(readFileSync(path.join(runDir, 'conditions.json'), 'utf8')) as { label: string; state: { cuts: unknown[] } }[];
-    expect(snapshots.map((s) => s.label)).toEqual(['at 4s partition server | client', 'at 14s heal']);
-    expect(snapshots[0]!.state.cuts).toHaveLength(2);
-    expect(snapshots[1]!.state.cuts).toHaveLength(0);
+    expect(snapshots.map((s) => s.label)).toEqual(['at 4s partition server | client']);
+    expect(snapshots[0]!.state.cuts).toEqual(
+      expect.arrayContaining([expect.objectContaining({ from: 'server', to: 'client' }), expect.objectContaining({ from: 'client', to: 'server' })]),
+    );
 
     const saved = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as SweepSummary;
     expect(saved.table.rows.map((r) => r.condition)).toEqual(['baseline', 'partition']);
