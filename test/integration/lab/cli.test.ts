@@ -60,7 +60,9 @@ describe('acklab on client-server.yaml', () => {
   const file = topologyCopy({ file: 'client-server.yaml' }, 'itest-pair');
 
   it('up, exec (by DNS name), logs, up again replaces the lab, down', async () => {
-    expect((await acklab(['up', '-q', file])).exitCode).toBe(0);
+    const up = await acklab(['up', '-q', file], { timeout: 90_000 });
+    expect(up.timedOut, `acklab up printed its table but did not exit (an open handle?):\n${up.stdout}`).toBe(false);
+    expect(up.exitCode).toBe(0);
     const first = await listNodes(runtime, 'itest-pair');
     expect(first.map((n) => n.name)).toEqual(['client', 'server']);
 
