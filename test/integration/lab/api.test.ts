@@ -4,7 +4,7 @@ import type { ImageTags } from '../../../src/images/index.js';
 import { Lab } from '../../../src/lab/index.js';
 import { countLab, labImages, removeTestLabs, topologyCopy, waitFor } from './helpers.js';
 
-const LABS = ['itest-api-pair', 'itest-api-nets'];
+const LABS = ['itest-api-pair', 'itest-api-nets', 'itest-api-echo'];
 let images: ImageTags;
 
 beforeAll(async () => {
@@ -54,5 +54,13 @@ nodes:
     expect((await lab.exec('left', ['getent', 'hosts', 'router'])).stdout).toMatch(/^10\.78\.1\.\d+\s+router/);
     expect((await lab.exec('right', ['getent', 'hosts', 'router'])).stdout).toMatch(/^10\.78\.2\.\d+\s+router/);
     expect((await lab.exec('left', ['getent', 'hosts', 'right'])).exitCode).not.toBe(0);
+  }, 120_000);
+
+  it('echo.yaml: both clients get their lines back from the echo server, by name', async () => {
+    await using lab = await Lab.fromFile(topologyCopy({ file: 'echo.yaml' }, 'itest-api-echo')).start({ images });
+    for (const client of ['alice', 'bob']) {
+      await waitFor(`${client} to get an echo`, async () => (await lab.logs(client)).includes(`echoed: hello 2 from ${client}`), 30_000);
+    }
+    expect(await lab.logs('echo')).toMatch(/Connected from/);
   }, 120_000);
 });
