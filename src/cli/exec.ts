@@ -1,6 +1,6 @@
 /** `acklab exec NODE -- CMD…` — runs a command in a node; its exit status becomes ours. */
 import type { Command } from 'commander';
-import { UsageError } from '../common/index.js';
+import { AcklabError, UsageError } from '../common/index.js';
 import { findNode } from '../lab/index.js';
 import { dockerRuntime } from '../runtime/index.js';
 
@@ -15,6 +15,9 @@ export function register(program: Command): void {
       if (command.length === 0) throw new UsageError('give the command after --, e.g. acklab exec p1 -- ls /tmp');
       const runtime = dockerRuntime();
       const n = await findNode(runtime, node, opts.lab);
+      if (n.state !== 'running') {
+        throw new AcklabError(`node "${n.name}" of lab "${n.lab}" is ${n.state}; exec needs a running node (its output: acklab logs ${n.name})`, 1);
+      }
       const code = await runtime.containers.execStream(n.containerId, command, process.stdout, process.stderr);
       if (code !== 0) process.exitCode = code;
     });
