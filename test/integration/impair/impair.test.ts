@@ -35,7 +35,8 @@ async function probe<T>(node: string, ...args: string[]): Promise<T> {
 }
 
 const ip = (node: string) => Object.values(lab.node(node).addresses)[0]!;
-const tcpRttP50 = async (from: string, to: string) => quantile((await probe<{ rtts: number[] }>(from, 'tcprtt', ip(to), '60')).rtts.slice(10), 0.5);
+// Median of 150 ping-pongs after 30 warm-up ones (JIT, slow start, a busy machine's first wake-ups).
+const tcpRttP50 = async (from: string, to: string) => quantile((await probe<{ rtts: number[] }>(from, 'tcprtt', ip(to), '180')).rtts.slice(30), 0.5);
 
 interface PeerEvent { ts: number; event: string; conn?: number }
 async function clientEvents(): Promise<PeerEvent[]> {
@@ -51,7 +52,7 @@ beforeAll(async () => {
   process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
   const images = await ensureImages({ log: () => {} });
   shaper = images.shaper;
-  lab = await Lab.fromFile(LAB_FILE).then((l) => l.start({ images }));
+  lab = await Lab.fromFile(LAB_FILE).start({ images });
   for (const n of ['n1', 'n2', 'n3']) {
     const exec = await docker.getContainer(lab.node(n).containerId).exec({ Cmd: ['node', '-e', PROBE_SERVER], AttachStdout: false, AttachStderr: false });
     await exec.start({ Detach: true });
@@ -148,15 +149,19 @@ describe('partitions', () => {
     await ctl.partition(partitionCuts([['client'], ['server']]));
     await sleep(500);
     const atCut = (await acks()).length;
+    const serverInCounter = async () =>
+      (await ctl.read()).nodes.find((n) => n.node === 'server')!.cuts.find((x) => x.side === 'to' && x.from === 'client')!.packets;
+    const atCutServerIn = await serverInCounter();
     await sleep(3000);
     expect((await acks()).length).toBe(atCut);
     const c = await ctl.read();
     expect(c.cuts).toEqual(expect.arrayContaining([{ from: 'client', to: 'server', style: 'drop' }, { from: 'server', to: 'client', style: 'drop' }]));
     // The client's TCP kept retransmitting into the cut; the server's side saw nothing arrive.
+    // (The server's INPUT rule may catch a segment that was in flight when the cut began, not later ones.)
     const clientOut = c.nodes.find((n) => n.node === 'client')!.cuts.find((x) => x.side === 'from')!;
     const serverIn = c.nodes.find((n) => n.node === 'server')!.cuts.find((x) => x.side === 'to' && x.from === 'client')!;
     expect(clientOut.packets).toBeGreaterThan(0);
-    expect(serverIn.packets).toBe(0);
+    expect(serverIn.packets).toBe(atCutServerIn);
     // Heal runs a few execs per node (slow on a loaded machine); the 2 s count from when the rules are gone.
     const healStart = Date.now();
     await ctl.heal();
