@@ -77,6 +77,8 @@ export interface NodeRecord {
 export interface TimelineRecord {
   /** Planned offset from t0. */
   atMs: number;
+  /** Actual offset from t0 when acklab began applying the step. */
+  startedAtMs: number | null;
   /** Actual offset from t0 when the step was in force (its commands had all run); null if it failed or never ran. */
   appliedAtMs: number | null;
   text: string;

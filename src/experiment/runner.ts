@@ -223,7 +223,7 @@ async function runOne(ctx: RunContext, run: PlannedRun): Promise<SweepRun> {
     endedAt: '',
     t0: null,
     nodes: [],
-    timeline: run.condition.timeline.map((step) => ({ atMs: step.atMs, appliedAtMs: null, text: step.text, step, ok: false })),
+    timeline: run.condition.timeline.map((step) => ({ atMs: step.atMs, startedAtMs: null, appliedAtMs: null, text: step.text, step, ok: false })),
   };
   progress.runStarted(run);
   let lab: StartedLab | undefined;
@@ -258,6 +258,7 @@ async function runOne(ctx: RunContext, run: PlannedRun): Promise<SweepRun> {
     for (const [i, step] of run.condition.timeline.entries()) {
       await abortable(t0 + step.atMs - Date.now(), signal);
       const record = manifest.timeline[i]!;
+      record.startedAtMs = Date.now() - t0;
       try {
         await net.apply(step.action);
         record.appliedAtMs = Date.now() - t0;
