@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help deps build engine images lab test test-unit test-integration bench typecheck clean
+.PHONY: help deps build engine images lab lab-loopback test test-unit test-integration bench typecheck clean
 
 help:
 	@echo "make lab    - set everything up and run the main lab experiment"
@@ -25,6 +25,21 @@ engine:
 
 images: engine build
 	node bin/acklab.js images
+
+# The main lab job: the default experiment (peer pair + 3-peer mcast mesh under five network conditions),
+# its comparison table, and report.md / report.html under lab/runs/.
+EXPERIMENT ?= lab/experiments/ack-vs-conditions.yaml
+lab: engine build
+	node bin/acklab.js run $(EXPERIMENT) --parallel 2
+
+# The three programs on loopback, no Docker: a peer server with two clients and three mcast peers.
+lab-loopback: build
+	node scripts/lab-loopback.mjs
+
+bench: build
+	npm run --silent bench:echo
+	npm run --silent bench:lab
+	npm run --silent bench:impair
 
 typecheck: deps
 	npx tsc -p tsconfig.test.json
