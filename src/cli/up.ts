@@ -5,9 +5,34 @@
  * `up` or `down` removes the leftovers by label).
  */
 import type { Command } from 'commander';
-import { AcklabError, parseDuration, UsageError } from '../common/index.js';
+import { AcklabError, formatDuration, formatRate, parseDuration, UsageError } from '../common/index.js';
 import { Lab } from '../lab/index.js';
+import type { Topology } from '../topology/index.js';
 import { nodeTable } from './lab-table.js';
+
+/** The resolved plan, as `up` would carry it out. */
+export function describePlan(t: Topology): string {
+  const lines = [`lab "${t.name}": ${t.nodes.length} nodes on ${t.networks.map((n) => `${n.name} (${n.subnet ?? 'subnet chosen at up'})`).join(', ')}`];
+  t.stages.forEach((stage, i) => {
+    lines.push(`stage ${i + 1}:`);
+    for (const name of stage) {
+      const n = t.nodes.find((x) => x.name === name)!;
+      const image = n.image.type === 'local' ? n.image.ref : 'acklab node image';
+      lines.push(`  ${n.name} (${n.kind}, ${image}, networks ${n.networks.join(', ')}): ${JSON.stringify(n.command)}`);
+    }
+  });
+  for (const l of t.links) {
+    const { delayMs, jitterMs, lossPercent, rateBitsPerSecond } = l.conditions;
+    const c = [
+      delayMs === undefined ? '' : `delay ${formatDuration(delayMs)}`,
+      jitterMs === undefined ? '' : `jitter ${formatDuration(jitterMs)}`,
+      lossPercent === undefined ? '' : `loss ${lossPercent}%`,
+      rateBitsPerSecond === undefined ? '' : `rate ${formatRate(rateBitsPerSecond)}`,
+    ].filter(Boolean).join(', ');
+    lines.push(`link ${l.from} → ${l.to}: ${c}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
 
 export function register(program: Command): void {
   program
@@ -16,7 +41,8 @@ export function register(program: Command): void {
     .argument('<file>', 'topology file, e.g. lab/topologies/mcast3.yaml')
     .option('--ready-timeout <duration>', 'how long each node may take to become ready (default: per node, 30s)')
     .option('-q, --quiet', 'no progress lines')
-    .action(async (file: string, opts: { readyTimeout?: string; quiet?: boolean }) => {
+    .option('--dry-run', 'validate and print the resolved plan (start stages, each node\'s command), start nothing')
+    .action(async (file: string, opts: { readyTimeout?: string; quiet?: boolean; dryRun?: boolean }) => {
       let readyTimeoutMs: number | undefined;
       if (opts.readyTimeout !== undefined) {
         try {
@@ -26,6 +52,10 @@ export function register(program: Command): void {
         }
       }
       const lab = Lab.fromFile(file);
+      if (opts.dryRun) {
+        process.stdout.write(describePlan(lab.topology));
+        return;
+      }
       const abort = new AbortController();
       const onSigint = () => {
         if (abort.signal.aborted) process.exit(130);
