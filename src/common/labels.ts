@@ -15,6 +15,10 @@ export const LABELS = {
   runId: `${LABEL_PREFIX}.run-id`,
   /** The node name inside the lab. */
   node: `${LABEL_PREFIX}.node`,
+  /** For nodes: the topology node kind (echo, peer-server, …), shown by `ps`. */
+  kind: `${LABEL_PREFIX}.kind`,
+  /** For networks: the topology network the Docker network implements. */
+  network: `${LABEL_PREFIX}.network`,
   /** What the resource is: node, network, sidecar, probe, image, test. */
   role: `${LABEL_PREFIX}.role`,
   /** For images: the content hash of the build inputs. */
@@ -30,6 +34,8 @@ export interface LabelInput {
   lab?: string;
   runId?: string;
   node?: string;
+  kind?: string;
+  network?: string;
   contentHash?: string;
   session?: string;
 }
@@ -39,6 +45,8 @@ export function createLabels(input: LabelInput): Record<string, string> {
   if (input.lab !== undefined) labels[LABELS.lab] = input.lab;
   if (input.runId !== undefined) labels[LABELS.runId] = input.runId;
   if (input.node !== undefined) labels[LABELS.node] = input.node;
+  if (input.kind !== undefined) labels[LABELS.kind] = input.kind;
+  if (input.network !== undefined) labels[LABELS.network] = input.network;
   if (input.contentHash !== undefined) labels[LABELS.contentHash] = input.contentHash;
   if (input.session !== undefined) labels[LABELS.session] = input.session;
   return labels;
