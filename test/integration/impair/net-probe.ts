@@ -23,7 +23,8 @@ net.createServer((s) => s.end(JSON.stringify(counts) + '\n')).listen(9004, '127.
 export const PROBE_CLIENT = String.raw`
 const net = require('node:net'), dgram = require('node:dgram');
 const [mode, host, a, b] = process.argv.slice(1);
-const out = (o) => { process.stdout.write(JSON.stringify(o) + '\n'); process.exit(0); };
+// Exit only once the line is written: stdout to a pipe is asynchronous, and a long RTT list spans writes.
+const out = (o) => { if (o.rtts) o.rtts = o.rtts.map((x) => Math.round(x * 1000) / 1000); process.stdout.write(JSON.stringify(o) + '\n', () => process.exit(0)); };
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 if (mode === 'udp') {
   const n = Number(a), every = Number(b); const s = dgram.createSocket('udp4'); const sent = new Map(); const rtts = [];
