@@ -35,7 +35,7 @@ export function register(program: Command): void {
       const to = opts.to ?? ALL_PEERS;
       const impairment = parseImpairment(opts, to === ALL_PEERS ? node : `${node} -> ${to}`);
       const ctl = await openController(lab, opts);
-      const backend = await ctl.backend();
+      const backend = await ctl.backend(node);
       process.stderr.write(`acklab impair: backend ${backend.backend} (${backend.reason})\n`);
       await ctl.impair([{ node, to, impairment }]);
       if (!opts.dryRun) process.stdout.write(`impaired ${node} -> ${to === ALL_PEERS ? 'all' : to}\n`);

@@ -25,7 +25,7 @@ export async function openController(lab: string, opts: CommonImpairOptions): Pr
   };
   const handle = await dockerLabHandle(lab, shaperImage);
   const backend = parseBackend(opts.backend);
-  return new ImpairController(handle, { dryRun: opts.dryRun ?? false, ...(backend ? { backend } : {}) });
+  return new ImpairController(handle, { dryRun: opts.dryRun ?? false, probeImage: shaperImage, ...(backend ? { backend } : {}) });
 }
 
 /** One line per condition, the way it was recorded: `delay=50ms jitter=5ms dist=normal`. */
@@ -36,7 +36,7 @@ export function describeImpairment(imp: Impairment): string {
 export function renderConditions(c: LabConditions): string {
   const lines: string[] = [];
   lines.push(`lab "${c.lab}"  backend: ${c.backend ? `${c.backend.backend} (${c.backend.reason})` : 'none in use'}`);
-  const t = new Table({ head: ['from', 'to', 'condition', 'packets', 'helper'] });
+  const t = new Table({ head: ['from', 'to', 'condition', 'packets', 'helper'], style: { head: [], border: [] } });
   let rows = 0;
   for (const n of c.nodes) {
     for (const i of n.impairments) {

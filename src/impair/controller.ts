@@ -21,6 +21,7 @@ import {
 } from './model.js';
 import { type ImpairPlan, planCuts, planImpairTeardown, planImpairments, sameCut } from './plan.js';
 import { type BackendProbe, probeBackend } from './probe.js';
+import { probeBackendInContainer } from './probe-container.js';
 import { type ImpairRecord, type RulesState, parseIptablesSave, parseLinkDevices, parseNfqueueProc } from './state.js';
 
 export interface LabHandle {
@@ -37,6 +38,8 @@ export interface ControllerOptions {
   backend?: Backend;
   /** Where dry-run argv and progress lines go. */
   log?: (line: string) => void;
+  /** The shaper image, for probing in a throwaway container on a dry run. */
+  probeImage?: () => Promise<string>;
   /** How long a helper may take to bind its queue. */
   helperStartMs?: number;
 }
@@ -93,28 +96,37 @@ export class ImpairController {
     (this.options.log ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
   }
 
-  /** The backend for this lab's kernel, probed once in the first node's namespace. */
-  async backend(): Promise<BackendProbe> {
+  /**
+   * The backend for this lab's kernel, probed once: in a node that already has a sidecar, else in
+   * `prefer`'s (created), else — for a dry run, which must not touch the lab — in a throwaway container.
+   */
+  async backend(prefer?: string): Promise<BackendProbe> {
     if (this.probed) return this.probed;
     if (this.options.backend) {
       this.probed = { backend: this.options.backend, reason: 'chosen with --backend' };
       return this.probed;
     }
-    const first = this.lab.nodes[0];
-    if (!first) throw new AcklabError(`lab "${this.lab.lab}" has no running nodes`);
-    const exec = await this.lab.executor(first.name, !this.options.dryRun);
-    if (!exec) {
-      throw new AcklabError(
-        `a dry run needs the backend: node "${first.name}" has no sidecar yet to probe with; pass --backend netem|userspace`,
-      );
+    if (this.lab.nodes.length === 0) throw new AcklabError(`lab "${this.lab.lab}" has no running nodes`);
+    let exec: NamespaceExecutor | undefined;
+    for (const n of this.lab.nodes) {
+      exec = await this.lab.executor(n.name, false);
+      if (exec) break;
     }
-    this.probed = await probeBackend((argv) => exec.run(argv));
+    if (!exec && !this.options.dryRun) exec = await this.lab.executor(prefer ?? this.lab.nodes[0]!.name, true);
+    if (exec) {
+      const e = exec;
+      this.probed = await probeBackend((argv) => e.run(argv));
+    } else if (this.options.probeImage) {
+      this.probed = await probeBackendInContainer(await this.options.probeImage());
+    } else {
+      throw new AcklabError('a dry run needs the backend and no node has a sidecar to probe with; pass --backend netem|userspace');
+    }
     return this.probed;
   }
 
   /** Sets egress conditions (each replaces an existing one for the same node and peer). */
   async impair(conds: EgressCondition[]): Promise<void> {
-    const { backend } = await this.backend();
+    const { backend } = await this.backend(conds[0]?.node);
     const problems: string[] = [];
     for (const c of conds) {
       try {

@@ -11,3 +11,4 @@ export * from './controller.js';
 export * from './lab-handle.js';
 export * from './cli-support.js';
 export * from './links.js';
+export * from './probe-container.js';
