@@ -40,6 +40,8 @@ export interface ControllerOptions {
   log?: (line: string) => void;
   /** The shaper image, for probing in a throwaway container on a dry run. */
   probeImage?: () => Promise<string>;
+  /** Upper bound for heal (default 30 s). */
+  cleanupTimeoutMs?: number;
   /** How long a helper may take to bind its queue. */
   helperStartMs?: number;
 }
@@ -174,6 +176,21 @@ export class ImpairController {
    * towards it, and every cut it is part of. Runs every step even if one fails, then reports.
    */
   async heal(node?: string): Promise<void> {
+    // Cleanup runs under its own timeout (pumba's cleanupTimeout), so a wedged exec cannot hang `heal`/`down`.
+    const ms = this.options.cleanupTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new AcklabError(`heal did not finish within ${ms / 1000}s; run it again (rules are removed idempotently)`)), ms);
+      timer.unref();
+    });
+    try {
+      await Promise.race([this.healNow(node), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async healNow(node?: string): Promise<void> {
     if (node !== undefined && !this.names.includes(node)) {
       throw new ConditionError([`unknown node "${node}"; the lab's nodes are: ${this.names.join(', ')}`]);
     }
