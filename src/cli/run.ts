@@ -55,10 +55,6 @@ export function register(program: Command): void {
       } finally {
         process.off('SIGINT', onSigint);
         process.off('SIGTERM', onSigint);
-        // Everything is written and every lab is down. A detached `docker exec` (the impairment
-        // helper's start) can keep its hijacked socket open for minutes after its container is
-        // gone; don't let it hold the CLI. Unref'd: fires only if something still holds the loop.
-        setTimeout(() => process.exit(), 2000).unref();
       }
     });
 }

@@ -112,6 +112,19 @@ export function kernelChecks(k: KernelSupport): Check[] {
     status: k.iptablesBackend === 'unknown' ? 'warn' : 'ok',
     detail: k.iptablesBackend === 'unknown' ? `could not tell (${k.raw.iptables ?? 'no output'})` : k.iptablesBackend,
   });
+  // The same rule as src/impair/probe.ts applies to each lab: netem first, NFQUEUE + acklab-nfq next.
+  checks.push(
+    k.netem
+      ? { name: 'network conditions backend', status: 'ok', detail: 'netem (htb tree with netem leaves, u32 filters per destination)' }
+      : k.nfqueue
+        ? { name: 'network conditions backend', status: 'ok', detail: 'userspace (no sch_netem: NFQUEUE + acklab-nfq, htb for rate)' }
+        : {
+            name: 'network conditions backend',
+            status: 'fail',
+            detail: 'none: neither sch_netem nor NFQUEUE works in this kernel',
+            fix: 'modprobe sch_netem, or modprobe nfnetlink_queue xt_NFQUEUE',
+          },
+  );
   return checks;
 }
 

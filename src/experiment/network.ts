@@ -31,10 +31,13 @@ export function cutsOf(action: NetworkAction & { kind: 'partition' }): Cut[] {
   return p.kind === 'groups' ? partitionCuts(p.groups) : [{ from: p.from, to: p.to, style: 'drop' }];
 }
 
-export function networkPlayer(lab: StartedLab, shaperImage: string, seedLog?: (line: string) => void): NetworkPlayer {
+export function networkPlayer(lab: StartedLab, shaperImage: string, options: { seed?: number; log?: (line: string) => void } = {}): NetworkPlayer {
   const sidecars = new Sidecars({ lab: lab.name, shaperImage: async () => shaperImage });
   const refs = lab.nodes.map((n) => ({ name: n.name, containerId: n.containerId, addresses: Object.values(n.addresses), runId: lab.runId }));
-  const controller = new ImpairController(labHandleFromRefs(lab.name, refs, sidecars), { log: seedLog ?? (() => {}) });
+  const controller = new ImpairController(labHandleFromRefs(lab.name, refs, sidecars), {
+    log: options.log ?? (() => {}),
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+  });
   const names = lab.nodes.map((n) => n.name);
   let used = false;
   return {

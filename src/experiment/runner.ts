@@ -240,7 +240,7 @@ async function runOne(ctx: RunContext, run: PlannedRun): Promise<SweepRun> {
   try {
     progress.runPhase(run, 'starting lab');
     lab = await startLab(ctx, topology, runId, (line) => progress.runPhase(run, line));
-    net = networkPlayer(lab, ctx.images.shaper);
+    net = networkPlayer(lab, ctx.images.shaper, { seed });
     if (run.condition.timeline.length > 0) {
       progress.runPhase(run, 'preparing sidecars for the timeline');
       await net.prepare();

@@ -44,6 +44,8 @@ export interface ControllerOptions {
   cleanupTimeoutMs?: number;
   /** How long a helper may take to bind its queue. */
   helperStartMs?: number;
+  /** Seed for the helpers' random choices (loss, jitter, …); unset: seeded from the clock. */
+  seed?: number;
 }
 
 export interface HelperStatus {
@@ -282,7 +284,7 @@ export class ImpairController {
   /** Replaces a node's whole impairment set: teardown what is there, then apply `conds`. */
   private async rebuild(node: string, current: RulesState & { devices: string[] }, conds: EgressCondition[]): Promise<void> {
     const { backend } = await this.backend();
-    const plan = planImpairments(conds, this.lab.nodes, current.devices, backend);
+    const plan = planImpairments(conds, this.lab.nodes, current.devices, backend, this.options.seed);
     const exec = await this.exec(node, conds.length > 0);
     if (!exec && !this.options.dryRun) return; // nothing there and nothing to add
     const target = exec ?? dryExecutor(node);

@@ -33,17 +33,33 @@ export function addressesOf(lab: readonly NodeAddressing[], node: string): strin
   return n.addresses;
 }
 
+/**
+ * The helper seed for one node's impaired destination: derived from the run's seed so that a run
+ * can be replayed, and different per node and destination so their random choices are independent.
+ * Never 0 (the helper takes 0 as "seed from the clock").
+ */
+export function helperSeed(seed: number, node: string, to: string): number {
+  let h = 0x811c9dc5; // FNV-1a, 32 bit
+  for (const ch of `${seed}:${node}:${to}`) {
+    h ^= ch.codePointAt(0)!;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h || 1;
+}
+
 /** All of one node's egress conditions → the commands that put them in force on `devices`. */
 export function planImpairments(
   conds: readonly EgressCondition[],
   lab: readonly NodeAddressing[],
   devices: readonly string[],
   backend: Backend,
+  seed?: number,
 ): ImpairPlan {
   if (conds.length === 0) return { helpers: [], tc: [], iptables: [] };
   let nextQueue = FIRST_QUEUE;
-  const dests: QueuedDestination[] = conds.map((c) => {
-    const d: QueuedDestination = {
+  const dests: (QueuedDestination & { node: string })[] = conds.map((c) => {
+    const d: QueuedDestination & { node: string } = {
+      node: c.node,
       to: c.to,
       addresses: c.to === ALL_PEERS ? [] : addressesOf(lab, c.to),
       impairment: c.impairment,
@@ -53,7 +69,11 @@ export function planImpairments(
   });
   const helpers = dests
     .filter((d) => d.queue !== undefined)
-    .map((d) => ({ queue: d.queue!, to: d.to, argv: helperStart(d.queue!, d.impairment) }));
+    .map((d) => ({
+      queue: d.queue!,
+      to: d.to,
+      argv: helperStart(d.queue!, d.impairment, seed === undefined ? undefined : helperSeed(seed, d.node, d.to)),
+    }));
   return {
     helpers,
     tc: devices.flatMap((dev) => buildTcTree(dev, dests, backend)),

@@ -72,7 +72,7 @@ export class Sidecars {
       if (!create) return undefined;
       id = await this.create(node);
     }
-    const exec = new SidecarExecutor(node.name, id, this.docker, this.containers);
+    const exec = new SidecarExecutor(node.name, id, this.containers);
     this.cache.set(node.name, exec);
     return exec;
   }
@@ -114,7 +114,6 @@ class SidecarExecutor implements NamespaceExecutor {
   constructor(
     readonly node: string,
     private readonly id: string,
-    private readonly docker: Docker,
     private readonly containers: DockerContainerClient,
   ) {}
 
@@ -122,8 +121,9 @@ class SidecarExecutor implements NamespaceExecutor {
     return this.containers.exec(this.id, [...argv]);
   }
 
-  async spawn(argv: readonly string[]): Promise<void> {
-    const exec = await this.docker.getContainer(this.id).exec({ Cmd: [...argv], AttachStdout: false, AttachStderr: false });
-    await exec.start({ Detach: true });
+  // execDetached closes the response socket dockerode hands back even for a detached exec; left
+  // open, it kept `acklab up` and `acklab run` alive for minutes after their work was done.
+  spawn(argv: readonly string[]): Promise<void> {
+    return this.containers.execDetached(this.id, [...argv]);
   }
 }

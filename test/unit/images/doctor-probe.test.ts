@@ -25,6 +25,7 @@ describe('kernelChecks', () => {
       'kernel: tbf': 'ok',
       'kernel: NFQUEUE': 'ok',
       'iptables backend': 'ok',
+      'network conditions backend': 'ok',
     });
   });
 
@@ -32,6 +33,16 @@ describe('kernelChecks', () => {
     const s = status('netem=2\nhtb=0\ntbf=0\nnfqueue=1\niptables=iptables v1.8.9 (nf_tables)\n');
     expect(s['kernel: netem']).toBe('fail');
     expect(s['kernel: NFQUEUE']).toBe('fail');
+    expect(s['network conditions backend']).toBe('fail');
+  });
+
+  it.each([
+    ['netem=0\nnfqueue=0\n', /^netem/],
+    ['netem=2\nnfqueue=0\n', /^userspace/],
+    ['netem=2\nnfqueue=1\n', /^none/],
+  ])('names the backend a lab gets (%j)', (out, detail) => {
+    const line = kernelChecks(parseKernelProbe(out)).find((c) => c.name === 'network conditions backend');
+    expect(line?.detail).toMatch(detail);
   });
 
   it('netem without NFQUEUE is fine (netem is the first choice)', () => {

@@ -12,6 +12,7 @@ import {
   parseImpairment,
   planCuts,
   planImpairments,
+  helperSeed,
   planImpairTeardown,
 } from '../../../src/impair/index.js';
 
@@ -111,6 +112,25 @@ describe('iptables builders', () => {
     ]);
     expect(plan.helpers).toEqual([{ queue: 100, to: 'n3', argv: helperStart(100, imp({ delay: '50ms', jitter: '5ms' })) }]);
     expect(plan.helpers[0]!.argv.slice(0, 9)).toEqual(['acklab-nfq', '--queue', '100', '--delay-us', '50000', '--jitter-us', '5000', '--distribution', 'normal']);
+  });
+
+  it('a run seed gives every helper a replayable seed of its own', () => {
+    const conds = [
+      { node: 'n1', to: 'n2', impairment: imp({ loss: '10%' }) },
+      { node: 'n1', to: 'n3', impairment: imp({ loss: '10%' }) },
+    ];
+    const seeds = (seed?: number) =>
+      planImpairments(conds, LAB, ['eth0'], 'userspace', seed).helpers.map((h) => {
+        const i = h.argv.indexOf('--seed');
+        return i < 0 ? undefined : h.argv[i + 1];
+      });
+    expect(seeds()).toEqual([undefined, undefined]);
+    const [a, b] = seeds(42);
+    expect(a).toMatch(/^[1-9]\d*$/);
+    expect(a).not.toBe(b);
+    expect(seeds(42)).toEqual([a, b]);
+    expect(seeds(43)).not.toEqual([a, b]);
+    expect(a).toBe(String(helperSeed(42, 'n1', 'n2')));
   });
 
   it('netem: rules only record (RETURN), no helper, no mark rule', () => {
