@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, countLab, labImages, removeTestLabs, runtime, topologyCopy, waitFor } from './helpers.js';
 import { listNodes } from '../../../src/lab/index.js';
+import { LABELS, labelFilter } from '../../../src/common/index.js';
 
 const LABS = ['itest-mcast3', 'itest-pair', 'itest-kill', 'itest-int', 'itest-slow'];
 const acklab = (args: string[], opts: { timeout?: number } = {}) =>
@@ -83,7 +84,11 @@ describe('acklab on client-server.yaml', () => {
     expect(second).toHaveLength(2);
     expect(new Set(second.map((n) => n.runId)).size).toBe(1);
     expect(second[0]!.runId).not.toBe(first[0]!.runId);
-    expect(await countLab('itest-pair')).toEqual({ containers: 2, networks: 1 });
+    // Two nodes plus the shaper sidecar of each (the file's 20 ms link impairs both directions), all of
+    // the second run: nothing of the first is left.
+    expect(await countLab('itest-pair')).toEqual({ containers: 4, networks: 1 });
+    const sidecars = await runtime.containers.list(labelFilter({ lab: 'itest-pair', role: 'sidecar' }));
+    expect(sidecars.map((c) => c.labels[LABELS.runId])).toEqual([second[0]!.runId, second[0]!.runId]);
 
     const d = await acklab(['down', 'itest-pair']);
     expect(d.exitCode).toBe(0);
