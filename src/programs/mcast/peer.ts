@@ -85,6 +85,7 @@ export async function runMcastPeer(opts: McastOptions): Promise<number> {
     if (finishReason !== undefined) return;
     finishReason = reason;
     stopping = true;
+    if (reason.startsWith('--duration')) human.line(`Stopping: ${reason}`);
     finishResolve(reason);
   };
   const later = (ms: number, fn: () => void) => {
@@ -209,7 +210,6 @@ export async function runMcastPeer(opts: McastOptions): Promise<number> {
     finish(err.message);
     exitCode = 1;
   } finally {
-    disposeSignals();
     for (const t of timers) clearTimeout(t);
     if (graceTimer) clearTimeout(graceTimer);
     await mesh.close({ bye: delivered === expected });
@@ -244,6 +244,9 @@ export async function runMcastPeer(opts: McastOptions): Promise<number> {
   };
   human.line(JSON.stringify(summary));
   events.emit({ event: 'summary', program: 'acklab-mcast', summary: { ...summary } });
+  // Only now: a stop signal that lands while the mesh closes (up to a second when a peer is cut off)
+  // must not kill the peer before it has said what it delivered.
+  disposeSignals();
   return exitCode;
 }
 

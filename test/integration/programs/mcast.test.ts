@@ -133,6 +133,26 @@ describe('acklab-mcast on loopback', () => {
     expect(g.procs[0]!.summary<McastSummary>().peersLost[0]).toMatchObject({ peer: 2 });
   });
 
+  it('a stop signal while the mesh closes (peers cut off) still gets the summary out', async () => {
+    const g = await startGroup(3, ['--count', '1000', '--interval', '50ms', '--duration', '3s', '--grace', '30s'], 'close-signal');
+    await g.procs[0]!.waitFor(/Delivered .* #5\b/, 20_000);
+    // Stopped peers keep their sockets open and silent, like a partition: peer 1's close then waits.
+    g.procs[1]!.kill('SIGSTOP');
+    g.procs[2]!.kill('SIGSTOP');
+    try {
+      await g.procs[0]!.waitFor(/Stopping: --duration/, 20_000);
+      g.procs[0]!.kill('SIGTERM'); // what `acklab run` sends at the end of a run
+      const exit = await g.procs[0]!.waitExit(10_000);
+      expect(exit.code, g.procs[0]!.output.slice(-1500)).toBe(3);
+      const s = g.procs[0]!.summary<McastSummary>();
+      expect(s.reason).toBe('--duration 3000 ms elapsed');
+      expect(s.undelivered).toBeGreaterThan(0);
+    } finally {
+      g.procs[1]!.kill('SIGCONT');
+      g.procs[2]!.kill('SIGCONT');
+    }
+  });
+
   it('exits 1 at --connect-timeout naming the peers that never came up', async () => {
     const [p1, p2, p3] = await Promise.all([freePort(), freePort(), freePort()]);
     const alone = program('acklab-mcast', ['--id', '2', '--listen', `127.0.0.1:${p2}`, '--peers', `1@127.0.0.1:${p1},3@127.0.0.1:${p3}`, '--count', '3', '--connect-timeout', '1s', '--out', join(dir, 'alone.jsonl')]);
