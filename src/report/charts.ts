@@ -36,7 +36,7 @@ export function acksPerConditionSpec(data: ReportData, part: 'peer' | 'mcast'): 
     return s && s.n > 0 ? [{ condition: row.condition, min: s.min, median: s.median, max: s.max, n: s.n }] : [];
   });
   if (spreads.length === 0) return null;
-  const x = { field: 'condition', type: 'nominal' as const, sort: conditionOrder(data.table), title: 'condition', axis: { labelAngle: 0 } };
+  const x = { field: 'condition', type: 'nominal' as const, sort: conditionOrder(data.table), title: 'condition', axis: { labelAngle: -30, labelLimit: 160 } };
   const title = part === 'peer' ? 'peer: acks received per condition' : 'mcast: acks received per condition (all nodes)';
   return {
     id: `acks-${part}`,
@@ -90,7 +90,7 @@ export function rttSpec(data: ReportData): ChartSpec | null {
       data: { name: 'rtts', values },
       mark: { type: 'boxplot', extent: 'min-max', size: 28 },
       encoding: {
-        x: { field: 'condition', type: 'nominal', sort: conditionOrder(data.table), axis: { labelAngle: 0 } },
+        x: { field: 'condition', type: 'nominal', sort: conditionOrder(data.table), axis: { labelAngle: -30, labelLimit: 160 } },
         y: { field: 'rttMs', type: 'quantitative', title: `ack RTT (ms${log ? ', log scale' : ''})`, scale: log ? { type: 'log' } : { zero: true } },
       },
     },
