@@ -7,15 +7,8 @@ import { writeHtmlReport } from '../report/html.js';
 import { RUN_FORMAT_VERSION, SWEEP_FILES, type SweepRun, type SweepSummary } from './run-format.js';
 import { writeJson } from './run-folder.js';
 
-export interface SweepInfo {
-  experiment: string;
-  file: string;
-  seed: number;
-  repetitions: number;
-  startedAt: string;
-  endedAt: string;
-  interrupted: boolean;
-}
+/** What the runner knows of a sweep besides its runs and table. */
+export type SweepInfo = Pick<SweepSummary, 'experiment' | 'file' | 'seed' | 'repetitions' | 'startedAt' | 'endedAt' | 'interrupted'>;
 
 export function buildSummary(info: SweepInfo, runs: SweepRun[]): SweepSummary {
   return { formatVersion: RUN_FORMAT_VERSION, kind: 'acklab-sweep', ...info, runs, table: comparisonTable(runs) };

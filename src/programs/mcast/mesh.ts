@@ -10,6 +10,7 @@ import type { EventSink, HumanOutput } from '../events.js';
 import { LineParser } from '../framing.js';
 import { closeReason, formatAddress, type HostPort } from '../options.js';
 import { decode, encode, type WireMessage } from './protocol.js';
+import { Timers } from '../timers.js';
 
 export interface Link {
   readonly peer: number;
@@ -57,7 +58,7 @@ export class Mesh {
   private readonly sockets = new Set<net.Socket>();
   private readonly readyFrom = new Set<number>();
   private readonly dialErrors = new Map<number, string>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Timers();
   private sentReady = false;
   private complete = false;
   private closing = false;
@@ -100,7 +101,7 @@ export class Mesh {
    */
   async close({ bye, waitMs = 1000 }: { bye: boolean; waitMs?: number }): Promise<void> {
     this.closing = true;
-    for (const t of this.timers) clearTimeout(t);
+    this.timers.clearAll();
     if (bye) this.broadcast({ type: 'bye', id: this.opts.id });
     for (const link of this.links.values()) link.end();
     await new Promise<void>((resolve) => {
@@ -261,7 +262,7 @@ export class Mesh {
     }
     if (this.sentReady && this.readyFrom.size === this.opts.peers.size) {
       this.complete = true;
-      for (const t of this.timers) clearTimeout(t);
+      this.timers.clearAll();
       const peers = [...this.opts.peers.keys()].sort((a, b) => a - b);
       this.opts.out.line(`Mesh complete: linked to peers ${peers.join(', ')}`);
       this.opts.events.emit({ event: 'mesh_complete', peers });
@@ -289,10 +290,6 @@ export class Mesh {
   }
 
   private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
+    this.timers.later(ms, fn);
   }
 }

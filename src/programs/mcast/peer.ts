@@ -8,6 +8,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { EventSink, HumanOutput } from '../events.js';
 import { onStopSignal, type HostPort } from '../options.js';
+import { Timers } from '../timers.js';
 import { formatDeliveredRecord } from './delivered.js';
 import { Mesh, MeshError, type Link } from './mesh.js';
 import type { WireMessage } from './protocol.js';
@@ -69,7 +70,7 @@ export async function runMcastPeer(opts: McastOptions): Promise<number> {
   let finishReason: string | undefined;
   let finishResolve!: (reason: string) => void;
   const finished = new Promise<string>((resolve) => (finishResolve = resolve));
-  const timers = new Set<NodeJS.Timeout>();
+  const timers = new Timers();
   let graceTimer: NodeJS.Timeout | undefined;
 
   let outFd: number | undefined;
@@ -88,14 +89,7 @@ export async function runMcastPeer(opts: McastOptions): Promise<number> {
     if (reason.startsWith('--duration')) human.line(`Stopping: ${reason}`);
     finishResolve(reason);
   };
-  const later = (ms: number, fn: () => void) => {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-    return t;
-  };
+  const later = (ms: number, fn: () => void) => timers.later(ms, fn);
   const armGrace = () => {
     if (lost.size === 0 || finishReason !== undefined) return;
     if (graceTimer) clearTimeout(graceTimer);
@@ -210,7 +204,7 @@ export async function runMcastPeer(opts: McastOptions): Promise<number> {
     finish(err.message);
     exitCode = 1;
   } finally {
-    for (const t of timers) clearTimeout(t);
+    timers.clearAll();
     if (graceTimer) clearTimeout(graceTimer);
     await mesh.close({ bye: delivered === expected });
     if (outFd !== undefined) closeSync(outFd);

@@ -9,6 +9,7 @@ import type { EventSink, HumanOutput } from '../events.js';
 import { ACK, GREETING, TokenParser, UPDATE } from '../framing.js';
 import { closeReason, formatAddress, onStopSignal, percentiles } from '../options.js';
 import type { RecordLog } from './record-log.js';
+import { Timers } from '../timers.js';
 
 export interface PeerClientOptions {
   host: string;
@@ -72,7 +73,7 @@ class PeerClient {
   private backoffMs: number;
   private stopping: StopCause | undefined;
   private finished = false;
-  private timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Timers();
   /** Sockets we ended ourselves: their close is the end of the run, not a loss. */
   private endedByUs = new WeakSet<net.Socket>();
   private resolveRun!: (code: number) => void;
@@ -251,7 +252,7 @@ class PeerClient {
   private finish(code: number, reason: string): void {
     if (this.finished) return;
     this.finished = true;
-    for (const t of this.timers) clearTimeout(t);
+    this.timers.clearAll();
     this.socket?.destroy();
     const summary: PeerClientSummary = {
       role: 'client',
@@ -276,10 +277,6 @@ class PeerClient {
   }
 
   private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
+    this.timers.later(ms, fn);
   }
 }
