@@ -221,7 +221,16 @@ async function resolveBases(
 
 const PULL_TIMEOUT_MS = 300_000;
 
+/**
+ * ACKLAB_NO_PULL=1 keeps acklab from asking any registry (CI on a machine that has none, or a
+ * policy that allows no outside traffic): a missing default base is then bootstrapped at once.
+ */
+export function pullDisabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.ACKLAB_NO_PULL === '1' || env.ACKLAB_NO_PULL === 'true';
+}
+
 async function tryPull(docker: Docker, ref: string, log: (line: string) => void): Promise<{ ok: true; id: string } | { ok: false; reason: string }> {
+  if (pullDisabled()) return { ok: false, reason: 'pulling is turned off (ACKLAB_NO_PULL=1)' };
   log(`pulling ${ref}`);
   try {
     const stream = (await docker.pull(ref)) as NodeJS.ReadableStream;

@@ -1,5 +1,5 @@
 /** Images: the programs image (acklab/node) and the shaper image (acklab/shaper), built by content hash. */
-export { ensureImages, buildImages, planImages, pruneImages, buildContexts, REPO_ROOT } from './images.js';
+export { ensureImages, buildImages, planImages, pruneImages, buildContexts, pullDisabled, REPO_ROOT } from './images.js';
 export type { EnsureImagesOptions, ImageResult, ImageTags, ImagePlan } from './images.js';
 export {
   IMAGE_REPOS,
