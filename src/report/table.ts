@@ -75,8 +75,8 @@ export function formatSpread(s: Spread | undefined, unit: string): string {
 }
 
 /** Header and rows as plain strings, shared by the terminal and Markdown renderers. */
-export function tableCells(table: ComparisonTable): { head: string[]; rows: string[][] } {
-  const hasOrder = table.rows.some((r) => r.order !== null);
+export function tableCells(table: ComparisonTable, options: { order?: boolean } = {}): { head: string[]; rows: string[][] } {
+  const hasOrder = (options.order ?? true) && table.rows.some((r) => r.order !== null);
   const head = ['condition', 'runs', ...table.columns.map((c) => (c.unit ? `${c.label} (${c.unit})` : c.label)), ...(hasOrder ? ['order'] : [])];
   const rows = table.rows.map((row) => [
     row.condition,
@@ -87,9 +87,22 @@ export function tableCells(table: ComparisonTable): { head: string[]; rows: stri
   return { head, rows };
 }
 
+// One terminal table per program, so the comparison fits a terminal; report.md keeps one table.
+const TERMINAL_GROUPS = [
+  { prefix: 'peer.', title: 'peer (client/server: <update> → <Ack>)', order: false },
+  { prefix: 'mcast.', title: 'mcast (multicast & ACK, total order)', order: true },
+] as const;
+
 export function renderTerminalTable(table: ComparisonTable, options: { color?: boolean } = {}): string {
-  const { head, rows } = tableCells(table);
-  const t = new Table({ head, style: options.color ? {} : { head: [], border: [] }, wordWrap: true });
-  for (const row of rows) t.push(row);
-  return t.toString();
+  const render = (part: ComparisonTable, order: boolean) => {
+    const { head, rows } = tableCells(part, { order });
+    const t = new Table({ head, style: { compact: true, ...(options.color ? {} : { head: [], border: [] }) }, wordWrap: true });
+    for (const row of rows) t.push(row);
+    return t.toString();
+  };
+  const parts = TERMINAL_GROUPS.map((g) => ({ ...g, columns: table.columns.filter((c) => c.key.startsWith(g.prefix)) })).filter(
+    (g) => g.columns.length > 0,
+  );
+  if (parts.length === 0) return render(table, true);
+  return parts.map((g) => `${g.title}\n${render({ ...table, columns: g.columns }, g.order)}`).join('\n\n');
 }

@@ -98,6 +98,11 @@ describe('comparison table and report', () => {
     const text = renderTerminalTable(table);
     expect(text).toMatch(/condition.*runs.*updates.*acks/s);
     expect(text).toMatch(/crash .*0\/1 \(1 crashed\/failed\)/s);
+    // One table per program, so it fits a terminal: no line carries both programs' columns.
+    expect(text).toContain('peer (client/server');
+    expect(text).toContain('mcast (multicast & ACK');
+    expect(text.split('\n').filter((l) => l.includes('updates') && l.includes('mc sent'))).toEqual([]);
+    expect(text.split('\n').find((l) => l.includes('mc sent'))).toMatch(/order/);
 
     const summary = buildSummary(
       { experiment: 'loopback', file: 'x.yaml', seed: 1, repetitions: 2, startedAt: '2026-01-01T00:00:00Z', endedAt: '2026-01-01T00:01:00Z', interrupted: false },
