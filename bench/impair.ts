@@ -11,10 +11,11 @@
 import Table from 'cli-table3';
 import { performance } from 'node:perf_hooks';
 import { ensureImages } from '../src/images/index.js';
-import { ImpairController, dockerLabHandle, parseImpairment } from '../src/impair/index.js';
-import { Lab } from '../src/lab/index.js';
-import type { StartedLab } from '../src/lab/started-lab.js';
-import { dockerClient } from '../src/runtime/docker.js';
+import { parseImpairment } from '../src/conditions/index.js';
+import { labelFilter } from '../src/common/index.js';
+import { openController, sidecarExecutor } from '../src/impair/index.js';
+import { Lab, type StartedLab } from '../src/lab/index.js';
+import { dockerRuntime } from '../src/runtime/index.js';
 import { type Topology, parseTopology } from '../src/topology/index.js';
 import { PROBE_CLIENT, PROBE_SERVER, type UdpResult, quantile } from '../test/integration/impair/net-probe.js';
 
@@ -36,13 +37,12 @@ async function main(): Promise<void> {
 }
 
 async function run(lab: StartedLab, shaper: string): Promise<void> {
-  const docker = dockerClient();
-  const start = await docker.getContainer(lab.node('b').containerId).exec({ Cmd: ['node', '-e', PROBE_SERVER] });
-  await start.start({ Detach: true });
-  await new Promise((r) => setTimeout(r, 1000));
+  const runtime = dockerRuntime();
+  const b = lab.node('b').containerId;
+  await runtime.containers.execDetached(b, ['node', '-e', PROBE_SERVER]);
+  for (let i = 0; i < 100 && !(await runtime.containers.listeningPorts(b)).has(9004); i++) await new Promise((r) => setTimeout(r, 50));
   const bIp = Object.values(lab.node('b').addresses)[0]!;
-  const handle = await dockerLabHandle(LAB, async () => shaper);
-  const ctl = new ImpairController(handle, { log: () => {} });
+  const ctl = await openController(runtime, LAB, { shaperImage: async () => shaper, log: () => {} });
   const backend = await ctl.backend();
   const probe = async <T>(...args: string[]): Promise<T> => {
     const r = await lab.exec('a', ['node', '-e', PROBE_CLIENT, ...args]);
@@ -85,7 +85,8 @@ async function run(lab: StartedLab, shaper: string): Promise<void> {
   let cpu = 'n/a (netem backend: no helper)';
   if (backend.backend === 'userspace') {
     await ctl.impair([{ node: 'a', to: 'b', impairment: parseImpairment({ delay: '10ms' }) }]);
-    const side = await handle.executor('a', false);
+    const sidecar = (await runtime.containers.list(labelFilter({ role: 'sidecar', lab: LAB, node: 'a' }))).find((c) => c.running)!;
+    const side = sidecarExecutor('a', sidecar.id, runtime.containers);
     const ticks = async () => {
       const pid = (await side!.run(['cat', '/run/acklab-nfq/100.pid'])).stdout.trim();
       const stat = (await side!.run(['cat', `/proc/${pid}/stat`])).stdout;

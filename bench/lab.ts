@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     const rready: number[] = [];
     let mem = NaN;
     for (let r = 0; r < ROUNDS; r++) {
-      const [tu, lab] = await timed(() => Lab.fromTopology(topo).start({ images, standardSteps: [] }));
+      const [tu, lab] = await timed(() => Lab.fromTopology(topo).start({ images, steps: [] }));
       up.push(tu);
       if (r === 0) mem = await memoryPerNode(name);
       down.push((await timed(() => lab.stop()))[0]);
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   // A 50-node mcast-free topology: 25 peer-server/peer-client pairs, servers first.
   const big = pairsTopology(`bench-lab-big`, BIG / 2);
   try {
-    const [tu, lab] = await timed(() => Lab.fromTopology(big).start({ images, standardSteps: [] }));
+    const [tu, lab] = await timed(() => Lab.fromTopology(big).start({ images, steps: [] }));
     const states = await Promise.all(lab.nodes.map((n) => lab.state(n.name)));
     const running = states.filter((s) => s.running).length;
     const mem = await memoryPerNode('bench-lab-big');

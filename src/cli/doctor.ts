@@ -1,6 +1,6 @@
 /** `acklab doctor [--json]`: can the lab run here? Exit 0 when it can, else 1 with each missing piece and its fix. */
 import type { Command } from 'commander';
-import { runDoctor, type Check } from '../engine/index.js';
+import { runDoctor, type Check } from '../doctor/index.js';
 
 const MARK: Record<Check['status'], string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
 

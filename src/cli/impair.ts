@@ -4,7 +4,8 @@
  * for the same NODE and PEER. `--dry-run` prints the argv instead of running it.
  */
 import type { Command } from 'commander';
-import { ALL_PEERS, type ImpairmentInput, openController, parseImpairment } from '../impair/index.js';
+import { ALL_PEERS, type ImpairmentInput, parseImpairment } from '../conditions/index.js';
+import { labController } from './lab-controller.js';
 
 interface Opts extends ImpairmentInput {
   to?: string;
@@ -34,7 +35,7 @@ export function register(program: Command): void {
     .action(async (lab: string, node: string, opts: Opts) => {
       const to = opts.to ?? ALL_PEERS;
       const impairment = parseImpairment(opts, to === ALL_PEERS ? node : `${node} -> ${to}`);
-      const ctl = await openController(lab, opts);
+      const ctl = await labController(lab, opts);
       const backend = await ctl.backend(node);
       process.stderr.write(`acklab impair: backend ${backend.backend} (${backend.reason})\n`);
       await ctl.impair([{ node, to, impairment }]);

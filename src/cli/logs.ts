@@ -24,7 +24,7 @@ export function register(program: Command): void {
       const stop = () => abort.abort();
       process.once('SIGINT', stop);
       try {
-        await runtime.containers.followLogs(n.containerId, process.stdout, process.stderr, abort.signal);
+        await runtime.containers.followLogs(n.containerId, process.stdout, process.stderr, { signal: abort.signal });
       } finally {
         process.off('SIGINT', stop);
       }

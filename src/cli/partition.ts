@@ -4,7 +4,8 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../common/index.js';
-import { openController, parseGroups, partitionCuts, validateCut, validateGroups } from '../impair/index.js';
+import { checkPartitionNodes, parsePartition, partitionCuts, type PartitionSpec } from '../conditions/index.js';
+import { labController } from './lab-controller.js';
 
 interface Opts {
   oneWay?: boolean;
@@ -25,18 +26,11 @@ export function register(program: Command): void {
     .option('--backend <name>', 'netem or userspace instead of probing the kernel (for --dry-run)')
     .action(async (lab: string, args: string[], opts: Opts) => {
       const style = opts.reset ? 'reset' : 'drop';
-      const ctl = await openController(lab, opts);
-      const names = ctl.nodeNames;
-      let cuts;
-      if (opts.oneWay) {
-        if (args.length !== 2) throw new UsageError(`--one-way takes exactly two nodes, FROM and TO (got ${args.length})`);
-        validateCut(args[0]!, args[1]!, names);
-        cuts = [{ from: args[0]!, to: args[1]!, style } as const];
-      } else {
-        const groups = parseGroups(args);
-        validateGroups(groups, names);
-        cuts = partitionCuts(groups, style);
-      }
+      if (opts.oneWay && args.length !== 2) throw new UsageError(`--one-way takes exactly two nodes, FROM and TO (got ${args.length})`);
+      const spec: PartitionSpec = parsePartition(opts.oneWay ? `${args[0]} -/-> ${args[1]}` : args.join(' '));
+      const ctl = await labController(lab, opts);
+      checkPartitionNodes(spec, ctl.nodeNames);
+      const cuts = partitionCuts(spec, style);
       await ctl.partition(cuts);
       if (!opts.dryRun) process.stdout.write(`cut ${cuts.map((c) => `${c.from} -/-> ${c.to}`).join(', ')} (${style})\n`);
     });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { AcklabError, UsageError } from '../common/index.js';
 import { loadExperimentFile, runExperiment } from '../experiment/index.js';
-import { renderTerminalTable } from '../report/table.js';
+import { renderTerminalTable, writeReports } from '../report/index.js';
 
 function positiveInt(flag: string) {
   return (v: string) => {
@@ -41,7 +41,9 @@ export function register(program: Command): void {
       process.on('SIGINT', onSigint);
       process.on('SIGTERM', onSigint);
       try {
-        const { dir, summary } = await runExperiment(loaded, { parallel: opts.parallel, signal: controller.signal, ...(opts.out ? { outDir: opts.out } : {}) });
+        const { dir, summary, runs } = await runExperiment(loaded, { parallel: opts.parallel, signal: controller.signal, ...(opts.out ? { outDir: opts.out } : {}) });
+        // report.html (charts, space-time diagrams) must never cost the results collected above
+        await writeReports({ kind: 'sweep', dir, summary, runs }).catch((err: Error) => process.stderr.write(`report not written: ${err.message}\n`));
         process.stdout.write(`\n${summary.experiment}: ${summary.runs.length} run(s)\n${renderTerminalTable(summary.table, { color: Boolean(process.stdout.isTTY) })}\n`);
         const relative = path.relative(process.cwd(), dir);
         const rel = relative === '' ? '.' : relative.startsWith('..') ? dir : relative;

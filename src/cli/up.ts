@@ -5,7 +5,8 @@
  * `up` or `down` removes the leftovers by label).
  */
 import type { Command } from 'commander';
-import { AcklabError, formatDuration, formatRate, parseDuration, UsageError } from '../common/index.js';
+import { AcklabError, parseDuration, UsageError } from '../common/index.js';
+import { describeImpairment } from '../conditions/index.js';
 import { Lab } from '../lab/index.js';
 import type { Topology } from '../topology/index.js';
 import { nodeTable } from './lab-table.js';
@@ -21,16 +22,7 @@ export function describePlan(t: Topology): string {
       lines.push(`  ${n.name} (${n.kind}, ${image}, networks ${n.networks.join(', ')}): ${JSON.stringify(n.command)}`);
     }
   });
-  for (const l of t.links) {
-    const { delayMs, jitterMs, lossPercent, rateBitsPerSecond } = l.conditions;
-    const c = [
-      delayMs === undefined ? '' : `delay ${formatDuration(delayMs)}`,
-      jitterMs === undefined ? '' : `jitter ${formatDuration(jitterMs)}`,
-      lossPercent === undefined ? '' : `loss ${lossPercent}%`,
-      rateBitsPerSecond === undefined ? '' : `rate ${formatRate(rateBitsPerSecond)}`,
-    ].filter(Boolean).join(', ');
-    lines.push(`link ${l.from} → ${l.to}: ${c}`);
-  }
+  for (const l of t.links) lines.push(`link ${l.from} → ${l.to}: ${describeImpairment(l.impairment)}`);
   return `${lines.join('\n')}\n`;
 }
 

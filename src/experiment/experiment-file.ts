@@ -27,70 +27,30 @@
  *   - at: 12s heal
  * ```
  *
- * Timeline actions (see actions.ts): `delay|loss|rate|jitter|duplicate|corrupt|reorder LINK VALUE`,
- * `impair LINK key=value…`, `partition A,B | C`, `partition A -/-> B`, `heal [NODE]`; LINK is
- * `n1->n2`, `n1<->n2`, `n1` or `*`.
+ * Timeline actions are the condition language's (src/conditions/actions.ts):
+ * `delay|loss|rate|jitter|duplicate|corrupt|reorder LINK VALUE`, `impair LINK key=value…`,
+ * `partition A,B | C`, `partition A -/-> B`, `heal [NODE]`; LINK is `n1->n2`, `n1<->n2`, `n1` or `*`.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDuration, UnitError, formatDuration } from '../common/index.js';
 import {
-  ActionSyntaxError,
-  IMPAIRMENT_KEYS,
-  buildImpairment,
+  ConditionError,
+  IMPAIRMENT_FIELDS,
   describeImpairment,
   nodesOf,
   parseAction,
+  parseImpairment,
+  parseImpairmentFields,
   parseLinkSelector,
-  parsePartition,
-  type ImpairmentKey,
   type NetworkAction,
-} from './actions.js';
-import type { Impairment } from '../impair/model.js';
+} from '../conditions/index.js';
+import { conditionFields } from '../topology/index.js';
+import { PROGRAMS, type Condition, type Experiment, type ProgramName, type TimelineStep, type TopologyRef, type WorkloadItem } from '../results/index.js';
 import { FileValidationError, YamlSource, type FieldPath, type SourceIssue } from './yaml-source.js';
 
-export const PROGRAMS = ['echo', 'peer', 'mcast'] as const;
-export type ProgramName = (typeof PROGRAMS)[number];
-
-export interface WorkloadItem {
-  node: string;
-  /** Program to run; absent → the node runs what its topology kind runs. */
-  program?: ProgramName;
-  /** Arguments; absent → the topology's arguments. */
-  args?: string[];
-  startMs: number;
-}
-
-export interface TimelineStep {
-  atMs: number;
-  action: NetworkAction;
-  /** The line as written (for logs, manifests and reports). */
-  text: string;
-}
-
-export interface Condition {
-  name: string;
-  /** Applied before the workload starts. */
-  actions: NetworkAction[];
-  /** The experiment's timeline and the condition's own, sorted by time. */
-  timeline: TimelineStep[];
-}
-
-export type TopologyRef = { kind: 'file'; file: string } | { kind: 'inline'; value: Record<string, unknown> };
-
-export interface Experiment {
-  /** The experiment file (absolute), or a label for text given without a file. */
-  file: string;
-  name: string;
-  description?: string;
-  seed: number;
-  topology: TopologyRef;
-  workload: WorkloadItem[];
-  durationMs: number;
-  repetitions: number;
-  conditions: Condition[];
-}
+export type { Condition, Experiment, ProgramName, TimelineStep, TopologyRef, WorkloadItem };
 
 const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const CONDITION_NAME = /^[a-z0-9][a-z0-9._=+-]*$/i;
@@ -152,7 +112,7 @@ const timelineStep = z
       const atMs = parseDuration(when);
       return parseAction(what).map((action) => ({ atMs, action, text: `at ${formatDuration(atMs)} ${what.trim()}` }));
     } catch (err) {
-      if (err instanceof UnitError || err instanceof ActionSyntaxError) {
+      if (err instanceof UnitError || err instanceof ConditionError) {
         ctx.addIssue({ code: 'custom', message: err.message });
         return z.NEVER;
       }
@@ -160,42 +120,37 @@ const timelineStep = z
     }
   });
 
+/** `{ from, to?, both?, delay, jitter, … }`: the condition language's fields on a link selector. */
 const linkSpec = z
-  .strictObject({
-    from: z.string().default('*'),
-    to: z.string().optional(),
-    both: z.boolean().default(false),
-    delay: z.union([z.string(), z.number()]).optional(),
-    jitter: z.union([z.string(), z.number()]).optional(),
-    loss: z.union([z.string(), z.number()]).optional(),
-    rate: z.union([z.string(), z.number()]).optional(),
-    duplicate: z.union([z.string(), z.number()]).optional(),
-    corrupt: z.union([z.string(), z.number()]).optional(),
-    reorder: z.union([z.string(), z.number()]).optional(),
-  })
+  .strictObject({ from: z.string().default('*'), to: z.string().optional(), both: z.boolean().default(false), ...conditionFields })
   .transform((raw, ctx) => {
-    let impairment: Impairment;
-    try {
-      impairment = buildImpairment(raw);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    const parsed = parseImpairmentFields(raw);
+    if (!parsed) {
+      ctx.addIssue({ code: 'custom', message: `a link needs at least one condition: ${IMPAIRMENT_FIELDS.map((f) => f.key).join(', ')}` });
       return z.NEVER;
     }
+    if (parsed.problems) {
+      for (const p of parsed.problems) ctx.addIssue({ code: 'custom', ...(p.key ? { path: [p.key] } : {}), message: p.message });
+      return z.NEVER;
+    }
+    const { impairment } = parsed;
     if (raw.both && raw.to === undefined) {
       ctx.addIssue({ code: 'custom', path: ['both'], message: '"both: true" needs "to" (the other end of the link)' });
       return z.NEVER;
     }
-    const actions: NetworkAction[] = [{ kind: 'impair', link: { from: raw.from, to: raw.to }, impairment }];
-    if (raw.both && raw.to !== undefined) {
-      actions.push({ kind: 'impair', link: { from: raw.to, to: raw.from }, impairment: { ...impairment } });
+    let links;
+    try {
+      links = parseLinkSelector(raw.to === undefined ? raw.from : `${raw.from}${raw.both ? '<->' : '->'}${raw.to}`);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
     }
-    for (const a of actions) if (a.kind === 'impair' && a.link.to === undefined) delete a.link.to;
-    return actions;
+    return links.map((link): NetworkAction => ({ kind: 'impair', link, impairment: { ...impairment } }));
   });
 
 const partitionSpec = z.string().transform((text, ctx) => {
   try {
-    return { kind: 'partition', partition: parsePartition(text) } as NetworkAction;
+    return parseAction(`partition ${text}`)[0]!;
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: (err as Error).message });
     return z.NEVER;
@@ -246,6 +201,7 @@ export type RawExperiment = z.input<typeof experimentSchema>;
 
 /** One expanded combination of a matrix: its name and the impairment. Zero values mean "not set". */
 export function expandMatrix(matrix: z.output<typeof matrixSpec>): Condition[] {
+  type ImpairmentKey = 'delay' | 'jitter' | 'loss' | 'rate';
   const axes: [ImpairmentKey, (string | number)[]][] = [];
   for (const key of ['delay', 'jitter', 'loss', 'rate'] as const) {
     const values = matrix[key];
@@ -261,7 +217,7 @@ export function expandMatrix(matrix: z.output<typeof matrixSpec>): Condition[] {
       input[key] = value;
     }
     const set = Object.keys(input).length > 0;
-    const impairment = set ? buildImpairment(input) : undefined;
+    const impairment = set ? parseImpairment(input) : undefined;
     const actions: NetworkAction[] = set
       ? parseLinkSelector(matrix.link).map((link) => ({ kind: 'impair' as const, link, impairment: { ...impairment! } }))
       : [];
@@ -421,7 +377,7 @@ function lookup(value: unknown, at: FieldPath): unknown {
 const FIELDS: Record<string, string[]> = {
   '': Object.keys(experimentSchema.shape),
   conditions: Object.keys(conditionSpec.shape),
-  links: ['from', 'to', 'both', ...IMPAIRMENT_KEYS],
+  links: ['from', 'to', 'both', ...IMPAIRMENT_FIELDS.map((f) => f.key)],
   workload: Object.keys(workloadSpec.shape),
   matrix: ['link', 'delay', 'jitter', 'loss', 'rate'],
   timeline: ['at', 'do'],

@@ -1,11 +1,7 @@
-/** Experiments: the experiment file, the runner, run folders, metrics and the sweep summary. */
-export * from './actions.js';
+/** Experiments: the experiment file, the run topology, the runner and its progress display. */
 export * from './experiment-file.js';
-export * from './run-format.js';
-export * from './metrics.js';
-export * from './run-folder.js';
-export * from './summary.js';
 export * from './rng.js';
 export * from './progress.js';
-export { runExperiment, planRuns, defaultSweepDir, type RunnerOptions, type SweepResult } from './runner.js';
+export { networkPlayer, type NetworkPlayer } from './player.js';
+export { runExperiment, planRuns, defaultSweepDir, STOP_GRACE_MS, type RunnerOptions, type SweepResult } from './runner.js';
 export { FileValidationError } from './yaml-source.js';

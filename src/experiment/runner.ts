@@ -1,8 +1,14 @@
 /**
  * The experiment runner: for each condition × repetition, an isolated lab (its own name, so its
- * own containers and networks; runs can go in parallel), conditions applied, workload started,
- * timeline played, end awaited, everything collected — and the lab taken down ALWAYS, after a
- * failure or Ctrl-C too, keeping what was collected. Then the sweep's summary and report.
+ * own containers and networks; runs can go in parallel). One run is five phases:
+ *
+ *   start     the lab is up (topology links in force), sidecars ready, the condition applied
+ *   play      the workload starts (t0), the timeline is played, the end is awaited
+ *   collect   programs stopped, their output copied into the run folder
+ *   teardown  the lab removed — ALWAYS, after a failure or Ctrl-C too, keeping what was collected
+ *   record    manifest, conditions and metrics written; the run loaded back once (src/results)
+ *
+ * Then the sweep's summary (src/results). Reports are written by the caller (src/report).
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -11,31 +17,37 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { errorMessage } from '../common/index.js';
+import { describeAction } from '../conditions/index.js';
 import { ensureImages, REPO_ROOT, type ImageTags } from '../images/index.js';
-import { Lab, removeByLabels, labSelector, type StartedLab } from '../lab/index.js';
-import { dockerClient, dockerRuntime } from '../runtime/index.js';
-import type { Topology } from '../topology/index.js';
-import { describeAction } from './actions.js';
-import { collectNode, stopContainers } from './collect.js';
-import { checkNodeNames, type Condition, type Experiment, type LoadedExperiment } from './experiment-file.js';
-import { networkPlayer, type NetworkPlayer } from './network.js';
-import { createProgress, type ProgressSink, type RunLabel } from './progress.js';
-import { deriveSeed } from './rng.js';
+import { Lab, labSelector, removeByLabels, type StartedLab } from '../lab/index.js';
 import {
   RUN_FILES,
   RUN_FORMAT_VERSION,
   SWEEP_FILES,
+  buildSummary,
+  loadRun,
   runDirName,
+  sweepRunOf,
+  writeJson,
+  writeSummaryFiles,
+  type Condition,
   type ConditionSnapshot,
+  type Experiment,
   type HostFacts,
+  type LoadedRun,
   type RunManifest,
   type RunStatus,
   type SweepRun,
   type SweepSummary,
-} from './run-format.js';
-import { computeRunMetrics, writeJson } from './run-folder.js';
-import { buildSummary, writeSweepOutputs } from './summary.js';
-import { CONTAINER_OUT, experimentTopology, runLabName, runTopology } from './topology.js';
+} from '../results/index.js';
+import { dockerRuntime, type Runtime } from '../runtime/index.js';
+import type { Topology } from '../topology/index.js';
+import { collectNode, stopContainers } from './collect.js';
+import { checkNodeNames, type LoadedExperiment } from './experiment-file.js';
+import { networkPlayer, type NetworkPlayer } from './player.js';
+import { createProgress, type ProgressSink, type RunLabel } from './progress.js';
+import { deriveSeed } from './rng.js';
+import { CONTAINER_OUT, experimentTopology, runLabName, runTopology, type NodeOutputs } from './topology.js';
 
 /** How long the runner waits for programs to exit on SIGTERM (they wait for outstanding acks first). */
 export const STOP_GRACE_MS = 10_000;
@@ -50,11 +62,16 @@ export interface RunnerOptions {
   progress?: ProgressSink;
   images?: ImageTags;
   now?: () => Date;
+  runtime?: Runtime;
+  /** How a run's network actions are played (tests substitute their own). */
+  player?: (lab: StartedLab, seed: number) => NetworkPlayer;
 }
 
 export interface SweepResult {
   dir: string;
   summary: SweepSummary;
+  /** Every run that could be read back, loaded once, for the reports. */
+  runs: LoadedRun[];
 }
 
 interface PlannedRun extends RunLabel {
@@ -98,13 +115,13 @@ function abortable(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-async function hostFacts(): Promise<HostFacts> {
+function hostFacts(): HostFacts {
   return { hostname: os.hostname(), platform: os.platform(), release: os.release(), arch: os.arch(), cpus: os.cpus().length, memoryBytes: os.totalmem() };
 }
 
-async function versions(): Promise<RunManifest['versions']> {
+async function versions(runtime: Runtime): Promise<RunManifest['versions']> {
   const pkg = JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
-  const docker = await dockerClient().version().then((v) => v.Version, () => null);
+  const docker = await runtime.engine.facts().then((f) => f.version, () => null);
   return { acklab: pkg.version, node: process.version, docker };
 }
 
@@ -113,55 +130,43 @@ async function gitCommit(): Promise<string | null> {
   return r.exitCode === 0 ? r.stdout.trim() : null;
 }
 
+interface SweepContext {
+  experiment: Experiment;
+  base: Topology;
+  sweepDir: string;
+  sweepId: string;
+  progress: ProgressSink;
+  signal: AbortSignal | undefined;
+  runtime: Runtime;
+  images: ImageTags;
+  versions: RunManifest['versions'];
+  host: HostFacts;
+  gitCommit: string | null;
+  player: (lab: StartedLab, seed: number) => NetworkPlayer;
+  /** Resolves when the previous lab start is done (see startLab). */
+  startLock: Promise<void>;
+}
+
 /** Runs every condition × repetition of an experiment and writes the sweep folder. */
 export async function runExperiment(loaded: LoadedExperiment, options: RunnerOptions = {}): Promise<SweepResult> {
-  const { experiment } = loaded;
   const now = options.now ?? (() => new Date());
   const startedAt = now();
-  const base = await experimentTopology(experiment, loaded.source);
-  checkNodeNames(loaded, base.nodes.map((n) => n.name));
-
-  const sweepDir = path.resolve(options.outDir ?? defaultSweepDir(experiment, startedAt));
-  await mkdir(sweepDir, { recursive: true });
-  if (experiment.file.endsWith('.yaml') || experiment.file.endsWith('.yml')) {
-    await copyFile(experiment.file, path.join(sweepDir, SWEEP_FILES.experiment)).catch(() => {});
-  }
-  const planned = planRuns(experiment);
-  const parallel = Math.max(1, Math.min(options.parallel ?? 1, planned.length));
-  const progress =
-    options.progress ??
-    createProgress({ total: planned.length, parallel, expectedRunMs: experiment.durationMs + 8_000 });
-  const sweepId = randomBytes(3).toString('hex');
-  // every node's readiness wait listens on the one abort signal
-  if (options.signal) setMaxListeners(200, options.signal);
-  const context: RunContext = {
-    experiment,
-    base,
-    sweepDir,
-    sweepId,
-    progress,
-    signal: options.signal,
-    images: options.images ?? (await ensureImages({ log: (l) => progress.log(`images: ${l}`) })),
-    versions: await versions(),
-    host: await hostFacts(),
-    gitCommit: await gitCommit(),
-    startLock: Promise.resolve(),
-  };
-
-  const results: SweepRun[] = [];
+  const { ctx, planned, parallel } = await prepareSweep(loaded, options, startedAt);
+  const results: { run: PlannedRun; sweepRun: SweepRun; loaded: LoadedRun | null }[] = [];
   let next = 0;
   const worker = async () => {
     while (next < planned.length && !options.signal?.aborted) {
       const run = planned[next++]!;
-      results.push(await runOne(context, run));
+      results.push({ run, ...(await runOne(ctx, run)) });
     }
   };
   try {
     await Promise.all(Array.from({ length: parallel }, worker));
   } finally {
-    progress.close();
+    ctx.progress.close();
   }
-  results.sort((a, b) => planned.findIndex((p) => p.dir === a.dir) - planned.findIndex((p) => p.dir === b.dir));
+  results.sort((a, b) => a.run.index - b.run.index);
+  const { experiment } = loaded;
   const summary = buildSummary(
     {
       experiment: experiment.name,
@@ -172,46 +177,114 @@ export async function runExperiment(loaded: LoadedExperiment, options: RunnerOpt
       endedAt: now().toISOString(),
       interrupted: options.signal?.aborted ?? false,
     },
-    results,
+    results.map((r) => r.sweepRun),
   );
-  await writeSweepOutputs(sweepDir, summary);
-  return { dir: sweepDir, summary };
+  await writeSummaryFiles(ctx.sweepDir, summary);
+  return { dir: ctx.sweepDir, summary, runs: results.flatMap((r) => (r.loaded ? [r.loaded] : [])) };
 }
 
-interface RunContext {
-  experiment: Experiment;
-  base: Topology;
-  sweepDir: string;
-  sweepId: string;
-  progress: ProgressSink;
-  signal: AbortSignal | undefined;
-  images: ImageTags;
-  versions: RunManifest['versions'];
-  host: HostFacts;
-  gitCommit: string | null;
-  /** Resolves when the previous lab start is done (see startLab). */
-  startLock: Promise<void>;
+/** The sweep folder, the base topology (checked against the experiment), images and host facts. */
+async function prepareSweep(loaded: LoadedExperiment, options: RunnerOptions, startedAt: Date) {
+  const { experiment } = loaded;
+  const base = await experimentTopology(experiment, loaded.source);
+  checkNodeNames(loaded, base.nodes.map((n) => n.name));
+  const runtime = options.runtime ?? dockerRuntime();
+  const sweepDir = path.resolve(options.outDir ?? defaultSweepDir(experiment, startedAt));
+  await mkdir(sweepDir, { recursive: true });
+  if (experiment.file.endsWith('.yaml') || experiment.file.endsWith('.yml')) {
+    await copyFile(experiment.file, path.join(sweepDir, SWEEP_FILES.experiment)).catch(() => {});
+  }
+  const planned = planRuns(experiment);
+  const parallel = Math.max(1, Math.min(options.parallel ?? 1, planned.length));
+  const progress = options.progress ?? createProgress({ total: planned.length, parallel, expectedRunMs: experiment.durationMs + 8_000 });
+  // every node's readiness wait listens on the one abort signal
+  if (options.signal) setMaxListeners(200, options.signal);
+  const ctx: SweepContext = {
+    experiment,
+    base,
+    sweepDir,
+    sweepId: randomBytes(3).toString('hex'),
+    progress,
+    signal: options.signal,
+    runtime,
+    images: options.images ?? (await ensureImages({ runtime, log: (l) => progress.log(`images: ${l}`) })),
+    versions: await versions(runtime),
+    host: hostFacts(),
+    gitCommit: await gitCommit(),
+    player: options.player ?? ((lab, seed) => networkPlayer(lab, { seed })),
+    startLock: Promise.resolve(),
+  };
+  return { ctx, planned, parallel };
 }
 
-async function runOne(ctx: RunContext, run: PlannedRun): Promise<SweepRun> {
-  const { experiment, progress, signal } = ctx;
+/** Everything one run accumulates while its phases run. */
+class RunRecord {
+  readonly problems: string[] = [];
+  readonly snapshots: ConditionSnapshot[] = [];
+  status: RunStatus = 'ok';
+  lab: StartedLab | undefined;
+  net: NetworkPlayer | undefined;
+
+  constructor(
+    readonly dir: string,
+    readonly labName: string,
+    readonly topology: Topology,
+    readonly manifest: RunManifest,
+    readonly outputs: Map<string, NodeOutputs>,
+    readonly gated: string[],
+  ) {}
+
+  async snapshot(label: string, atMs: number): Promise<void> {
+    if (!this.net) return;
+    try {
+      this.snapshots.push({ label, atMs, state: await this.net.read() });
+    } catch (err) {
+      this.snapshots.push({ label, atMs, state: null, error: errorMessage(err) });
+    }
+  }
+}
+
+async function runOne(ctx: SweepContext, run: PlannedRun): Promise<{ sweepRun: SweepRun; loaded: LoadedRun | null }> {
   const began = Date.now();
-  const runDir = path.join(ctx.sweepDir, run.dir);
-  await mkdir(runDir, { recursive: true });
+  const record = await planRun(ctx, run, began);
+  ctx.progress.runStarted(run);
+  try {
+    await startPhase(ctx, run, record);
+    await playPhase(ctx, run, record);
+  } catch (err) {
+    record.status = ctx.signal?.aborted ? 'interrupted' : 'failed';
+    record.manifest.error = ctx.signal?.aborted ? 'interrupted (Ctrl-C)' : errorMessage(err);
+  } finally {
+    await collectPhase(ctx, run, record);
+    await teardownPhase(ctx, run, record);
+    await writeRunFiles(record);
+  }
+  const loaded = await loadRun(record.dir).catch((err: unknown) => {
+    record.problems.push(`metrics: ${errorMessage(err)}`);
+    return null;
+  });
+  if (loaded) await writeJson(path.join(record.dir, RUN_FILES.metrics), loaded.metrics);
+  const metrics = loaded?.metrics ?? null;
+  ctx.progress.runFinished(run, metrics?.crashed ? `${record.status}, workload crashed` : record.status, Date.now() - began);
+  const sweepRun = loaded ? sweepRunOf(loaded, ctx.sweepDir) : { dir: run.dir, condition: run.condition.name, repetition: run.repetition, status: record.status, metrics };
+  return { sweepRun, loaded };
+}
+
+/** The run's own lab name, topology, seed and manifest. */
+async function planRun(ctx: SweepContext, run: PlannedRun, began: number): Promise<RunRecord> {
+  const { experiment } = ctx;
+  const dir = path.join(ctx.sweepDir, run.dir);
+  await mkdir(dir, { recursive: true });
   const labName = runLabName(experiment.name, ctx.sweepId, run.index);
-  const runId = `${ctx.sweepId}-${run.index + 1}`;
   const { topology, outputs, gated } = runTopology(ctx.base, experiment, labName);
-  const seed = deriveSeed(experiment.seed, run.condition.name, run.repetition);
-  const problems: string[] = [];
-  const snapshots: ConditionSnapshot[] = [];
   const manifest: RunManifest = {
     formatVersion: RUN_FORMAT_VERSION,
     kind: 'acklab-run',
-    runId,
+    runId: `${ctx.sweepId}-${run.index + 1}`,
     experiment,
     condition: run.condition,
     repetition: run.repetition,
-    seed,
+    seed: deriveSeed(experiment.seed, run.condition.name, run.repetition),
     topology,
     backend: null,
     images: { ...ctx.images },
@@ -225,94 +298,94 @@ async function runOne(ctx: RunContext, run: PlannedRun): Promise<SweepRun> {
     nodes: [],
     timeline: run.condition.timeline.map((step) => ({ atMs: step.atMs, startedAtMs: null, appliedAtMs: null, text: step.text, step, ok: false })),
   };
-  progress.runStarted(run);
-  let lab: StartedLab | undefined;
-  let net: NetworkPlayer | undefined;
-  const snapshot = async (label: string, atMs: number) => {
-    if (!net) return;
-    try {
-      snapshots.push({ label, atMs, state: await net.read() });
-    } catch (err) {
-      snapshots.push({ label, atMs, state: null, error: errorMessage(err) });
-    }
-  };
-  let status: RunStatus = 'ok';
-  try {
-    progress.runPhase(run, 'starting lab');
-    lab = await startLab(ctx, topology, runId, (line) => progress.runPhase(run, line));
-    net = networkPlayer(lab, ctx.images.shaper, { seed });
-    if (run.condition.timeline.length > 0) {
-      progress.runPhase(run, 'preparing sidecars for the timeline');
-      await net.prepare();
-    }
-    for (const action of run.condition.actions) {
-      progress.runPhase(run, describeAction(action));
-      await net.apply(action);
-    }
-    if (run.condition.actions.length > 0 || topology.links.length > 0) await snapshot('start', 0);
-    // t0: the workload starts now, with the condition already in force.
-    const t0 = Date.now();
-    manifest.t0 = t0;
-    await openGate(lab, gated);
-    progress.runPhase(run, `running (${experiment.durationMs / 1000}s)`);
-    for (const [i, step] of run.condition.timeline.entries()) {
-      await abortable(t0 + step.atMs - Date.now(), signal);
-      const record = manifest.timeline[i]!;
-      record.startedAtMs = Date.now() - t0;
-      try {
-        await net.apply(step.action);
-        record.appliedAtMs = Date.now() - t0;
-        record.ok = true;
-        progress.runPhase(run, step.text);
-      } catch (err) {
-        record.error = errorMessage(err);
-        problems.push(`timeline step "${step.text}" failed: ${record.error}`);
-      }
-      await snapshot(step.text, Date.now() - t0);
-    }
-    await waitForEnd(lab, t0 + experiment.durationMs, signal);
-  } catch (err) {
-    status = signal?.aborted ? 'interrupted' : 'failed';
-    manifest.error = signal?.aborted ? 'interrupted (Ctrl-C)' : errorMessage(err);
-  } finally {
-    if (lab) {
-      progress.runPhase(run, 'collecting');
-      try {
-        // clients and mesh first, so servers still answer while they drain and write their summaries
-        const servers = lab.nodes.filter((n) => n.spec.role === 'server');
-        await stopContainers(lab.nodes.filter((n) => !servers.includes(n)).map((n) => n.containerId), STOP_GRACE_MS);
-        await stopContainers(servers.map((n) => n.containerId), STOP_GRACE_MS);
-        for (const node of lab.nodes) {
-          manifest.nodes.push(
-            await collectNode(runDir, { name: node.name, kind: node.kind, containerId: node.containerId, addresses: node.addresses, command: node.spec.command, outputs: outputs.get(node.name)! }, problems),
-          );
-        }
-        // the player knows when it applied something; topology links were applied by the lab's start step
-        const readBack = snapshots.map((x) => (x.state as { backend?: { backend?: string } } | null)?.backend?.backend).find(Boolean);
-        manifest.backend = (await net?.backend().catch(() => null)) ?? readBack ?? null;
-      } catch (err) {
-        problems.push(`collecting failed: ${errorMessage(err)}`);
-      }
-    }
-    progress.runPhase(run, 'taking the lab down');
-    // By lab name (unique to this run): the lab's containers, networks and sidecars, even if start() failed halfway.
-    await (lab?.stop() ?? Promise.resolve())
-      .then(() => removeByLabels(dockerRuntime(), labSelector(labName)))
-      .catch((err: unknown) => problems.push(`taking the lab down failed: ${errorMessage(err)}`));
-    manifest.status = status;
-    manifest.endedAt = new Date().toISOString();
-    if (problems.length > 0) manifest.error = [manifest.error, ...problems].filter(Boolean).join('; ');
-    await writeJson(path.join(runDir, RUN_FILES.manifest), manifest);
-    await writeFile(path.join(runDir, RUN_FILES.conditions), `${JSON.stringify(snapshots, null, 2)}\n`);
+  return new RunRecord(dir, labName, topology, manifest, outputs, gated);
+}
+
+/** The lab up, its sidecars ready when a timeline will need them, and the condition in force. */
+async function startPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): Promise<void> {
+  const phase = (line: string) => ctx.progress.runPhase(run, line);
+  phase('starting lab');
+  r.lab = await startLab(ctx, r.topology, r.manifest.runId, phase);
+  r.net = ctx.player(r.lab, r.manifest.seed);
+  if (run.condition.timeline.length > 0) {
+    phase('preparing sidecars for the timeline');
+    await r.net.prepare();
   }
-  const metrics = await computeRunMetrics(runDir).catch((err: unknown) => {
-    problems.push(`metrics: ${errorMessage(err)}`);
-    return null;
-  });
-  if (metrics) await writeJson(path.join(runDir, RUN_FILES.metrics), metrics);
-  const shown = metrics?.crashed ? `${status}, workload crashed` : status;
-  progress.runFinished(run, shown, Date.now() - began);
-  return { dir: run.dir, condition: run.condition.name, repetition: run.repetition, status, metrics };
+  for (const action of run.condition.actions) {
+    phase(describeAction(action));
+    await r.net.apply(action);
+  }
+  if (run.condition.actions.length > 0 || r.lab.links.length > 0) await r.snapshot('start', 0);
+}
+
+/** t0: the workload starts with the condition in force; the timeline is played; the end awaited. */
+async function playPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): Promise<void> {
+  const lab = r.lab!;
+  const net = r.net!;
+  const t0 = Date.now();
+  r.manifest.t0 = t0;
+  await openGate(lab, r.gated);
+  ctx.progress.runPhase(run, `running (${ctx.experiment.durationMs / 1000}s)`);
+  for (const [i, step] of run.condition.timeline.entries()) {
+    await abortable(t0 + step.atMs - Date.now(), ctx.signal);
+    const played = r.manifest.timeline[i]!;
+    played.startedAtMs = Date.now() - t0;
+    try {
+      await net.apply(step.action);
+      played.appliedAtMs = Date.now() - t0;
+      played.ok = true;
+      ctx.progress.runPhase(run, step.text);
+    } catch (err) {
+      played.error = errorMessage(err);
+      r.problems.push(`timeline step "${step.text}" failed: ${played.error}`);
+    }
+    await r.snapshot(step.text, Date.now() - t0);
+  }
+  await waitForEnd(lab, t0 + ctx.experiment.durationMs, ctx.signal);
+}
+
+/** Clients and mesh stopped first, so servers still answer while they drain; then every node's output copied out. */
+async function collectPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): Promise<void> {
+  const lab = r.lab;
+  if (!lab) return;
+  ctx.progress.runPhase(run, 'collecting');
+  const containers = ctx.runtime.containers;
+  try {
+    const servers = lab.nodes.filter((n) => n.spec.role === 'server');
+    await stopContainers(containers, lab.nodes.filter((n) => !servers.includes(n)).map((n) => n.containerId), STOP_GRACE_MS);
+    await stopContainers(containers, servers.map((n) => n.containerId), STOP_GRACE_MS);
+    for (const node of lab.nodes) {
+      r.manifest.nodes.push(
+        await collectNode(
+          containers,
+          r.dir,
+          { name: node.name, kind: node.kind, containerId: node.containerId, addresses: node.addresses, command: node.spec.command, outputs: r.outputs.get(node.name)! },
+          r.problems,
+        ),
+      );
+    }
+    // the player knows when it applied something; topology links were applied by the lab's start step
+    const readBack = r.snapshots.map((x) => (x.state as { backend?: { backend?: string } } | null)?.backend?.backend).find(Boolean);
+    r.manifest.backend = (await r.net?.backend().catch(() => null)) ?? readBack ?? null;
+  } catch (err) {
+    r.problems.push(`collecting failed: ${errorMessage(err)}`);
+  }
+}
+
+/** By lab name (unique to this run): the lab's containers, networks and sidecars, even if its start failed halfway. */
+async function teardownPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): Promise<void> {
+  ctx.progress.runPhase(run, 'taking the lab down');
+  await (r.lab?.stop() ?? Promise.resolve())
+    .then(() => removeByLabels(ctx.runtime, labSelector(r.labName)))
+    .catch((err: unknown) => r.problems.push(`taking the lab down failed: ${errorMessage(err)}`));
+}
+
+async function writeRunFiles(r: RunRecord): Promise<void> {
+  r.manifest.status = r.status;
+  r.manifest.endedAt = new Date().toISOString();
+  if (r.problems.length > 0) r.manifest.error = [r.manifest.error, ...r.problems].filter(Boolean).join('; ');
+  await writeJson(path.join(r.dir, RUN_FILES.manifest), r.manifest);
+  await writeFile(path.join(r.dir, RUN_FILES.conditions), `${JSON.stringify(r.snapshots, null, 2)}\n`);
 }
 
 /**
@@ -320,7 +393,7 @@ async function runOne(ctx: RunContext, run: PlannedRun): Promise<SweepRun> {
  * concurrent network creation races for the same free subnet on the engine); a start that lost
  * such a race anyway (another process took the subnet) is retried.
  */
-async function startLab(ctx: RunContext, topology: Topology, runId: string, onProgress: (line: string) => void): Promise<StartedLab> {
+async function startLab(ctx: SweepContext, topology: Topology, runId: string, onProgress: (line: string) => void): Promise<StartedLab> {
   const previous = ctx.startLock;
   let release!: () => void;
   ctx.startLock = new Promise<void>((r) => (release = r));
@@ -328,7 +401,13 @@ async function startLab(ctx: RunContext, topology: Topology, runId: string, onPr
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await Lab.fromTopology(topology).start({ images: ctx.images, runId, ...(ctx.signal ? { signal: ctx.signal } : {}), onProgress });
+        return await Lab.fromTopology(topology).start({
+          runtime: ctx.runtime,
+          images: ctx.images,
+          runId,
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+          onProgress,
+        });
       } catch (err) {
         if (attempt >= 3 || ctx.signal?.aborted || !/overlap/i.test(errorMessage(err))) throw err;
         onProgress(`network subnet taken meanwhile; starting again (attempt ${attempt + 1})`);

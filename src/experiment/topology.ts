@@ -4,9 +4,9 @@
  * node commands write events and files where the collector finds them.
  */
 import { loadTopology, parseTopology, type Topology, type TopologyNode } from '../topology/index.js';
-import type { Experiment, WorkloadItem } from './experiment-file.js';
+import type { Experiment, WorkloadItem } from '../results/index.js';
 import type { YamlSource } from './yaml-source.js';
-import { flagValue, programRole } from './metrics.js';
+import { flagValue, programRole } from '../results/index.js';
 
 /** Where programs write inside a container (/tmp: writable by the image's non-root user). */
 export const CONTAINER_OUT = {

@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { AcklabError, createLabels, errorMessage } from '../common/index.js';
+import type { ImageClient } from '../runtime/index.js';
 import { findDebianMirror, renderDebianSources, type DebianMirror } from './apt-sources.js';
 import { BOOTSTRAP_BASE, BOOTSTRAP_SUITE } from './plan.js';
 
@@ -64,7 +64,7 @@ const SLIM_APT = [
 ].join('\n');
 
 export async function bootstrapDebianBase(
-  docker: Docker,
+  images: ImageClient,
   log: (line: string) => void,
   env: NodeJS.ProcessEnv = process.env,
   /** The tag to import as (tests and manual checks use their own, never replacing the shared base). */
@@ -108,7 +108,7 @@ export async function bootstrapDebianBase(
 
     await slimRoot(dir, mirror);
     const importStart = performance.now();
-    const id = await importRoot(docker, dir, ref);
+    const id = await importRoot(images, dir, ref);
     const importSeconds = (performance.now() - importStart) / 1000;
     const total = (performance.now() - started) / 1000;
     log(
@@ -140,7 +140,7 @@ async function slimRoot(dir: string, mirror: DebianMirror): Promise<void> {
 }
 
 /** `tar -C dir -c . | docker import - REF` through the engine API (works with a remote DOCKER_HOST too). */
-async function importRoot(docker: Docker, dir: string, ref: string): Promise<string> {
+async function importRoot(images: ImageClient, dir: string, ref: string): Promise<string> {
   const colon = ref.lastIndexOf(':');
   const [repo, tag] = [ref.slice(0, colon), ref.slice(colon + 1)];
   const labels = createLabels({ role: 'image' });
@@ -148,24 +148,13 @@ async function importRoot(docker: Docker, dir: string, ref: string): Promise<str
   let tarErr = '';
   tar.stderr.on('data', (d: Buffer) => (tarErr += d.toString()));
   const tarDone = new Promise<number>((resolve) => tar.on('close', (code) => resolve(code ?? 1)));
+  let id: string;
   try {
-    const stream = (await docker.importImage(tar.stdout, {
-      repo,
-      tag,
-      changes: ['CMD ["bash"]', ...Object.entries(labels).map(([k, v]) => `LABEL ${k}=${v}`)],
-    } as object)) as NodeJS.ReadableStream;
-    await new Promise<void>((resolve, reject) =>
-      docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => {
-        const failed = out?.find((o) => o.error);
-        if (err || failed) reject(err ?? new Error(failed?.error));
-        else resolve();
-      }),
-    );
+    id = await images.importRoot(tar.stdout, { repo, tag, changes: ['CMD ["bash"]', ...Object.entries(labels).map(([k, v]) => `LABEL ${k}=${v}`)] });
   } catch (err) {
     throw new AcklabError(`docker import of the bootstrapped root failed: ${errorMessage(err)}`, 1, { cause: err });
   }
   const code = await tarDone;
   if (code !== 0) throw new AcklabError(`tar -C ${dir} -c . failed (exit ${code}): ${tarErr.trim()}`);
-  const info = await docker.getImage(ref).inspect();
-  return info.Id;
+  return id;
 }

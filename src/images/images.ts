@@ -8,10 +8,8 @@ import { mkdtemp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type Docker from 'dockerode';
 import { AcklabError, createLabels, errorMessage, labelFilter } from '../common/index.js';
-import { dockerClient } from '../runtime/docker.js';
-import { engineFacts } from '../engine/engine.js';
+import { dockerRuntime, type ImageClient, type Runtime } from '../runtime/index.js';
 import { bootstrapDebianBase } from './bootstrap.js';
 import { bundlePrograms } from './bundle.js';
 import { contentHash, type ContextFile } from './content-hash.js';
@@ -26,7 +24,7 @@ export interface EnsureImagesOptions {
   log?: (line: string) => void;
   /** Every line of the build output, not only the steps. */
   verbose?: boolean;
-  docker?: Docker;
+  runtime?: Runtime;
   repoRoot?: string;
   /** Also tag each built image `repo:latest` (default true; tests building from altered sources say false). */
   tagLatest?: boolean;
@@ -59,13 +57,14 @@ export async function ensureImages(options: EnsureImagesOptions = {}): Promise<I
 
 /** As ensureImages, with what happened to each image (for the CLI and the measurements). */
 export async function buildImages(options: EnsureImagesOptions = {}): Promise<Record<ImageRole, ImageResult>> {
-  const docker = options.docker ?? dockerClient();
+  const runtime = options.runtime ?? dockerRuntime();
+  const images = runtime.images;
   const log = options.log ?? defaultLog;
   const root = options.repoRoot ?? REPO_ROOT;
-  await engineFacts(docker);
+  await runtime.engine.facts();
 
   const contexts = await buildContexts(root);
-  const bases = await resolveBases(docker, options.baseImages ?? {}, log);
+  const bases = await resolveBases(images, options.baseImages ?? {}, log);
 
   const results = await Promise.all(
     IMAGE_ROLES.map(async (role): Promise<ImageResult> => {
@@ -74,18 +73,19 @@ export async function buildImages(options: EnsureImagesOptions = {}): Promise<Re
       const buildArgs = { BASE: base.ref };
       const hash = contentHash({ files: contexts[role], buildArgs, baseImageId: base.id });
       const tag = imageTag(role, hash);
-      const existing = await inspectImage(docker, tag);
+      const existing = await images.inspect(tag);
       if (existing && !options.rebuild) {
         log(`${tag} is up to date (base ${base.ref})`);
-        return { role, tag, hash, base, built: false, seconds: (performance.now() - started) / 1000, sizeBytes: existing.Size };
+        return { role, tag, hash, base, built: false, seconds: (performance.now() - started) / 1000, sizeBytes: existing.sizeBytes };
       }
       log(`building ${tag} from ${base.ref}${options.rebuild ? ' (--rebuild: no layer cache)' : ''}`);
-      await buildOne(docker, role, contexts[role], { tag, hash, buildArgs, noCache: options.rebuild === true, log, verbose: options.verbose === true });
-      if (options.tagLatest !== false) await docker.getImage(tag).tag({ repo: IMAGE_REPOS[role], tag: 'latest' });
-      const info = await docker.getImage(tag).inspect();
+      await buildOne(images, role, contexts[role], { tag, hash, buildArgs, noCache: options.rebuild === true, log, verbose: options.verbose === true });
+      if (options.tagLatest !== false) await images.tag(tag, IMAGE_REPOS[role], 'latest');
+      const info = await images.inspect(tag);
+      const sizeBytes = info?.sizeBytes ?? 0;
       const seconds = (performance.now() - started) / 1000;
-      log(`built ${tag} in ${seconds.toFixed(1)} s, ${(info.Size / 1e6).toFixed(0)} MB`);
-      return { role, tag, hash, base, built: true, seconds, sizeBytes: info.Size };
+      log(`built ${tag} in ${seconds.toFixed(1)} s, ${(sizeBytes / 1e6).toFixed(0)} MB`);
+      return { role, tag, hash, base, built: true, seconds, sizeBytes };
     }),
   );
   return { node: results[0] as ImageResult, shaper: results[1] as ImageResult };
@@ -100,17 +100,17 @@ export interface ImagePlan {
 }
 
 /** What ensureImages would do, without pulling, bootstrapping or building (for `doctor`). */
-export async function planImages(options: Pick<EnsureImagesOptions, 'docker' | 'repoRoot' | 'baseImages'> = {}): Promise<ImagePlan[]> {
-  const docker = options.docker ?? dockerClient();
+export async function planImages(options: Pick<EnsureImagesOptions, 'runtime' | 'repoRoot' | 'baseImages'> = {}): Promise<ImagePlan[]> {
+  const images = (options.runtime ?? dockerRuntime()).images;
   const contexts = await buildContexts(options.repoRoot ?? REPO_ROOT);
-  const presence = await basePresence(docker, options.baseImages ?? {});
+  const presence = await basePresence(images, options.baseImages ?? {});
   return Promise.all(
     IMAGE_ROLES.map(async (role): Promise<ImagePlan> => {
       const step = chooseBase(role, options.baseImages?.[role], (ref) => presence.has(ref));
       if (step.action !== 'use') return { role, step, present: false };
       const id = presence.get(step.ref) as string;
       const tag = imageTag(role, contentHash({ files: contexts[role], buildArgs: { BASE: step.ref }, baseImageId: id }));
-      return { role, step, tag, present: (await inspectImage(docker, tag)) !== undefined };
+      return { role, step, tag, present: await images.exists(tag) };
     }),
   );
 }
@@ -157,38 +157,29 @@ async function directoryFiles(dir: string, prefix: string): Promise<ContextFile[
   return files;
 }
 
-async function inspectImage(docker: Docker, ref: string): Promise<Docker.ImageInspectInfo | undefined> {
-  try {
-    return await docker.getImage(ref).inspect();
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return undefined;
-    throw err;
-  }
-}
-
 /** Which candidate bases are present locally, ref → image id. */
-async function basePresence(docker: Docker, requested: Partial<Record<ImageRole, string>>): Promise<Map<string, string>> {
+async function basePresence(images: ImageClient, requested: Partial<Record<ImageRole, string>>): Promise<Map<string, string>> {
   const candidates = new Set<string>([BOOTSTRAP_BASE, ...Object.values(DEFAULT_BASES), ...Object.values(requested)]);
   const presence = new Map<string, string>();
   await Promise.all(
     [...candidates].map(async (ref) => {
-      const info = await inspectImage(docker, ref).catch(() => undefined);
-      if (info) presence.set(ref, info.Id);
+      const info = await images.inspect(ref).catch(() => undefined);
+      if (info) presence.set(ref, info.id);
     }),
   );
   return presence;
 }
 
 async function resolveBases(
-  docker: Docker,
+  images: ImageClient,
   requested: Partial<Record<ImageRole, string>>,
   log: (line: string) => void,
 ): Promise<Record<ImageRole, { ref: string; id: string }>> {
-  const presence = await basePresence(docker, requested);
+  const presence = await basePresence(images, requested);
   let bootstrap: Promise<{ ref: string; id: string }> | undefined;
   // One bootstrap serves both images, even when both ask for it at once.
   const bootstrapOnce = (): Promise<{ ref: string; id: string }> => {
-    bootstrap ??= bootstrapDebianBase(docker, log).then((r) => ({ ref: r.ref, id: r.id }));
+    bootstrap ??= bootstrapDebianBase(images, log).then((r) => ({ ref: r.ref, id: r.id }));
     return bootstrap;
   };
   const resolved: Partial<Record<ImageRole, { ref: string; id: string }>> = {};
@@ -200,7 +191,7 @@ async function resolveBases(
     } else if (step.action === 'bootstrap') {
       resolved[role] = await bootstrapOnce();
     } else {
-      const pulled = await tryPull(docker, step.ref, log);
+      const pulled = await tryPull(images, step.ref, log);
       if (pulled.ok) {
         presence.set(step.ref, pulled.id);
         resolved[role] = { ref: step.ref, id: pulled.id };
@@ -229,22 +220,11 @@ export function pullDisabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.ACKLAB_NO_PULL === '1' || env.ACKLAB_NO_PULL === 'true';
 }
 
-async function tryPull(docker: Docker, ref: string, log: (line: string) => void): Promise<{ ok: true; id: string } | { ok: false; reason: string }> {
+async function tryPull(images: ImageClient, ref: string, log: (line: string) => void): Promise<{ ok: true; id: string } | { ok: false; reason: string }> {
   if (pullDisabled()) return { ok: false, reason: 'pulling is turned off (ACKLAB_NO_PULL=1)' };
   log(`pulling ${ref}`);
   try {
-    const stream = (await docker.pull(ref)) as NodeJS.ReadableStream;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer in ${PULL_TIMEOUT_MS / 1000} s`)), PULL_TIMEOUT_MS);
-      docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => {
-        clearTimeout(timer);
-        const failed = out?.find((o) => o.error);
-        if (err || failed) reject(err ?? new Error(failed?.error));
-        else resolve();
-      });
-    });
-    const info = await docker.getImage(ref).inspect();
-    return { ok: true, id: info.Id };
+    return { ok: true, id: await images.pull(ref, { timeoutMs: PULL_TIMEOUT_MS }) };
   } catch (err) {
     return { ok: false, reason: firstLine(errorMessage(err)) };
   }
@@ -259,7 +239,7 @@ interface BuildSpec {
   verbose: boolean;
 }
 
-async function buildOne(docker: Docker, role: ImageRole, files: ContextFile[], spec: BuildSpec): Promise<void> {
+async function buildOne(images: ImageClient, role: ImageRole, files: ContextFile[], spec: BuildSpec): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `acklab-build-${role}-`));
   try {
     // The helper directory is always in the context (COPY needs it), possibly empty.
@@ -269,38 +249,17 @@ async function buildOne(docker: Docker, role: ImageRole, files: ContextFile[], s
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, file.content, { mode: file.mode & 0o777 });
     }
-    const top = [...new Set([...files.map((f) => f.path.split('/')[0] as string), ...(role === 'shaper' ? ['helper'] : [])])];
-    const stream = (await docker.buildImage(
-      { context: dir, src: top },
-      {
-        t: spec.tag,
-        buildargs: spec.buildArgs,
-        labels: createLabels({ role: 'image', contentHash: spec.hash }),
-        rm: true,
-        forcerm: true,
-        nocache: spec.noCache,
+    const include = [...new Set([...files.map((f) => f.path.split('/')[0] as string), ...(role === 'shaper' ? ['helper'] : [])])];
+    await images.build({
+      contextDir: dir,
+      include,
+      tag: spec.tag,
+      buildArgs: spec.buildArgs,
+      labels: createLabels({ role: 'image', contentHash: spec.hash }),
+      noCache: spec.noCache,
+      onLine: (line) => {
+        if (spec.verbose || /^Step \d+\/\d+ :/.test(line)) spec.log(`[${role}] ${line}`);
       },
-    )) as NodeJS.ReadableStream;
-    const tail: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      docker.modem.followProgress(
-        stream,
-        (err: Error | null, out: Array<{ error?: string }>) => {
-          const failed = out?.find((o) => o.error);
-          if (err || failed) reject(new Error(err ? errorMessage(err) : failed?.error));
-          else resolve();
-        },
-        (event: { stream?: string; status?: string; error?: string }) => {
-          for (const line of (event.stream ?? event.status ?? event.error ?? '').split('\n')) {
-            if (line.trim() === '') continue;
-            tail.push(line);
-            if (tail.length > 40) tail.shift();
-            if (spec.verbose || /^Step \d+\/\d+ :/.test(line) || event.error) spec.log(`[${role}] ${line}`);
-          }
-        },
-      );
-    }).catch((err: unknown) => {
-      throw new AcklabError(`building ${spec.tag} failed: ${errorMessage(err)}\nlast build output:\n${tail.join('\n')}`, 1, { cause: err });
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -315,18 +274,18 @@ function firstLine(text: string): string {
  * Removes older content-hash tags of acklab's images (labelled, in IMAGE_REPOS), keeping `keep`
  * and `latest`. An image a container still uses is left (the engine refuses); returns what went.
  */
-export async function pruneImages(keep: string[], options: Pick<EnsureImagesOptions, 'docker' | 'log'> = {}): Promise<string[]> {
-  const docker = options.docker ?? dockerClient();
+export async function pruneImages(keep: string[], options: Pick<EnsureImagesOptions, 'runtime' | 'log'> = {}): Promise<string[]> {
+  const images = (options.runtime ?? dockerRuntime()).images;
   const log = options.log ?? defaultLog;
   const repos = new Set(Object.values(IMAGE_REPOS));
-  const listed = await docker.listImages({ filters: { label: labelFilter({ role: 'image' }) } });
+  const listed = await images.list(labelFilter({ role: 'image' }));
   const removed: string[] = [];
   for (const image of listed) {
-    for (const ref of image.RepoTags ?? []) {
+    for (const ref of image.tags) {
       const [repo, tag] = splitRef(ref);
       if (!repos.has(repo) || tag === 'latest' || keep.includes(ref)) continue;
       try {
-        await docker.getImage(ref).remove();
+        await images.remove(ref);
         removed.push(ref);
       } catch (err) {
         log(`kept ${ref}: ${firstLine(errorMessage(err))}`);

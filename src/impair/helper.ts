@@ -2,7 +2,7 @@
  * argv for the userspace helper (`acklab-nfq`, docker/shaper/helper/acklab-nfq.c), one process
  * per NFQUEUE, i.e. per impaired destination of a node. It runs in the node's sidecar.
  */
-import type { Impairment } from './model.js';
+import type { Impairment } from '../conditions/index.js';
 import { HELPER_MARK } from './iptables.js';
 
 export const HELPER_BIN = 'acklab-nfq';
@@ -12,6 +12,8 @@ export const HELPER_LIMIT = 10_000;
 
 export const helperPidfile = (queue: number) => `${HELPER_RUN_DIR}/${queue}.pid`;
 export const helperLogfile = (queue: number) => `${HELPER_RUN_DIR}/${queue}.log`;
+/** The helper's counters (received=… lost=…), rewritten as it runs. */
+export const helperStatsfile = (queue: number) => `${HELPER_RUN_DIR}/${queue}.stats`;
 
 export function helperStart(queue: number, imp: Impairment, seed?: number): string[] {
   const argv = [

@@ -1,4 +1,4 @@
-/** Network conditions: model and validation, pure tc/iptables/helper builders, kernel read-back. */
+/** Network conditions put in force: pure tc/iptables/helper builders, plans, the kernel probe, sidecars, the controller, read-back. */
 export * from './model.js';
 export * from './spec-comment.js';
 export * from './tc.js';
@@ -7,8 +7,9 @@ export * from './helper.js';
 export * from './plan.js';
 export * from './state.js';
 export * from './probe.js';
+export * from './sidecars.js';
+export * from './executor.js';
+export * from './readback.js';
 export * from './controller.js';
-export * from './lab-handle.js';
-export * from './cli-support.js';
+export * from './handle.js';
 export * from './links.js';
-export * from './probe-container.js';

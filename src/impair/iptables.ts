@@ -19,7 +19,7 @@
  * (fail closed, visible as loss) instead of silently un-impairing it; `conditions` checks that
  * every queue in the rules has a listener in /proc/net/netfilter/nfnetlink_queue and reports it.
  */
-import { ALL_PEERS, type Cut } from './model.js';
+import { ALL_PEERS, type Cut } from '../conditions/index.js';
 import { encodeCutComment, encodeImpairComment } from './spec-comment.js';
 import { type Destination, orderDestinations } from './tc.js';
 

@@ -4,7 +4,8 @@
  *   apply:    helpers (started and bound) → tc tree → iptables rules (which start sending to queues)
  *   teardown: iptables rules → helpers (drain held packets and exit) → tc tree
  */
-import { type Backend, type Cut, type EgressCondition, type NodeAddressing, ALL_PEERS, needsPacketStage } from './model.js';
+import { ALL_PEERS, needsPacketStage, type Cut, type EgressCondition } from '../conditions/index.js';
+import type { Backend, NodeAddressing } from './model.js';
 import { FIRST_QUEUE, type QueuedDestination, buildImpairRules, cutRules, teardownImpairRules } from './iptables.js';
 import { helperStart, helperStop } from './helper.js';
 import { buildTcTree, teardownTc } from './tc.js';
@@ -99,8 +100,4 @@ export function planCuts(cuts: readonly Cut[], lab: readonly NodeAddressing[], o
     push(cut.to, cutRules(cut, 'to', addressesOf(lab, cut.from), op));
   }
   return out;
-}
-
-export function sameCut(a: Cut, b: Cut): boolean {
-  return a.from === b.from && a.to === b.to;
 }

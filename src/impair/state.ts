@@ -3,7 +3,7 @@
  * and counters), /proc/net/netfilter/nfnetlink_queue (which queues have a live listener) and
  * `ip -o link` (the devices a tree goes on). Pure parsers; the controller runs the commands.
  */
-import type { Cut, EgressCondition } from './model.js';
+import type { Cut, EgressCondition } from '../conditions/index.js';
 import { IMPAIR_CHAIN, PART_IN_CHAIN, PART_OUT_CHAIN } from './iptables.js';
 import { decodeCutComment, decodeImpairComment } from './spec-comment.js';
 

@@ -17,7 +17,8 @@
  * Rate is the htb class's rate = ceil, so it composes with netem without tbf's burst surprises.
  */
 import { formatRate } from '../common/index.js';
-import { ALL_PEERS, type Backend, type Impairment, needsPacketStage } from './model.js';
+import { ALL_PEERS, needsPacketStage, type Impairment } from '../conditions/index.js';
+import type { Backend } from './model.js';
 
 /** Unimpaired classes get this rate: far above what a veth carries in a lab, so never the bottleneck. */
 export const UNLIMITED_RATE = '10gbit';
@@ -95,20 +96,7 @@ export function teardownTc(dev: string): string[][] {
   return [['tc', 'qdisc', 'del', 'dev', dev, 'root']];
 }
 
-/**
- * The probe that decides the backend: can this kernel make a netem qdisc? Run in the node's own
- * namespace on lo with a zero delay, then removed at once (tc-netem(8)).
- */
-export const NETEM_PROBE: readonly string[][] = [
-  ['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'handle', 'acc:', 'netem', 'delay', '0ms'],
-  ['tc', 'qdisc', 'del', 'dev', 'lo', 'root'],
-];
-
-/** Read-back commands for `acklab conditions`. */
-export function tcShow(dev: string): string[][] {
-  return [
-    ['tc', '-s', 'qdisc', 'show', 'dev', dev],
-    ['tc', '-s', 'class', 'show', 'dev', dev],
-    ['tc', 'filter', 'show', 'dev', dev],
-  ];
+/** Read-back for `acklab conditions`: the qdiscs with their counters, as the kernel prints them. */
+export function tcShow(dev: string): string[] {
+  return ['tc', '-s', 'qdisc', 'show', 'dev', dev];
 }

@@ -1,7 +1,7 @@
 /** Labs: a topology turned into running containers on Docker networks, and back. */
 export { Lab, type StartOptions } from './lab.js';
 export { StartedLab, type StartedNode, type StartedNetwork } from './started-lab.js';
-export { ON_STARTED, type OnStartedStep } from './on-started.js';
+export { STANDARD_STEPS, linkConditionsStep, type StartStep } from './steps.js';
 export { ReadinessError, waitReady, describeReadiness } from './readiness.js';
 export { removeByLabels, settleAll, CLEANUP_TIMEOUT_MS, type RemovedResources } from './cleanup.js';
 export { listNodes, findNode, removeLab, removeAllLabs, type RunningNode } from './catalog.js';

@@ -2,7 +2,7 @@
  * Lab → StartedLab (testcontainers' lifecycle-as-types). `start()` removes any earlier run of the
  * same lab (so `up` twice replaces it, and a SIGKILLed `up` leaves nothing behind for long),
  * creates the networks and containers, starts the nodes stage by stage in parallel, waits for
- * each to be ready, then runs the ON_STARTED steps. Any failure or abort removes this run.
+ * each to be ready, then runs the start steps (steps.ts). Any failure or abort removes this run.
  */
 import { randomBytes } from 'node:crypto';
 import { AcklabError, errorMessage } from '../common/index.js';
@@ -11,7 +11,7 @@ import { dockerRuntime, type Runtime } from '../runtime/index.js';
 import { loadTopologySync, type Topology, type TopologyNode } from '../topology/index.js';
 import { removeByLabels, settleAll } from './cleanup.js';
 import { containerName, labSelector, networkLabels, networkName, nodeLabels } from './naming.js';
-import { ON_STARTED, type OnStartedStep } from './on-started.js';
+import { STANDARD_STEPS, type StartStep } from './steps.js';
 import { waitReady } from './readiness.js';
 import { StartedLab, type StartedNetwork, type StartedNode } from './started-lab.js';
 import { chooseSubnets } from './subnets.js';
@@ -26,10 +26,8 @@ export interface StartOptions {
   onProgress?: (line: string) => void;
   /** Overrides every node's readiness timeout. */
   readyTimeoutMs?: number;
-  /** Extra steps after the standard ones (e.g. an experiment's). */
-  onStarted?: OnStartedStep[];
-  /** The standard steps once every node is ready; default ON_STARTED (link conditions). */
-  standardSteps?: OnStartedStep[];
+  /** Steps once every node is ready; default STANDARD_STEPS (the topology's link conditions). */
+  steps?: readonly StartStep[];
   /** Run id label; default random. */
   runId?: string;
 }
@@ -106,11 +104,11 @@ export class Lab {
         );
       }
       const started = await settleAll(t.nodes.map((node) => this.describe(runtime, node, ids.get(node.name)!, networks)));
-      const lab = new StartedLab(t, runId, started, networks, runtime);
-      for (const step of [...(options.standardSteps ?? ON_STARTED), ...(options.onStarted ?? [])]) {
+      const lab = new StartedLab(t, runId, started, networks, runtime, images);
+      for (const step of options.steps ?? STANDARD_STEPS) {
         signal?.throwIfAborted();
         progress(`running ${step.name}`);
-        await step.run(lab, { signal });
+        await step.run(lab, { ...(signal ? { signal } : {}), log: progress });
       }
       return lab;
     } catch (err) {
@@ -134,7 +132,7 @@ export class Lab {
     if (given) return given;
     if (!this.topology.nodes.some((n) => n.image.type === 'acklab-node')) return { node: '', shaper: '' };
     // Quiet when the caller wants no progress; otherwise image builds report through it.
-    return ensureImages({ log: progress ? (line) => progress(`images: ${line}`) : () => {} });
+    return ensureImages({ runtime, log: progress ? (line) => progress(`images: ${line}`) : () => {} });
   }
 
   private async createNetworks(runtime: Runtime, runId: string, progress: (l: string) => void): Promise<StartedNetwork[]> {

@@ -15,7 +15,7 @@ export function networkLabels(lab: string, runId: string, network: string): Reco
   return createLabels({ role: 'network', lab, runId, network });
 }
 
-/** Everything of one lab (any run, any role: nodes, networks, D's sidecars). */
+/** Everything of one lab (any run, any role: nodes, networks, sidecars). */
 export const labSelector = (lab: string, runId?: string) => labelFilter(runId === undefined ? { lab } : { lab, runId });
 
 /** Everything that belongs to some lab (for `down --all`). */

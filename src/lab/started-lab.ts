@@ -1,7 +1,9 @@
 /** A running lab: its nodes' containers and addresses, exec, logs, and stop (also `await using`). */
+import { AcklabError } from '../common/index.js';
+import { ensureImages, type ImageTags } from '../images/index.js';
+import { type ControllerOptions, type ImpairController, openControllerFor } from '../impair/index.js';
 import type { ExecResult, Runtime } from '../runtime/index.js';
 import type { Topology, TopologyLink, TopologyNode } from '../topology/index.js';
-import { AcklabError } from '../common/index.js';
 import { removeByLabels, type RemovedResources } from './cleanup.js';
 import { labSelector } from './naming.js';
 
@@ -31,6 +33,7 @@ export class StartedLab implements AsyncDisposable {
     readonly nodes: StartedNode[],
     readonly networks: StartedNetwork[],
     private readonly runtime: Runtime,
+    private readonly images: ImageTags,
   ) {}
 
   get name(): string {
@@ -60,6 +63,13 @@ export class StartedLab implements AsyncDisposable {
   async state(node: string): Promise<{ state: string; running: boolean; exitCode: number }> {
     const info = await this.runtime.containers.inspect(this.node(node).containerId);
     return { state: info.state, running: info.running, exitCode: info.exitCode };
+  }
+
+  /** The impairment controller of this lab (sidecars made on demand from the shaper image). */
+  controller(options: ControllerOptions = {}): ImpairController {
+    const shaperImage = async () => this.images.shaper || (await ensureImages({ runtime: this.runtime, log: () => {} })).shaper;
+    const nodes = this.nodes.map((n) => ({ name: n.name, containerId: n.containerId, addresses: Object.values(n.addresses), runId: this.runId }));
+    return openControllerFor(this.runtime, this.name, nodes, { ...options, shaperImage });
   }
 
   /** Removes this run's containers and networks (idempotent, bounded by the cleanup timeout). */

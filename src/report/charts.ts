@@ -4,7 +4,7 @@
  */
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { ComparisonTable } from '../experiment/run-format.js';
+import type { ComparisonTable } from '../results/index.js';
 import { partitionBands, type ReportData, type RunReport } from './html-data.js';
 
 export interface ChartSpec {

@@ -1,26 +1,26 @@
 /**
- * The data behind report.html, prepared from run folders (format: src/experiment/run-format.ts)
- * with engineer E's readers, so every number is the one of the terminal table and report.md.
- * Nothing here draws; charts.ts and space-time.ts turn it into pictures. A piece that is missing
- * (no manifest, crashed program, no mcast part, no t0) becomes a sentence in `missing`, never a zero.
+ * The data behind report.html, arranged from loaded runs (src/results: loadRun / loadSweep), so
+ * every number is the one of the terminal table and report.md, computed once by src/results.
+ * Nothing here reads events or draws; charts.ts and space-time.ts turn it into pictures. A piece
+ * that is missing (crashed program, no mcast part, no t0) becomes a sentence in `missing`, never a zero.
  */
 import { existsSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { AcklabError } from '../common/index.js';
-import { flagValue, programRole, type CollectedNode, type ProgramRole } from '../experiment/metrics.js';
-import { computeRunMetrics, isRunDir, isSweepDir, listRunDirs, readCollectedNodes, readManifest, readSweepRuns } from '../experiment/run-folder.js';
 import {
-  RUN_FILES,
-  SWEEP_FILES,
+  comparisonTable,
+  flagValue,
+  programRole,
+  usable,
   type ComparisonTable,
   type ConditionSnapshot,
+  type LoadedRun,
+  type ProgramRole,
   type RunManifest,
   type RunMetrics,
   type SweepRun,
   type SweepSummary,
-} from '../experiment/run-format.js';
-import { comparisonTable, tableCells } from './table.js';
+} from '../results/index.js';
+import { tableCells } from './table.js';
 import { spaceTimeModel, type SpaceTimeModel } from './space-time.js';
 
 export interface LogLink {
@@ -56,6 +56,7 @@ export interface AckPoint {
   /** Acks received so far in this series. */
   cumulative: number;
 }
+
 
 export interface RunReport {
   /** Folder name, relative to the report's folder ('.' for a single-run report). */
@@ -95,15 +96,6 @@ export interface ReportData {
   runs: RunReport[];
   /** Problems that concern the whole folder (e.g. a run folder that cannot be read). */
   problems: string[];
-}
-
-async function readJsonIfExists<T>(file: string): Promise<{ value?: T; error?: string }> {
-  if (!existsSync(file)) return {};
-  try {
-    return { value: JSON.parse(await readFile(file, 'utf8')) as T };
-  } catch (err) {
-    return { error: `${path.basename(file)} cannot be read: ${(err as Error).message}` };
-  }
 }
 
 function markKind(record: RunManifest['timeline'][number]): TimelineMark['kind'] {
@@ -188,79 +180,46 @@ export function partitionSpans(manifest: RunManifest): PartitionInterval[] {
   return spans;
 }
 
-/** Cumulative ack counts over time: peer clients' `ack_received`, mcast nodes' `mcast_ack`. */
-export function acksOverTime(nodes: CollectedNode[], t0: number): AckPoint[] {
-  const points: AckPoint[] = [];
-  const series = (name: AckPoint['series'], times: number[]) => {
-    times.sort((a, b) => a - b).forEach((ts, i) => points.push({ series: name, tMs: ts - t0, cumulative: i + 1 }));
-  };
-  series('peer acks', nodes.filter((n) => programRole(n.command) === 'peer-client').flatMap((n) => n.events.filter((e) => e.event === 'ack_received').map((e) => e.ts)));
-  series('mcast acks', nodes.filter((n) => programRole(n.command) === 'mcast').flatMap((n) => n.events.filter((e) => e.event === 'mcast_ack').map((e) => e.ts)));
-  return points;
-}
-
-/** Delivery latency per delivered message, computed exactly as E's mcast metrics do (delivered file, else events). */
-export function deliveryLatencies(nodes: CollectedNode[]): { node: string; latencyMs: number }[] {
-  const mcast = nodes.filter((n) => programRole(n.command) === 'mcast');
-  const sentAt = new Map<string, number>();
-  for (const n of mcast) {
-    const id = Number(flagValue(n.command, '--id'));
-    if (!Number.isInteger(id)) continue;
-    for (const e of n.events) if (e.event === 'mcast_sent') sentAt.set(`${id}:${e.seq}`, e.ts);
-  }
-  const out: { node: string; latencyMs: number }[] = [];
-  for (const n of mcast) {
-    const delivered = n.delivered ?? n.events.flatMap((e) => (e.event === 'delivered' ? [{ sender: e.sender, seq: e.seq, deliveredAt: e.ts }] : []));
-    for (const d of delivered) {
-      const t = sentAt.get(`${d.sender}:${d.seq}`);
-      if (t !== undefined) out.push({ node: n.name, latencyMs: d.deliveredAt - t });
-    }
-  }
-  return out;
+/** Cumulative ack counts over time from the ack arrivals results computed (offsets from t0). */
+export function acksOverTime(run: LoadedRun, t0: number): AckPoint[] {
+  const counts = new Map<AckPoint['series'], number>();
+  return run.series.acks.map((a) => {
+    const n = (counts.get(a.series) ?? 0) + 1;
+    counts.set(a.series, n);
+    return { series: a.series, tMs: a.ts - t0, cumulative: n };
+  });
 }
 
 function relHref(reportDir: string, runDir: string, file: string): string {
   return path.relative(reportDir, path.join(runDir, file)).split(path.sep).map(encodeURIComponent).join('/');
 }
 
-/** Everything the report shows about one run folder; never throws for a broken run. */
-export async function loadRunReport(reportDir: string, runDir: string, sweepRun?: SweepRun): Promise<RunReport> {
-  const dir = path.relative(reportDir, runDir) || '.';
+/** Everything the report shows about one run; never throws for a broken run. */
+export function runReport(reportDir: string, run: LoadedRun): RunReport {
+  const { manifest, metrics } = run;
   const missing: string[] = [];
-  let manifest: RunManifest | null = null;
-  try {
-    manifest = await readManifest(runDir);
-  } catch (err) {
-    missing.push(`manifest.json: ${(err as Error).message} — nothing else of this run can be shown`);
-  }
   const base: RunReport = {
-    dir,
-    label: path.basename(runDir),
-    condition: manifest?.condition.name ?? sweepRun?.condition ?? '?',
-    repetition: manifest?.repetition ?? sweepRun?.repetition ?? 0,
-    status: manifest?.status ?? sweepRun?.status ?? 'unknown',
+    dir: path.relative(reportDir, run.dir) || '.',
+    label: path.basename(run.dir),
+    condition: manifest.condition.name,
+    repetition: manifest.repetition,
+    status: manifest.status,
     manifest,
-    metrics: sweepRun?.metrics ?? null,
-    usable: false,
+    metrics,
+    usable: usable({ dir: '', condition: '', repetition: 0, status: manifest.status, metrics }),
     t0: null,
     t0Source: null,
     marks: [],
     partitions: [],
     acksOverTime: [],
-    rtts: [],
-    deliveryLatencies: [],
+    rtts: run.series.rtts.map((r) => r.rttMs),
+    deliveryLatencies: run.series.deliveries.map((d) => ({ node: d.node, latencyMs: d.latencyMs })),
     spaceTime: null,
-    conditions: null,
+    conditions: run.conditions,
     logs: [],
     missing,
   };
-  if (!manifest) return base;
   if (manifest.status !== 'ok') missing.push(`the run ${manifest.status}${manifest.error ? `: ${manifest.error}` : ''}`);
-  const { nodes, problems } = await readCollectedNodes(runDir, manifest);
-  missing.push(...problems);
-  if (!base.metrics) base.metrics = await computeRunMetrics(runDir);
-  const metrics = base.metrics;
-  base.usable = manifest.status === 'ok' && !metrics.crashed;
   for (const p of metrics.problems) if (!missing.includes(p)) missing.push(p);
   if (!base.usable && metrics.crashed) missing.push('this run is left out of the comparison table and the per-condition charts (a workload program crashed)');
   else if (!base.usable) missing.push('this run is left out of the comparison table and the per-condition charts (the run did not finish ok)');
@@ -268,15 +227,15 @@ export async function loadRunReport(reportDir: string, runDir: string, sweepRun?
   for (const record of manifest.nodes) {
     const links: LogLink[] = [record.files.stdout, record.files.stderr, record.files.events, ...record.files.extra].map((f) => ({
       label: path.basename(f),
-      href: relHref(reportDir, runDir, f),
-      exists: existsSync(path.join(runDir, f)),
+      href: relHref(reportDir, run.dir, f),
+      exists: existsSync(path.join(run.dir, f)),
     }));
     for (const l of links) if (!l.exists) missing.push(`${record.name}: ${l.label} was not collected`);
     base.logs.push({ node: record.name, kind: record.kind, role: programRole(record.command), exitCode: record.exitCode, links });
   }
-  for (const n of nodes) if (n.events.length === 0) missing.push(`${n.name}: no events (events.ndjson missing or empty)`);
+  for (const n of run.nodes) if (n.events.length === 0) missing.push(`${n.name}: no events (events.ndjson missing or empty)`);
 
-  const firstEvent = Math.min(...nodes.flatMap((n) => n.events.map((e) => e.ts)));
+  const firstEvent = Math.min(...run.nodes.flatMap((n) => n.events.map((e) => e.ts)));
   if (manifest.t0 !== null) {
     base.t0 = manifest.t0;
     base.t0Source = 'manifest';
@@ -289,11 +248,9 @@ export async function loadRunReport(reportDir: string, runDir: string, sweepRun?
   }
   base.marks = timelineMarks(manifest);
   base.partitions = partitionSpans(manifest);
-  base.rtts = nodes.filter((n) => programRole(n.command) === 'peer-client').flatMap((n) => n.events.flatMap((e) => (e.event === 'ack_received' ? [e.rttMs] : [])));
-  base.deliveryLatencies = deliveryLatencies(nodes);
-  if (base.t0 !== null) base.acksOverTime = acksOverTime(nodes, base.t0);
+  if (base.t0 !== null) base.acksOverTime = acksOverTime(run, base.t0);
   if (!metrics.peer) missing.push('no peer client in this run: no ack count, no ack round trips');
-  const mcastNodes = nodes.filter((n) => programRole(n.command) === 'mcast');
+  const mcastNodes = run.nodes.filter((n) => programRole(n.command) === 'mcast');
   if (mcastNodes.length === 0) {
     missing.push('no mcast part in this run: no space-time diagram, no delivery latency');
   } else {
@@ -305,70 +262,31 @@ export async function loadRunReport(reportDir: string, runDir: string, sweepRun?
     );
     missing.push(...base.spaceTime.problems);
   }
-  const conditions = await readJsonIfExists<ConditionSnapshot[]>(path.join(runDir, RUN_FILES.conditions));
-  if (conditions.error) missing.push(conditions.error);
-  else if (!conditions.value) missing.push('conditions.json was not written: the conditions in force were not read back');
-  base.conditions = conditions.value ?? null;
+  if (run.conditionsError) missing.push(run.conditionsError);
+  else if (!run.conditions) missing.push('conditions.json was not written: the conditions in force were not read back');
   return base;
 }
 
-/** Reads a sweep folder (or any folder of run folders) or a single run folder. */
-export async function loadReportData(dir: string): Promise<ReportData> {
-  const abs = path.resolve(dir);
-  if (!existsSync(abs)) throw new AcklabError(`${dir}: no such folder`, 2);
-  const problems: string[] = [];
-  if (isRunDir(abs)) {
-    const run = await loadRunReport(abs, abs);
-    const runs: SweepRun[] = run.metrics ? [{ dir: '.', condition: run.condition, repetition: run.repetition, status: run.manifest?.status ?? 'failed', metrics: run.metrics }] : [];
+/** What a report is made from: a sweep (its summary and runs), or one run. */
+export type ReportInput =
+  | { kind: 'sweep'; dir: string; summary: SweepSummary; runs: LoadedRun[]; problems?: string[] }
+  | { kind: 'run'; dir: string; run: LoadedRun };
+
+export function reportData(input: ReportInput): ReportData {
+  if (input.kind === 'run') {
+    const run = runReport(input.dir, input.run);
+    const runs: SweepRun[] = [{ dir: '.', condition: run.condition, repetition: run.repetition, status: input.run.manifest.status, metrics: input.run.metrics }];
     const table = comparisonTable(runs);
-    return {
-      kind: 'run',
-      title: `${run.manifest?.experiment.name ?? 'run'} — ${run.label}`,
-      dir: abs,
-      summary: null,
-      table,
-      tableCells: tableCells(table),
-      runs: [run],
-      problems,
-    };
+    return { kind: 'run', title: `${input.run.manifest.experiment.name} — ${run.label}`, dir: input.dir, summary: null, table, tableCells: tableCells(table), runs: [run], problems: [] };
   }
-  const runDirs = await listRunDirs(abs);
-  if (runDirs.length === 0) {
-    const entries = (await readdir(abs)).slice(0, 10);
-    throw new AcklabError(
-      `${dir} is neither a run folder (no ${RUN_FILES.manifest}) nor a sweep folder (no run folders inside${isSweepDir(abs) ? '' : `, no ${SWEEP_FILES.summaryJson}`}); it holds: ${entries.join(', ') || 'nothing'}`,
-      2,
-    );
-  }
-  const summaryFile = await readJsonIfExists<SweepSummary>(path.join(abs, SWEEP_FILES.summaryJson));
-  if (summaryFile.error) problems.push(summaryFile.error);
-  let sweepRuns: SweepRun[] = [];
-  try {
-    sweepRuns = await readSweepRuns(abs);
-  } catch (err) {
-    problems.push(`the runs could not all be read (${(err as Error).message}); the table shows the readable ones`);
-    for (const d of runDirs) {
-      try {
-        const m = await readManifest(d);
-        sweepRuns.push({ dir: path.basename(d), condition: m.condition.name, repetition: m.repetition, status: m.status, metrics: await computeRunMetrics(d) });
-      } catch {
-        // reported per run by loadRunReport
-      }
-    }
-  }
-  const runs: RunReport[] = [];
-  const ordered = [...sweepRuns.map((r) => path.join(abs, r.dir)), ...runDirs.filter((d) => !sweepRuns.some((r) => path.join(abs, r.dir) === d))];
-  for (const d of ordered) runs.push(await loadRunReport(abs, d, sweepRuns.find((r) => path.join(abs, r.dir) === d)));
-  const table = comparisonTable(sweepRuns);
-  const first = runs.find((r) => r.manifest)?.manifest;
   return {
     kind: 'sweep',
-    title: summaryFile.value?.experiment ?? first?.experiment.name ?? path.basename(abs),
-    dir: abs,
-    summary: summaryFile.value ?? null,
-    table,
-    tableCells: tableCells(table),
-    runs,
-    problems,
+    title: input.summary.experiment,
+    dir: input.dir,
+    summary: input.summary,
+    table: input.summary.table,
+    tableCells: tableCells(input.summary.table),
+    runs: input.runs.map((r) => runReport(input.dir, r)),
+    problems: input.problems ?? [],
   };
 }

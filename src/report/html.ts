@@ -6,9 +6,9 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { formatDuration } from '../common/index.js';
-import { describeAction } from '../experiment/actions.js';
+import { describeAction } from '../conditions/index.js';
 import { acksOverTimeSpec, acksPerConditionSpec, deliveryLatencySpec, renderChartSvg, rttSpec, type ChartSpec } from './charts.js';
-import { loadReportData, partitionBands, type ReportData, type RunReport } from './html-data.js';
+import { partitionBands, type ReportData, type RunReport } from './html-data.js';
 import { escapeXml, renderSpaceTimeSvg } from './space-time.js';
 
 export const REPORT_HTML = 'report.html';
@@ -235,12 +235,4 @@ ${runs.join('\n')}
 </body>
 </html>
 `;
-}
-
-/** Writes `report.html` into a sweep folder or a run folder; returns its path. */
-export async function writeHtmlReport(dir: string): Promise<string> {
-  const data = await loadReportData(dir);
-  const file = path.join(data.dir, REPORT_HTML);
-  await writeFile(file, await renderHtmlReport(data));
-  return file;
 }

@@ -1,5 +1,5 @@
 /** report.md: the comparison table and, per run, its status, problems and where its logs are. */
-import type { SweepSummary } from '../experiment/run-format.js';
+import type { SweepSummary } from '../results/index.js';
 import { formatDuration } from '../common/index.js';
 import { tableCells } from './table.js';
 

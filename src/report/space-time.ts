@@ -16,7 +16,7 @@
  * below its send, a later ms always below an earlier one) and each row is labelled with its real
  * time — the Lamport-diagram layout, with the clock printed beside it.
  */
-import type { TimedEvent } from '../experiment/metrics.js';
+import type { TimedEvent } from '../results/index.js';
 
 export interface SpaceTimeNodeInput {
   name: string;

@@ -1,12 +1,58 @@
 /**
- * The one place a dockerode client is made. dockerode reads DOCKER_HOST, DOCKER_TLS_VERIFY and
- * DOCKER_CERT_PATH itself, so a remote or rootless engine works as it does for the docker CLI.
+ * The one place dockerode clients are made: one per engine address. Without an address dockerode
+ * reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH itself, so a remote or rootless engine
+ * works as it does for the docker CLI; `unix://`, `tcp://` and `ssh://` addresses name others.
  */
 import Docker from 'dockerode';
+import { UsageError } from '../common/index.js';
+import { DockerContainerClient } from './docker-containers.js';
+import { DockerEngineClient, engineHost } from './docker-engine.js';
+import { DockerImageClient } from './docker-images.js';
+import { DockerNetworkClient } from './docker-networks.js';
+import type { Runtime } from './types.js';
 
-let shared: Docker | undefined;
+const clients = new Map<string, Docker>();
 
-export function dockerClient(): Docker {
-  shared ??= new Docker();
-  return shared;
+/** dockerode options for an engine address (`unix:///run/x.sock`, `tcp://host:2375`, `ssh://user@host`). */
+export function dockerOptions(address: string): Docker.DockerOptions {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new UsageError(`"${address}" is not an engine address; write unix:///path/docker.sock, tcp://host:2375 or ssh://user@host`);
+  }
+  switch (url.protocol) {
+    case 'unix:':
+      return { socketPath: url.pathname };
+    case 'tcp:':
+    case 'http:':
+      return { host: url.hostname, port: Number(url.port || 2375), protocol: 'http' };
+    case 'https:':
+      return { host: url.hostname, port: Number(url.port || 2376), protocol: 'https' };
+    case 'ssh:':
+      return { host: url.hostname, port: Number(url.port || 22), protocol: 'ssh', ...(url.username ? { username: url.username } : {}) } as Docker.DockerOptions;
+    default:
+      throw new UsageError(`engine address "${address}": scheme ${url.protocol} is not one of unix:, tcp:, https:, ssh:`);
+  }
+}
+
+function client(address?: string): Docker {
+  const key = address ?? '';
+  let docker = clients.get(key);
+  if (!docker) {
+    docker = address === undefined ? new Docker() : new Docker(dockerOptions(address));
+    clients.set(key, docker);
+  }
+  return docker;
+}
+
+/** The runtime over the engine at `address` (default: DOCKER_HOST or the local socket). */
+export function dockerRuntime(address?: string): Runtime {
+  const docker = client(address);
+  return {
+    networks: new DockerNetworkClient(docker),
+    containers: new DockerContainerClient(docker),
+    images: new DockerImageClient(docker),
+    engine: new DockerEngineClient(docker, address ?? engineHost()),
+  };
 }

@@ -1,13 +1,21 @@
 /**
- * The Docker edge, narrowed to what the lab needs. Everything above src/runtime talks to these
- * interfaces, never to dockerode, so the orchestrator can be unit tested with small fakes.
+ * The Docker edge, narrowed to what acklab needs. Everything above src/runtime talks to these
+ * interfaces, never to dockerode or the Docker API, so the orchestrator, the image builder, the
+ * impairment layer and the experiment runner are unit tested with small fakes.
  */
+import type { Readable, Writable } from 'node:stream';
 
 export interface NetworkSpec {
   name: string;
-  /** IPv4 CIDR; the caller picks it (see src/lab/subnets.ts) so it never overlaps. */
-  subnet: string;
+  /** IPv4 CIDR; absent: the engine's IPAM picks one (read it back from the result). */
+  subnet?: string;
   labels: Record<string, string>;
+  /** No route out of the network (Docker `--internal`). */
+  internal?: boolean;
+  /** Default bridge; overlay for a lab spread over the engines of a swarm. */
+  driver?: 'bridge' | 'overlay';
+  /** Overlay only: plain containers (not services) may join it. */
+  attachable?: boolean;
 }
 
 export interface NetworkInfo {
@@ -16,6 +24,8 @@ export interface NetworkInfo {
   labels: Record<string, string>;
   /** IPv4 subnets in the network's IPAM config. */
   subnets: string[];
+  driver?: string;
+  internal?: boolean;
 }
 
 export interface NetworkClient {
@@ -24,18 +34,30 @@ export interface NetworkClient {
   list(labels?: string[]): Promise<NetworkInfo[]>;
   /** Joins a created (not yet started) container, with DNS aliases. */
   connect(networkId: string, containerId: string, aliases: string[]): Promise<void>;
+  /** Removes the network; a missing network is not an error. */
   remove(id: string): Promise<void>;
 }
 
 export interface ContainerSpec {
-  name: string;
+  /** Container name; absent: the engine makes one up (throwaway containers). */
+  name?: string;
   image: string;
   command: string[];
-  env: Record<string, string>;
-  hostname: string;
+  env?: Record<string, string>;
+  hostname?: string;
   labels: Record<string, string>;
-  /** The first network (Docker API 1.41 attaches one network at create time). */
-  network: { id: string; aliases: string[] };
+  /** The first network (Docker API 1.41 attaches one network at create time), with DNS aliases. */
+  network?: { id: string; aliases: string[] };
+  /** Instead of `network`: no network at all, or another container's network namespace (sidecars). */
+  networkMode?: 'none' | { container: string };
+  /** Linux capabilities added to the default set (NET_ADMIN for tc/iptables, …). */
+  capAdd?: string[];
+  /** Run an init (tini) as pid 1 so signals reach the program and zombies are reaped. Default true. */
+  init?: boolean;
+  /** Resource limits; absent fields: no limit. */
+  limits?: { memoryBytes?: number; pids?: number };
+  /** json-file log rotation, so a chatty node cannot fill the disk. */
+  logs?: { maxSize: string; maxFiles: number };
 }
 
 export interface ContainerInfo {
@@ -43,14 +65,17 @@ export interface ContainerInfo {
   name: string;
   image: string;
   labels: Record<string, string>;
-  /** created, running, exited, … */
+  /** created, running, paused, restarting, exited, dead */
   state: string;
   running: boolean;
+  paused: boolean;
   exitCode: number;
-  /** Host pid of the container's init process (0 when not running). */
+  /** Host pid of the container's init process (0 when not running, or unknown in a list). */
   pid: number;
   /** IPv4 address per Docker network name. */
   addresses: Record<string, string>;
+  /** When the container last started (ISO time; absent in a list). */
+  startedAt?: string;
 }
 
 export interface ExecResult {
@@ -62,6 +87,23 @@ export interface ExecResult {
 export interface LogOptions {
   /** Only the last N lines. */
   tail?: number;
+  /** Only lines since this time (epoch ms). */
+  sinceMs?: number;
+  /** Prefix every line with the engine's RFC 3339 timestamp. */
+  timestamps?: boolean;
+  /** Which stream (default both, interleaved as the engine stored them). */
+  stream?: 'stdout' | 'stderr' | 'both';
+}
+
+/** An exec whose stdin stays open: a control stream to a resident process. */
+export interface ExecSession {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Resolves with the exit code once the process ends (or -1 when the engine cannot say). */
+  readonly exited: Promise<number>;
+  /** Closes the stream; the process sees EOF on stdin. */
+  close(): void;
 }
 
 export interface ContainerClient {
@@ -70,20 +112,98 @@ export interface ContainerClient {
   inspect(id: string): Promise<ContainerInfo>;
   /** Containers (running or not) carrying all of these labels. */
   list(labels: string[]): Promise<ContainerInfo[]>;
+  /** SIGTERM, then SIGKILL after `graceMs` (docker stop). A stopped container is not an error. */
+  stop(id: string, graceMs: number): Promise<void>;
+  /** Sends a signal (default SIGKILL). A container that is not running is not an error. */
+  kill(id: string, signal?: string): Promise<void>;
+  /** Freezes every process of the container (cgroup freezer), and thaws it. */
+  pause(id: string): Promise<void>;
+  unpause(id: string): Promise<void>;
+  /** Waits until the container is not running; resolves with its exit code. */
+  wait(id: string): Promise<number>;
   /** Kills and removes; a missing container is not an error. */
   remove(id: string): Promise<void>;
   logs(id: string, options?: LogOptions): Promise<string>;
   /** Streams stdout/stderr to the given writers until the container stops or the signal aborts. */
-  followLogs(id: string, out: NodeJS.WritableStream, err: NodeJS.WritableStream, signal?: AbortSignal): Promise<void>;
-  exec(id: string, argv: string[]): Promise<ExecResult>;
+  followLogs(id: string, out: NodeJS.WritableStream, err: NodeJS.WritableStream, options?: LogOptions & { signal?: AbortSignal }): Promise<void>;
+  /** Runs to completion; `stdin` is written and closed first when given. Never throws for a non-zero exit. */
+  exec(id: string, argv: string[], options?: { stdin?: string }): Promise<ExecResult>;
   /** Streams an exec's output as it comes; resolves to the exit code. */
   execStream(id: string, argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number>;
-  /** Starts a command in the container and returns at once (daemons such as a shaping helper). */
+  /** Starts a command in the container and returns at once (daemons). */
   execDetached(id: string, argv: string[]): Promise<void>;
+  /** Starts a command with its stdin held open: the caller talks to it for as long as it likes. */
+  openExec(id: string, argv: string[]): Promise<ExecSession>;
+  /** One file out of a container, running or stopped; undefined when it does not exist. */
+  copyFileOut(id: string, path: string): Promise<Buffer | undefined>;
+  /** A file or directory out of a container as a tar stream (`docker cp`); undefined when absent. */
+  archiveOut(id: string, path: string): Promise<NodeJS.ReadableStream | undefined>;
   /** TCP ports in LISTEN state inside the container's network namespace. */
   listeningPorts(id: string): Promise<Set<number>>;
 }
 
+export interface ImageInfo {
+  id: string;
+  sizeBytes: number;
+  labels: Record<string, string>;
+  tags: string[];
+}
+
+export interface BuildSpec {
+  /** A folder holding the build context (Dockerfile at its top). */
+  contextDir: string;
+  /** Top-level entries of the folder that form the context. */
+  include: string[];
+  tag: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  noCache?: boolean;
+  /** Every line of build output as it comes. */
+  onLine?: (line: string) => void;
+}
+
 export interface ImageClient {
   exists(ref: string): Promise<boolean>;
+  inspect(ref: string): Promise<ImageInfo | undefined>;
+  /** Images carrying all of these labels. */
+  list(labels: string[]): Promise<ImageInfo[]>;
+  /** Builds an image; throws with the build's last output lines when it fails. */
+  build(spec: BuildSpec): Promise<void>;
+  /** Pulls an image; resolves with its id. */
+  pull(ref: string, options?: { timeoutMs?: number }): Promise<string>;
+  tag(ref: string, repo: string, tag: string): Promise<void>;
+  /** Removes one tag (the image goes when no tag is left); throws when a container uses it. */
+  remove(ref: string): Promise<void>;
+  /** `docker import`: a root file system tarball becomes `repo:tag`; resolves with the image id. */
+  importRoot(tar: NodeJS.ReadableStream, options: { repo: string; tag: string; changes: string[] }): Promise<string>;
+  /** `docker save` of the given refs, as a tar stream. */
+  save(refs: string[]): Promise<NodeJS.ReadableStream>;
+  /** `docker load` of a `save` stream. */
+  load(tar: NodeJS.ReadableStream): Promise<void>;
+}
+
+export interface EngineFacts {
+  version: string;
+  apiVersion: string;
+  storageDriver: string;
+  cgroupVersion: string;
+  cgroupDriver: string;
+  kernelVersion: string;
+  operatingSystem: string;
+  /** Where the client talks to: DOCKER_HOST or the default socket. */
+  host: string;
+}
+
+export interface EngineClient {
+  /** Where this client talks to (for messages). */
+  readonly host: string;
+  /** Version and info; throws an AcklabError naming the host and the fix when no engine answers. */
+  facts(): Promise<EngineFacts>;
+}
+
+export interface Runtime {
+  networks: NetworkClient;
+  containers: ContainerClient;
+  images: ImageClient;
+  engine: EngineClient;
 }

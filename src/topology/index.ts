@@ -12,6 +12,7 @@ export { kindNames, getKind, registerKind, DEFAULT_PORTS, type KindDefinition } 
 export { startStages, DependencyCycleError } from './order.js';
 export { parseCidr, formatCidr, cidrsOverlap, intToIp, dnsNameProblem, type Ipv4Cidr } from './names.js';
 export { IMPLICIT_NETWORK } from './resolve.js';
+export { conditionFields } from './schema.js';
 
 /** Parses and resolves topology text; `file` is used in messages. Throws TopologyError. */
 export function parseTopology(text: string, file = '<topology>'): Topology {

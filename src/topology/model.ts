@@ -1,4 +1,5 @@
 /** The resolved, typed topology: what the orchestrator starts and what the impairment layer shapes. */
+import type { Impairment } from '../conditions/index.js';
 
 /** Which image a node runs: acklab's own node image (built by src/images) or any local image. */
 export type ImageSpec = { type: 'acklab-node' } | { type: 'local'; ref: string };
@@ -39,19 +40,12 @@ export interface TopologyNetwork {
   subnet?: string;
 }
 
-/** Conditions on one direction of a link (from → to). Units: ms, %, bit/s. */
-export interface LinkConditions {
-  delayMs?: number;
-  jitterMs?: number;
-  lossPercent?: number;
-  rateBitsPerSecond?: number;
-}
-
 /** One direction of a link; `between: [a, b]` in the file becomes two of these. */
 export interface TopologyLink {
   from: string;
   to: string;
-  conditions: LinkConditions;
+  /** The link's conditions, in the one condition language's model (src/conditions). */
+  impairment: Impairment;
   /** Where it was written, for messages from the impairment layer. */
   source: string;
 }

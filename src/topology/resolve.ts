@@ -6,7 +6,8 @@ import type { z } from 'zod';
 import { cidrsOverlap, dnsNameProblem, formatCidr, parseCidr, type Ipv4Cidr } from './names.js';
 import { getKind, kindNames, type KindDefinition, type ParsedNode, type ResolveContext } from './kinds.js';
 import { TopologyError, type FieldPath, type TopologyIssue } from './issues.js';
-import type { LinkConditions, Topology, TopologyLink, TopologyNetwork, TopologyNode } from './model.js';
+import { IMPAIRMENT_FIELDS, parseImpairmentFields } from '../conditions/index.js';
+import type { Topology, TopologyLink, TopologyNetwork, TopologyNode } from './model.js';
 import { DependencyCycleError, startStages } from './order.js';
 import { rawLinkSchema, rawNodeSchema, rawTopologySchema, type RawLink, type RawTopology } from './schema.js';
 import type { YamlSource } from './source.js';
@@ -194,7 +195,9 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
     nodes.push(node);
   }
 
-  const links = resolveLinks(raw.links ?? [], nodeNames, shareNetwork, report);
+  // A node that failed validation has no networks yet: "share no network" would only repeat its problem.
+  const linkable = (a: string, b: string) => !parsed.has(a) || !parsed.has(b) || shareNetwork(a, b);
+  const links = resolveLinks(raw.links ?? [], nodeNames, linkable, report);
 
   let stages: string[][] = [];
   try {
@@ -248,19 +251,12 @@ function resolveLinks(
     }
     if (!ok) return;
     if (a === b) return report(path, `a link joins two different nodes; both ends are "${a}"`);
+    const parsedFields = parseImpairmentFields(link);
+    if (!parsedFields) return report(path, `a link needs at least one condition: ${IMPAIRMENT_FIELDS.map((f) => f.key).join(', ')}`);
+    // Each problem at its own field (the YAML key in the path).
+    if (parsedFields.problems) return parsedFields.problems.forEach((p) => report(p.key ? [...path, p.key] : path, p.message));
+    const { impairment } = parsedFields;
     if (!shareNetwork(a, b)) return report(path, `"${a}" and "${b}" share no network, so there is no link to shape`);
-    const conditions: LinkConditions = {};
-    if (link.delay !== undefined) conditions.delayMs = link.delay;
-    if (link.jitter !== undefined) conditions.jitterMs = link.jitter;
-    if (link.loss !== undefined) conditions.lossPercent = link.loss;
-    if (link.rate !== undefined) conditions.rateBitsPerSecond = link.rate;
-    if (Object.keys(conditions).length === 0) {
-      return report(path, 'a link needs at least one condition: delay, jitter, loss, rate');
-    }
-    if (conditions.jitterMs !== undefined && conditions.jitterMs > 0) {
-      if (conditions.delayMs === undefined) return report([...path, 'jitter'], 'jitter needs a delay (jitter varies the delay)');
-      if (conditions.jitterMs > conditions.delayMs) return report([...path, 'jitter'], 'jitter must be ≤ delay');
-    }
     for (const [from, to] of pairs) {
       const key = `${from}→${to}`;
       const earlier = seen.get(key);
@@ -269,7 +265,7 @@ function resolveLinks(
         continue;
       }
       seen.set(key, i);
-      links.push({ from, to, conditions, source: `links[${i}]` });
+      links.push({ from, to, impairment, source: `links[${i}]` });
     }
   });
   return links;

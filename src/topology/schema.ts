@@ -1,15 +1,16 @@
 /** The shape of a topology file (before names and references are checked). */
 import { z } from 'zod';
-import { duration, envMap, percent, rate, strict } from './fields.js';
+import { IMPAIRMENT_FIELDS } from '../conditions/index.js';
+import { envMap, strict } from './fields.js';
 
 const nameList = (what: string) => z.array(z.string(), { error: `expected a list of ${what} names` });
 
-export const conditionFields = {
-  delay: duration().optional(),
-  jitter: duration().optional(),
-  loss: percent().optional(),
-  rate: rate().optional(),
-};
+/** A link's conditions: the condition language's keys, parsed and checked by src/conditions. */
+const conditionValue = z.union([z.string(), z.number()], { error: 'expected a value with a unit, e.g. "50ms", "5%", "1mbit"' });
+export const conditionFields = Object.fromEntries(IMPAIRMENT_FIELDS.map((f) => [f.key, conditionValue.optional()])) as Record<
+  (typeof IMPAIRMENT_FIELDS)[number]['key'],
+  z.ZodOptional<typeof conditionValue>
+>;
 
 export const rawLinkSchema = strict({
   between: z

@@ -10,30 +10,28 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LABELS } from '../../../src/common/index.js';
-import { LineProgress, parseExperiment, runExperiment, type RunManifest, type RunMetrics, type SweepSummary } from '../../../src/experiment/index.js';
-import { dockerClient } from '../../../src/runtime/index.js';
+import { LineProgress, parseExperiment, runExperiment } from '../../../src/experiment/index.js';
+import { writeReports } from '../../../src/report/index.js';
+import type { RunManifest, RunMetrics, SweepSummary } from '../../../src/results/index.js';
+import { dockerRuntime } from '../../../src/runtime/index.js';
+import { waitFor } from '../../support/wait.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const PREFIX = `itexp${Math.random().toString(36).slice(2, 6)}`;
 
 /** Containers and networks of labs made by this file (lab names start with PREFIX). */
+const runtime = dockerRuntime();
+const FILTER = [`${LABELS.managed}=true`, LABELS.lab];
+
 async function leftovers(): Promise<{ containers: string[]; networks: string[] }> {
-  const docker = dockerClient();
-  const filters = { label: [`${LABELS.managed}=true`, LABELS.lab] };
-  const containers = (await docker.listContainers({ all: true, filters })).filter((c) => c.Labels[LABELS.lab]?.startsWith(PREFIX));
-  const networks = (await docker.listNetworks({ filters })).filter((n) => n.Labels?.[LABELS.lab]?.startsWith(PREFIX));
-  return { containers: containers.map((c) => c.Names[0] ?? c.Id), networks: networks.map((n) => n.Name) };
+  const containers = (await runtime.containers.list(FILTER)).filter((c) => c.labels[LABELS.lab]?.startsWith(PREFIX));
+  const networks = (await runtime.networks.list(FILTER)).filter((n) => n.labels[LABELS.lab]?.startsWith(PREFIX));
+  return { containers: containers.map((c) => c.name), networks: networks.map((n) => n.name) };
 }
 
 async function removeLeftovers(): Promise<void> {
-  const docker = dockerClient();
-  const filters = { label: [`${LABELS.managed}=true`, LABELS.lab] };
-  for (const c of await docker.listContainers({ all: true, filters })) {
-    if (c.Labels[LABELS.lab]?.startsWith(PREFIX)) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
-  }
-  for (const n of await docker.listNetworks({ filters })) {
-    if (n.Labels?.[LABELS.lab]?.startsWith(PREFIX)) await docker.getNetwork(n.Id).remove().catch(() => {});
-  }
+  for (const c of await runtime.containers.list(FILTER)) if (c.labels[LABELS.lab]?.startsWith(PREFIX)) await runtime.containers.remove(c.id).catch(() => {});
+  for (const n of await runtime.networks.list(FILTER)) if (n.labels[LABELS.lab]?.startsWith(PREFIX)) await runtime.networks.remove(n.id).catch(() => {});
 }
 
 function experimentYaml(name: string, duration: string, conditions: string): string {
@@ -82,12 +80,14 @@ describe('acklab run', () => {
     const lines: string[] = [];
     const out = path.join(work, 'sweep');
     const loaded = parseExperiment(await readFile(file, 'utf8'), file);
-    const { summary } = await runExperiment(loaded, {
+    const { dir, summary, runs } = await runExperiment(loaded, {
       outDir: out,
       parallel: 2,
       images: inject('images'),
       progress: new LineProgress({ total: 2, parallel: 2, expectedRunMs: 20_000, write: (l) => lines.push(l) }),
     });
+    // what `acklab run` does next: the reports, from the runs the runner already loaded
+    await writeReports({ kind: 'sweep', dir, summary, runs });
 
     expect(summary.runs.map((r) => [r.dir, r.status])).toEqual([['baseline-r1', 'ok'], ['partition-r1', 'ok']]);
     const [baseline, partition] = summary.runs.map((r) => r.metrics!) as [RunMetrics, RunMetrics];
@@ -136,10 +136,15 @@ describe('acklab run', () => {
     const child = execa('node', [path.join(ROOT, 'bin/acklab.js'), 'run', file, '--out', out], { reject: false, env: { CI: 'true' }, all: true });
     let output = '';
     child.all!.on('data', (b: Buffer) => (output += b.toString()));
-    const deadline = Date.now() + 60_000;
-    while (!/baseline-r1: running/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    expect(output).toMatch(/baseline-r1: running/);
-    await new Promise((r) => setTimeout(r, 3000)); // let the client send and get some acks
+    await waitFor('the first run to start its workload', () => /baseline-r1: running/.test(output), { timeoutMs: 60_000, everyMs: 200 });
+    // The client's first acks: its events file grows in the container (interval 500 ms).
+    const lab = await waitFor('the run\'s client container', async () =>
+      (await runtime.containers.list(FILTER)).find((c) => c.labels[LABELS.lab]?.startsWith(`${PREFIX}b`) && c.labels[LABELS.node] === 'client'),
+    );
+    await waitFor('acks at the client', async () => Number((await runtime.containers.exec(lab.id, ['grep', '-c', 'ack_received', '/tmp/acklab-events.ndjson'])).stdout.trim()) >= 2, {
+      timeoutMs: 20_000,
+      everyMs: 250,
+    });
     child.kill('SIGINT');
     const result = await child;
 

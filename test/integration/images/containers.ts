@@ -6,35 +6,35 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type Docker from 'dockerode';
 import { createLabels, labelFilter } from '../../../src/common/index.js';
-import { dockerClient } from '../../../src/runtime/docker.js';
+import { dockerRuntime, type Runtime } from '../../../src/runtime/index.js';
 
 process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
 
 export interface TestSession {
   id: string;
   labels: Record<string, string>;
-  docker: Docker;
+  runtime: Runtime;
 }
 
 export function newSession(area: string): TestSession {
   const id = `acklab-test-images-${area}-${randomBytes(4).toString('hex')}`;
-  return { id, labels: createLabels({ role: 'test', session: id }), docker: dockerClient() };
+  return { id, labels: createLabels({ role: 'test', session: id }), runtime: dockerRuntime() };
 }
 
+/** A labelled network for the session; the engine picks the subnet, so parallel sessions never collide. */
 export async function createNetwork(session: TestSession): Promise<string> {
-  await session.docker.createNetwork({ Name: session.id, Driver: 'bridge', Labels: session.labels, CheckDuplicate: true });
+  await session.runtime.networks.create({ name: session.id, labels: session.labels });
   return session.id;
 }
 
 /** Removes every container and network of this session (by label), whatever state they are in. */
 export async function cleanupSession(session: TestSession): Promise<void> {
-  const filters = { label: labelFilter({ role: 'test', session: session.id }) };
-  const containers = await session.docker.listContainers({ all: true, filters });
-  await Promise.all(containers.map((c) => session.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
-  const networks = await session.docker.listNetworks({ filters });
-  await Promise.all(networks.map((n) => session.docker.getNetwork(n.Id).remove().catch(() => undefined)));
+  const filter = labelFilter({ role: 'test', session: session.id });
+  const containers = await session.runtime.containers.list(filter);
+  await Promise.all(containers.map((c) => session.runtime.containers.remove(c.id).catch(() => undefined)));
+  const networks = await session.runtime.networks.list(filter);
+  await Promise.all(networks.map((n) => session.runtime.networks.remove(n.id).catch(() => undefined)));
 }
 
 export interface RunResult {
@@ -50,44 +50,33 @@ export async function runToCompletion(
   cmd: string[],
   opts: { network?: string; alias?: string; timeoutMs?: number } = {},
 ): Promise<RunResult> {
-  const { docker } = session;
-  const container = await docker.createContainer({
-    Image: image,
-    Cmd: cmd,
-    Labels: session.labels,
-    HostConfig: { NetworkMode: opts.network ?? 'none' },
-    ...(opts.network && opts.alias ? { NetworkingConfig: { EndpointsConfig: { [opts.network]: { Aliases: [opts.alias] } } } } : {}),
+  const { containers } = session.runtime;
+  const id = await containers.create({
+    image,
+    command: cmd,
+    labels: session.labels,
+    init: false,
+    ...(opts.network ? { network: { id: opts.network, aliases: opts.alias ? [opts.alias] : [] } } : { networkMode: 'none' as const }),
   });
-  await container.start();
+  await containers.start(id);
   let timer: NodeJS.Timeout | undefined;
   try {
-    const result = (await Promise.race([
-      container.wait(),
-      new Promise((_, reject) => {
+    const exitCode = await Promise.race([
+      containers.wait(id),
+      new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`${cmd.join(' ')} did not exit within ${opts.timeoutMs ?? 60_000} ms`)), opts.timeoutMs ?? 60_000);
       }),
-    ]).finally(() => clearTimeout(timer))) as { StatusCode: number };
-    const logs = await containerLogs(docker, container.id);
-    return { exitCode: result.StatusCode, ...logs };
+    ]).finally(() => clearTimeout(timer));
+    return { exitCode, ...(await containerLogs(session, id)) };
   } finally {
-    await container.remove({ force: true }).catch(() => undefined);
+    await containers.remove(id).catch(() => undefined);
   }
 }
 
-export async function containerLogs(docker: Docker, id: string): Promise<{ stdout: string; stderr: string }> {
-  const buffer = (await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false })) as Buffer;
-  const out = { stdout: '', stderr: '' };
-  let offset = 0;
-  // Docker's multiplexed stream: 8-byte header (stream type, size), then the payload.
-  while (offset + 8 <= buffer.length) {
-    const stream = buffer[offset];
-    const size = buffer.readUInt32BE(offset + 4);
-    const text = buffer.subarray(offset + 8, offset + 8 + size).toString('utf8');
-    if (stream === 2) out.stderr += text;
-    else out.stdout += text;
-    offset += 8 + size;
-  }
-  return out;
+export async function containerLogs(session: TestSession, id: string): Promise<{ stdout: string; stderr: string }> {
+  const { containers } = session.runtime;
+  const [stdout, stderr] = await Promise.all([containers.logs(id, { stream: 'stdout' }), containers.logs(id, { stream: 'stderr' })]);
+  return { stdout, stderr };
 }
 
 /** The NDJSON event lines of a program's stdout (`--events -`). */
@@ -103,14 +92,7 @@ export async function buildTestImage(session: TestSession, tag: string, dockerfi
   const dir = await mkdtemp(path.join(os.tmpdir(), 'acklab-test-images-ctx-'));
   try {
     await writeFile(path.join(dir, 'Dockerfile'), `${dockerfile.join('\n')}\n`);
-    const stream = (await session.docker.buildImage({ context: dir, src: ['Dockerfile'] }, { t: tag, labels: session.labels, rm: true, forcerm: true })) as NodeJS.ReadableStream;
-    await new Promise<void>((resolve, reject) =>
-      session.docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => {
-        const failed = out?.find((o) => o.error);
-        if (err || failed) reject(err ?? new Error(failed?.error));
-        else resolve();
-      }),
-    );
+    await session.runtime.images.build({ contextDir: dir, include: ['Dockerfile'], tag, buildArgs: {}, labels: session.labels });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { BOOTSTRAP_BASE, buildImages } from '../../../src/images/index.js';
-import { dockerClient } from '../../../src/runtime/docker.js';
+import { dockerRuntime } from '../../../src/runtime/index.js';
 import { buildTestImage, cleanupSession, newSession, runToCompletion } from './containers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -21,7 +21,7 @@ let copy: string | undefined;
 afterAll(async () => {
   await cleanupSession(session);
   // Only the tags this file built from altered sources; never the shared ones.
-  for (const tag of madeTags) if (tag !== images.node && tag !== images.shaper) await dockerClient().getImage(tag).remove().catch(() => undefined);
+  for (const tag of madeTags) if (tag !== images.node && tag !== images.shaper) await dockerRuntime().images.remove(tag).catch(() => undefined);
   if (copy) await rm(copy, { recursive: true, force: true });
 });
 

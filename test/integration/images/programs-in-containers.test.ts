@@ -49,7 +49,7 @@ describe('acklab/node image', () => {
     expect(client, client.stderr).toMatchObject({ exitCode: 0 });
     expect(client.stdout).toContain('GOT hello acklab');
 
-    const echoEvents = events((await containerLogs(session.docker, echo.getId())).stdout);
+    const echoEvents = events((await containerLogs(session, echo.getId())).stdout);
     const connected = echoEvents.find((e) => e.event === 'connected');
     // The peer is the client container's address on the lab network, not loopback.
     expect(String(connected?.peer)).toMatch(/^(::ffff:)?\d+\.\d+\.\d+\.\d+:\d+$/);
@@ -70,7 +70,7 @@ describe('acklab/node image', () => {
     expect(summary).toMatchObject({ completed: true, updatesSent: 7, acksReceived: 7, acksOutstanding: 0, unmatchedAcks: 0 });
     expect(client.stderr).toContain('Received 7 acks');
 
-    const serverEvents = events((await containerLogs(session.docker, peerServer.getId())).stdout);
+    const serverEvents = events((await containerLogs(session, peerServer.getId())).stdout);
     expect(serverEvents.filter((e) => e.event === 'ack_sent')).toHaveLength(7);
     await peerServer.stop();
   });

@@ -4,28 +4,23 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABELS, labelFilter } from '../../../src/common/index.js';
+import { type ConditionError, parseImpairment, parsePartition, partitionCuts } from '../../../src/conditions/index.js';
 import { ensureImages } from '../../../src/images/index.js';
-import {
-  type ConditionError,
-  ImpairController,
-  type LabConditions,
-  dockerLabHandle,
-  parseImpairment,
-  partitionCuts,
-} from '../../../src/impair/index.js';
-import { Lab } from '../../../src/lab/index.js';
-import type { StartedLab } from '../../../src/lab/started-lab.js';
-import { dockerClient } from '../../../src/runtime/docker.js';
+import { type ImpairController, type LabConditions, openController } from '../../../src/impair/index.js';
+import { Lab, type StartedLab } from '../../../src/lab/index.js';
+import { dockerRuntime } from '../../../src/runtime/index.js';
+import { sleep, waitFor } from '../../support/wait.js';
 import { PROBE_CLIENT, PROBE_SERVER, type UdpResult, quantile } from './net-probe.js';
 
 const LAB_FILE = new URL('./lab.yaml', import.meta.url).pathname;
 const LAB_NAME = 'acklab-test-impair';
-const docker = dockerClient();
+const runtime = dockerRuntime();
 let lab: StartedLab;
 let shaper: string;
 
+/** The lab's controller as the CLI opens it: nodes found by label, by any process. */
 async function controller(): Promise<ImpairController> {
-  return new ImpairController(await dockerLabHandle(LAB_NAME, async () => shaper), { log: () => {} });
+  return openController(runtime, LAB_NAME, { shaperImage: async () => shaper, log: () => {} });
 }
 
 async function probe<T>(node: string, ...args: string[]): Promise<T> {
@@ -46,18 +41,15 @@ async function clientEvents(): Promise<PeerEvent[]> {
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as PeerEvent);
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
   const images = await ensureImages({ log: () => {} });
   shaper = images.shaper;
   lab = await Lab.fromFile(LAB_FILE).start({ images });
-  for (const n of ['n1', 'n2', 'n3']) {
-    const exec = await docker.getContainer(lab.node(n).containerId).exec({ Cmd: ['node', '-e', PROBE_SERVER], AttachStdout: false, AttachStderr: false });
-    await exec.start({ Detach: true });
-  }
-  await sleep(1000);
+  for (const n of ['n1', 'n2', 'n3']) await runtime.containers.execDetached(lab.node(n).containerId, ['node', '-e', PROBE_SERVER]);
+  // The probe servers' last listener (9004) is up once they all are.
+  for (const n of ['n1', 'n2', 'n3']) await waitFor(`probe server on ${n}`, async () => (await runtime.containers.listeningPorts(lab.node(n).containerId)).has(9004));
 });
 
 afterAll(async () => {
@@ -120,12 +112,13 @@ describe('impair from the CLI layer while the lab runs', () => {
   });
 
   it('a dead helper is detected and reported', async () => {
-    const sidecar = (await docker.listContainers({ filters: { label: labelFilter({ role: 'sidecar', lab: LAB_NAME, node: 'n1' }) } }))[0]!;
-    const exec = await docker.getContainer(sidecar.Id).exec({ Cmd: ['acklab-nfq', '--stop', '/run/acklab-nfq/100.pid'], AttachStdout: true });
-    await exec.start({});
-    await sleep(500);
-    const c = await (await controller()).read();
-    expect(c.healthy).toBe(false);
+    const sidecar = (await runtime.containers.list(labelFilter({ role: 'sidecar', lab: LAB_NAME, node: 'n1' }))).find((c) => c.running)!;
+    await runtime.containers.exec(sidecar.id, ['acklab-nfq', '--stop', '/run/acklab-nfq/100.pid']);
+    const ctl = await controller();
+    const c = await waitFor('the dead helper to show', async () => {
+      const read = await ctl.read();
+      return read.healthy ? undefined : read;
+    });
     expect(c.nodes.find((n) => n.node === 'n1')!.problems.join()).toMatch(/not running: the kernel is DROPPING/);
   });
 
@@ -146,12 +139,20 @@ describe('partitions', () => {
     const connects = async () => (await clientEvents()).filter((e) => e.event === 'connected').length;
     expect((await acks()).length).toBeGreaterThan(0);
     const connectedBefore = await connects();
-    await ctl.partition(partitionCuts([['client'], ['server']]));
-    await sleep(500);
-    const atCut = (await acks()).length;
+    await ctl.partition(partitionCuts(parsePartition('client | server')));
+    // An ack already on the wire when the rules went in may still arrive: count from when none does.
+    let atCut = (await acks()).length;
+    await waitFor('acks to stop', async () => {
+      await sleep(300);
+      const now = (await acks()).length;
+      const settled = now === atCut;
+      atCut = now;
+      return settled;
+    });
     const serverInCounter = async () =>
       (await ctl.read()).nodes.find((n) => n.node === 'server')!.cuts.find((x) => x.side === 'to' && x.from === 'client')!.packets;
     const atCutServerIn = await serverInCounter();
+    // A deliberate observation window: nothing may cross the cut during it (a negative cannot be awaited).
     await sleep(3000);
     expect((await acks()).length).toBe(atCut);
     const c = await ctl.read();
@@ -199,10 +200,10 @@ describe('down', () => {
     const ctl = await controller();
     await ctl.partition([{ from: 'n2', to: 'n3', style: 'reset' }]);
     await ctl.impair([{ node: 'n2', to: '*', impairment: parseImpairment({ delay: '1ms' }) }]);
-    const sidecars = await docker.listContainers({ all: true, filters: { label: labelFilter({ role: 'sidecar', lab: LAB_NAME }) } });
+    const sidecars = await runtime.containers.list(labelFilter({ role: 'sidecar', lab: LAB_NAME }));
     expect(sidecars.length).toBeGreaterThan(0);
     await lab.stop();
-    const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.lab}=${LAB_NAME}`] } });
+    const left = await runtime.containers.list([`${LABELS.lab}=${LAB_NAME}`]);
     expect(left).toEqual([]);
   });
 });

@@ -48,7 +48,7 @@ nodes:
     const file = topologyCopy({ file: 'two-networks.yaml' }, 'itest-api-nets');
     const text = (await import('node:fs')).readFileSync(file, 'utf8').replace(/subnet: 10\.77\.(\d)\.0\/24/g, 'subnet: 10.78.$1.0/24');
     (await import('node:fs')).writeFileSync(file, text);
-    await using lab = await Lab.fromFile(file).start({ images, standardSteps: [] });
+    await using lab = await Lab.fromFile(file).start({ images, steps: [] });
     expect(Object.keys(lab.node('router').addresses).sort()).toEqual(['left', 'right']);
     expect(lab.node('router').addresses.left).toMatch(/^10\.78\.1\./);
     expect((await lab.exec('left', ['getent', 'hosts', 'router'])).stdout).toMatch(/^10\.78\.1\.\d+\s+router/);

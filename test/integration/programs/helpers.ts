@@ -2,6 +2,7 @@
  * Real-process helpers for the programs' loopback tests: spawn the built programs (bin/ → dist/),
  * wait for output lines, find free loopback ports, and always kill what we started.
  */
+import { sleep } from '../../support/wait.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
@@ -165,4 +166,4 @@ export function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `acklab-test-programs-${prefix}-`));
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkOrder, checkOrderFiles, readDeliveredFile } from '../../../src/programs/mcast/index.js';
 import type { McastSummary } from '../../../src/programs/mcast/peer.js';
-import { freePort, killAll, program, requireBuild, sleep, tempDir, type Proc } from './helpers.js';
+import { freePort, killAll, program, requireBuild, tempDir, type Proc } from './helpers.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -32,7 +32,8 @@ async function startGroup(n: number, extra: string[], tag: string, ids = Array.f
       '--id', String(ids[i]), '--listen', `127.0.0.1:${ports[i]}`, '--peers', peers, '--out', outs[i]!,
       '--events', join(dir, `${tag}-events-${ids[i]}.ndjson`), '--connect-timeout', '20s', ...extra,
     ]);
-    await sleep(100);
+    // Each peer listens before the next (lower) one starts dialing it.
+    await procs[i].waitFor(/listening on/);
   }
   return { procs, outs, ports };
 }

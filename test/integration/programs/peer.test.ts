@@ -125,7 +125,8 @@ describe('acklab-peer on loopback', () => {
     expect((await plain.waitExit()).code).toBe(1);
     expect(plain.output).toMatch(/^Lost connection\. Reason: /m);
     expect(plain.summary()).toMatchObject({ completed: false, connectionsLost: 1 });
-    await sleep(500);
+    // The resilient client has seen the loss and is backing off before the server comes back.
+    await resilient.waitFor(/Reconnecting in \d+ ms/);
     ({ server } = await startServer(port));
     expect((await resilient.waitExit(20_000)).code, resilient.output).toBe(0);
     const s = resilient.summary<PeerClientSummary>();

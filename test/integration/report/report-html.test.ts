@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeHtmlReport } from '../../../src/report/index.js';
+import { loadReportInput, writeReports } from '../../../src/report/index.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const FIXTURE = path.join(ROOT, 'test/fixtures/runs/docker-sweep');
@@ -48,7 +48,7 @@ describe.skipIf(skip)('report.html in headless chromium', () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'acklab-test-report-browser-'));
     const sweep = path.join(tmp, 'sweep');
     cpSync(FIXTURE, sweep, { recursive: true });
-    const file = await writeHtmlReport(sweep);
+    const file = (await writeReports(await loadReportInput(sweep))).html;
     context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkNodeNames, parseExperiment } from '../../../src/experiment/experiment-file.js';
-import { parseAction, describeAction } from '../../../src/experiment/actions.js';
+import { describeAction } from '../../../src/conditions/index.js';
 import { FileValidationError } from '../../../src/experiment/yaml-source.js';
 import { createRng, deriveSeed } from '../../../src/experiment/rng.js';
 
@@ -20,41 +20,6 @@ const BASE = `name: demo
 topology: ../topologies/client-server.yaml
 duration: 20s
 `;
-
-describe('timeline actions', () => {
-  it.each([
-    ['partition n1 | n2,n3', 'partition n1 | n2,n3'],
-    ['partition n1 -/-> n2', 'partition n1 -/-> n2'],
-    ['heal', 'heal'],
-    ['heal n2', 'heal n2'],
-    ['delay n1->n2 200ms', 'impair n1->n2 delay=200ms'],
-    ['delay n1 200ms ±50ms', 'impair n1 delay=200ms jitter=50ms'],
-    ['loss * 10%', 'impair * loss=10%'],
-    ['rate n1->n2 1mbit', 'impair n1->n2 rate=1mbit'],
-    ['impair n1->n2 delay=20ms loss=5%', 'impair n1->n2 delay=20ms loss=5%'],
-  ])('%s', (text, described) => {
-    expect(parseAction(text).map(describeAction)).toEqual([described]);
-  });
-
-  it('expands n1<->n2 into both directions', () => {
-    expect(parseAction('delay a<->b 50ms').map(describeAction)).toEqual(['impair a->b delay=50ms', 'impair b->a delay=50ms']);
-  });
-
-  it.each([
-    ['explode n1', /unknown action "explode"; allowed: impair, delay/],
-    ['clear n1', /unknown action "clear"/],
-    ['partition n1', /at least two groups/],
-    ['partition n1 | n1,n2', /names node "n1" twice/],
-    ['partition n1 -/-> n1', /two different nodes/],
-    ['delay n1->n2 fast', /not a duration/],
-    ['loss n1 120%', /outside 0–100/],
-    ['delay n1 10ms ±50ms', /jitter must be ≤ delay/],
-    ['impair n1 speed=3', /key one of delay, jitter/],
-    ['delay N1 10ms', /not a node name/],
-  ])('rejects %s', (text, message) => {
-    expect(() => parseAction(text)).toThrow(message);
-  });
-});
 
 describe('experiment file', () => {
   it('resolves a full file: topology path, workload, conditions, timelines sorted', () => {
@@ -112,8 +77,8 @@ timeline:
     [`name: demo\nduration: 20s\n`, '1:1 topology: missing required field'],
     [`${BASE.replace('20s', 'soon')}`, '3:11 duration: "soon" is not a duration'],
     [`${BASE}repetitions: 0\n`, '4:14 repetitions: Too small'],
-    [`${BASE}conditions:\n  - name: a\n    links: [{ from: x, delay: fast }]\n`, '6:13 conditions[0].links[0]: delay: "fast" is not a duration'],
-    [`${BASE}conditions:\n  - name: a\n    links: [{ from: x, delay: 10ms, jitter: 20ms }]\n`, '6:13 conditions[0].links[0]: jitter must be ≤ delay'],
+    [`${BASE}conditions:\n  - name: a\n    links: [{ from: x, delay: fast }]\n`, '6:31 conditions[0].links[0].delay: "fast" is not a duration'],
+    [`${BASE}conditions:\n  - name: a\n    links: [{ from: x, delay: 10ms, jitter: 20ms }]\n`, '6:45 conditions[0].links[0].jitter: jitter must be ≤ delay'],
     [`${BASE}conditions:\n  - name: a\n  - name: a\n`, '6:11 conditions[1].name: condition name "a" is used twice'],
     [`${BASE}timeline:\n  - at: 30s heal\n`, '5:5 timeline[0]: step at 30s is after the end of the run (duration 20s)'],
     [`${BASE}timeline:\n  - at: 3s explode\n`, '5:5 timeline[0]: unknown action "explode"'],

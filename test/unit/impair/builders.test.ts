@@ -9,12 +9,12 @@ import {
   encodeImpairComment,
   helperStart,
   netemArgs,
-  parseImpairment,
   planCuts,
   planImpairments,
   helperSeed,
   planImpairTeardown,
 } from '../../../src/impair/index.js';
+import { parseImpairment } from '../../../src/conditions/index.js';
 
 const LAB: NodeAddressing[] = [
   { name: 'n1', addresses: ['10.9.0.2'] },
@@ -100,7 +100,7 @@ describe('iptables builders', () => {
       ['eth0'],
       'userspace',
     );
-    const c3 = 'acklab impair to=n3 delay=50ms jitter=5ms dist=normal';
+    const c3 = 'acklab impair to=n3 delay=50ms jitter=5ms';
     const c2 = 'acklab impair to=n2 rate=1mbit';
     expect(plan.iptables).toEqual([
       ['iptables', '-w', '-t', 'mangle', '-N', 'ACKLAB-IMPAIR'],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConditionError, ImpairController, type LabHandle, parseImpairment } from '../../../src/impair/index.js';
-import type { NamespaceExecutor } from '../../../src/runtime/sidecar.js';
+import { ConditionError, parseImpairment } from '../../../src/conditions/index.js';
+import { ImpairController, type LabHandle, type NamespaceExecutor } from '../../../src/impair/index.js';
 
 const SAVE_WITH_CUT = `*filter
 :INPUT ACCEPT [0:0]

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { NO_IMPAIRMENT, parseIptablesSave, parseLinkDevices, parseNfqueueProc } from '../../../src/impair/index.js';
+import { NO_IMPAIRMENT } from '../../../src/conditions/index.js';
+import { parseIptablesSave, parseLinkDevices, parseNfqueueProc } from '../../../src/impair/index.js';
 
 // Captured from a namespace on this kernel (iptables 1.8.9 nf_tables) with the builders' rules in place.
 const SAVE = readFileSync(new URL('./fixtures/iptables-save.txt', import.meta.url), 'utf8');

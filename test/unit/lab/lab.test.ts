@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LABELS } from '../../../src/common/index.js';
 import { Lab, ReadinessError, type StartedLab } from '../../../src/lab/index.js';
 import { parseTopology } from '../../../src/topology/index.js';
-import { FakeRuntime } from './fake-runtime.js';
+import { FakeRuntime } from '../../support/fake-runtime.js';
 
 const images = { node: 'acklab/node:test', shaper: 'acklab/shaper:test' };
 const pair = parseTopology(`
@@ -98,13 +98,13 @@ describe('Lab.start', () => {
   });
 
   it('a missing local image of a custom node is reported before anything is created', async () => {
-    const rt = new FakeRuntime();
+    const rt = new FakeRuntime({ missingImages: new Set(['missing:latest']) });
     const t = parseTopology('name: c\nnodes:\n  x: { kind: custom, args: { image: "missing:latest" } }\n');
     await expect(Lab.fromTopology(t).start({ runtime: rt, images })).rejects.toThrow('node "x": image "missing:latest" is not on this Docker engine');
     expect(rt.events).toEqual([]);
   });
 
-  it('onStarted steps see every node with its container id and addresses, and the links', async () => {
+  it('start steps see every node with its container id and addresses, and the links', async () => {
     const rt = new FakeRuntime();
     const t = parseTopology(`
 name: pair
@@ -118,21 +118,20 @@ links:
     const lab = await Lab.fromTopology(t).start({
       runtime: rt,
       images,
-      standardSteps: [],
-      onStarted: [{ name: 'probe', run: async (l) => void (seen = l) }],
+      steps: [{ name: 'probe', run: async (l) => void (seen = l) }],
     });
     expect(seen).toBe(lab);
-    expect(lab.links).toEqual([{ from: 'client', to: 'server', conditions: { delayMs: 50 }, source: 'links[0]' }]);
+    expect(lab.links).toEqual([{ from: 'client', to: 'server', impairment: expect.objectContaining({ delayMs: 50, lossPct: 0 }), source: 'links[0]' }]);
     for (const n of lab.nodes) {
       expect(rt.containersById.has(n.containerId)).toBe(true);
       expect(n.addresses.net).toMatch(/^10\.0\.0\.\d+$/);
     }
   });
 
-  it('a failing onStarted step fails start and removes the lab', async () => {
+  it('a failing start step fails start and removes the lab', async () => {
     const rt = new FakeRuntime();
     const step = { name: 'conditions', run: async () => { throw new Error('tc failed'); } };
-    await expect(Lab.fromTopology(pair).start({ runtime: rt, images, onStarted: [step] })).rejects.toThrow('tc failed');
+    await expect(Lab.fromTopology(pair).start({ runtime: rt, images, steps: [step] })).rejects.toThrow('tc failed');
     expect(rt.containersById.size).toBe(0);
   });
 

@@ -2,12 +2,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { percentiles } from '../../../src/experiment/metrics.js';
-import { readSweepRuns } from '../../../src/experiment/run-folder.js';
-import type { RunManifest, RunMetrics } from '../../../src/experiment/run-format.js';
+import { comparisonTable, loadSweep, percentiles, sweepRunOf, type RunManifest, type RunMetrics } from '../../../src/results/index.js';
 import { acksOverTimeSpec, acksPerConditionSpec, deliveryLatencySpec, rttSpec } from '../../../src/report/charts.js';
-import { loadReportData, partitionBands, partitionSpans } from '../../../src/report/html-data.js';
-import { comparisonTable, tableCells } from '../../../src/report/table.js';
+import { partitionBands, partitionSpans, reportData } from '../../../src/report/html-data.js';
+import { loadReportInput } from '../../../src/report/load.js';
+import { tableCells } from '../../../src/report/table.js';
 
 // A real `acklab run` in Docker (see its README) and real loopback runs (generate.mjs).
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/runs');
@@ -23,6 +22,8 @@ function values(spec: unknown, name: string): Record<string, unknown>[] {
   return sets[0]!.values as Record<string, unknown>[];
 }
 
+const loadReportData = async (dir: string) => reportData(await loadReportInput(dir));
+
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'acklab-test-report-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -33,7 +34,8 @@ describe('report data from a real Docker sweep', async () => {
   it('has the table of the terminal report, cell for cell', async () => {
     expect(data.kind).toBe('sweep');
     expect(data.title).toBe('ack-vs-conditions');
-    expect(data.tableCells).toEqual(tableCells(comparisonTable(await readSweepRuns(DOCKER))));
+    const sweep = await loadSweep(DOCKER);
+    expect(data.tableCells).toEqual(tableCells(comparisonTable(sweep.runs.map((r) => sweepRunOf(r, sweep.dir)))));
     const row = data.tableCells.rows.find((r) => r[0] === 'delay-50ms')!;
     const head = data.tableCells.head;
     expect(row[head.indexOf('acks')]).toBe(String(metricsJson('delay-50ms-r1').peer!.acksReceived));
@@ -135,7 +137,7 @@ describe('robust to missing pieces', () => {
     expect(crash.missing.join('\n')).toMatch(/client crashed \(no summary\); see nodes\/client\/stderr\.log/);
     expect(crash.missing.join('\n')).toMatch(/left out of the comparison table/);
     expect(values(acksPerConditionSpec(data, 'peer')!.spec, 'runs').map((v) => v.run)).toEqual(['baseline-r1', 'baseline-r2']);
-    expect(data.summary).toBeNull();
+    expect(data.problems.join('\n')).toMatch(/no summary\.json in this folder .*computed from its 3 run folder\(s\)/);
   });
 
   it('a run without mcast part gets no diagram and a sentence saying so', async () => {
@@ -183,10 +185,8 @@ describe('robust to missing pieces', () => {
     cpSync(LOOPBACK, dir, { recursive: true });
     writeFileSync(path.join(dir, 'baseline-r2', 'manifest.json'), '{ not json');
     const data = await loadReportData(dir);
-    expect(data.problems.join('\n')).toMatch(/could not all be read/);
-    const bad = data.runs.find((r) => r.label === 'baseline-r2')!;
-    expect(bad.manifest).toBeNull();
-    expect(bad.missing[0]).toMatch(/manifest\.json: .*not valid JSON/);
-    expect(data.tableCells.rows.map((r) => r[0])).toEqual(['baseline', 'crash']);
+    expect(data.problems.join('\n')).toMatch(/baseline-r2: .*manifest\.json is not valid JSON/);
+    expect(data.runs.map((r) => r.label)).toEqual(['baseline-r1', 'crash-r1']);
+    expect(data.tableCells.rows.map((r) => [r[0], r[1]])).toEqual([['baseline', '1'], ['crash', '0/1 (1 crashed/failed)']]);
   });
 });

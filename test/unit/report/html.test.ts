@@ -3,20 +3,31 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderChartSvg, acksPerConditionSpec } from '../../../src/report/charts.js';
-import { loadReportData } from '../../../src/report/html-data.js';
-import { writeHtmlReport } from '../../../src/report/html.js';
+import { reportData } from '../../../src/report/html-data.js';
+import { loadReportInput } from '../../../src/report/load.js';
+import { writeReports } from '../../../src/report/write.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/runs');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'acklab-test-report-html-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('report.html', () => {
-  const sweep = path.join(tmp, 'docker-sweep');
-  cpSync(path.join(FIXTURES, 'docker-sweep'), sweep, { recursive: true });
+/** A fresh copy of a fixture sweep, so no test depends on what another one wrote. */
+function copyOf(fixture: string, name: string): string {
+  const dir = path.join(tmp, name);
+  cpSync(path.join(FIXTURES, fixture), dir, { recursive: true });
+  return dir;
+}
 
+async function writeHtmlReport(dir: string): Promise<string> {
+  return (await writeReports(await loadReportInput(dir))).html;
+}
+
+describe('report.html', () => {
   it('is written next to report.md and is self-contained (no script, no external reference)', async () => {
+    const sweep = copyOf('docker-sweep', 'self-contained');
     const file = await writeHtmlReport(sweep);
     expect(file).toBe(path.join(sweep, 'report.html'));
+    expect(existsSync(path.join(sweep, 'report.md'))).toBe(true);
     const html = readFileSync(file, 'utf8');
     expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\(\s*['"]?(https?:)?\/\//i);
     // the only absolute URLs are SVG namespace names, never fetched
@@ -27,8 +38,9 @@ describe('report.html', () => {
   });
 
   it('holds the table, four charts, a diagram and a manifest per run', async () => {
-    const html = readFileSync(path.join(sweep, 'report.html'), 'utf8');
-    const data = await loadReportData(sweep);
+    const sweep = copyOf('docker-sweep', 'contents');
+    const html = readFileSync(await writeHtmlReport(sweep), 'utf8');
+    const data = reportData(await loadReportInput(sweep));
     for (const row of data.tableCells.rows) expect(html).toContain(`<tr>${row.map((c) => `<td>${c}</td>`).join('')}</tr>`);
     for (const id of ['acks-peer', 'acks-mcast', 'rtt', 'delivery-latency']) expect(html).toContain(`data-chart="${id}"`);
     expect((html.match(/data-chart="acks-time-/g) ?? []).length).toBe(3);
@@ -40,8 +52,7 @@ describe('report.html', () => {
   });
 
   it('says what is missing for a crashed run instead of drawing zeros', async () => {
-    const dir = path.join(tmp, 'loopback');
-    cpSync(path.join(FIXTURES, 'loopback-sweep'), dir, { recursive: true });
+    const dir = copyOf('loopback-sweep', 'loopback');
     const html = readFileSync(await writeHtmlReport(dir), 'utf8');
     expect(html).toContain('<p class="missing">client crashed (no summary); see nodes/client/stderr.log</p>');
     expect(html).toMatch(/crash-r1 <small class="status-bad">ok, crashed<\/small>/);
@@ -51,7 +62,7 @@ describe('report.html', () => {
 
 describe('charts', () => {
   it('render to SVG with Vega in Node', async () => {
-    const data = await loadReportData(path.join(FIXTURES, 'docker-sweep'));
+    const data = reportData(await loadReportInput(path.join(FIXTURES, 'docker-sweep')));
     const svg = await renderChartSvg(acksPerConditionSpec(data, 'peer')!.spec);
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     expect(svg).toContain('partition-mid-run');

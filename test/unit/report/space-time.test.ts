@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseEvents, type TimedEvent } from '../../../src/experiment/metrics.js';
+import { parseEvents, type TimedEvent } from '../../../src/results/index.js';
 import { escapeXml, layoutRows, renderSpaceTimeSvg, spaceTimeModel, type SpaceTimeNodeInput } from '../../../src/report/space-time.js';
 
 const RUN = path.resolve(import.meta.dirname, '../../fixtures/runs/docker-sweep/partition-mid-run-r1');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseImpairment } from '../../../src/conditions/index.js';
 import { parseTopology, type Topology } from '../../../src/topology/index.js';
 
 const node = (t: Topology, name: string) => t.nodes.find((n) => n.name === name)!;
@@ -102,10 +103,22 @@ links:
   - { between: [a, b], delay: 50ms, jitter: 5ms, rate: 1mbit }
   - { from: c, to: a, loss: 5% }
 `);
+    const ab = parseImpairment({ delay: '50ms', jitter: '5ms', rate: '1mbit' });
     expect(t.links).toEqual([
-      { from: 'a', to: 'b', conditions: { delayMs: 50, jitterMs: 5, rateBitsPerSecond: 1e6 }, source: 'links[0]' },
-      { from: 'b', to: 'a', conditions: { delayMs: 50, jitterMs: 5, rateBitsPerSecond: 1e6 }, source: 'links[0]' },
-      { from: 'c', to: 'a', conditions: { lossPercent: 5 }, source: 'links[1]' },
+      { from: 'a', to: 'b', impairment: ab, source: 'links[0]' },
+      { from: 'b', to: 'a', impairment: ab, source: 'links[0]' },
+      { from: 'c', to: 'a', impairment: parseImpairment({ loss: '5%' }), source: 'links[1]' },
     ]);
+    expect(ab).toMatchObject({ delayMs: 50, jitterMs: 5, rateBps: 1e6 });
+  });
+
+  it('links take every field of the condition language, checked by its rules', () => {
+    const t = parseTopology(`
+name: x
+nodes: { a: { kind: echo }, b: { kind: echo } }
+links:
+  - { from: a, to: b, delay: 10ms, jitter: 2ms, distribution: pareto, duplicate: 1%, reorder: 5%, corrupt: 0.1%, loss: 1%, lossCorrelation: 25% }
+`);
+    expect(t.links[0]!.impairment).toMatchObject({ distribution: 'pareto', duplicatePct: 1, reorderPct: 5, corruptPct: 0.1, lossCorrelationPct: 25 });
   });
 });

@@ -1,0 +1,54 @@
+/** What the impair / partition / heal / conditions verbs share: the lab's controller, and the table of what is in force. */
+import Table from 'cli-table3';
+import { UsageError, formatRate } from '../common/index.js';
+import { describeImpairment } from '../conditions/index.js';
+import { ensureImages } from '../images/index.js';
+import { BACKENDS, type Backend, type ImpairController, type LabConditions, openController } from '../impair/index.js';
+import { dockerRuntime } from '../runtime/index.js';
+
+export interface ControllerFlags {
+  dryRun?: boolean;
+  backend?: string;
+}
+
+export function parseBackend(value: string | undefined): Backend | undefined {
+  if (value === undefined) return undefined;
+  if (!(BACKENDS as readonly string[]).includes(value)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')} (got "${value}")`);
+  return value as Backend;
+}
+
+/** The lab's controller; the shaper image is built (or found) only when a sidecar must be made. */
+export async function labController(lab: string, flags: ControllerFlags = {}): Promise<ImpairController> {
+  const backend = parseBackend(flags.backend);
+  return openController(dockerRuntime(), lab, {
+    shaperImage: async () => (await ensureImages({ log: () => {} })).shaper,
+    dryRun: flags.dryRun ?? false,
+    ...(backend ? { backend } : {}),
+  });
+}
+
+export function renderConditions(c: LabConditions): string {
+  const lines: string[] = [];
+  lines.push(`lab "${c.lab}"  backend: ${c.backend ? `${c.backend.backend} (${c.backend.reason})` : 'none in use'}`);
+  const t = new Table({ head: ['from', 'to', 'condition', 'packets', 'helper'], style: { head: [], border: [] } });
+  let rows = 0;
+  for (const n of c.nodes) {
+    for (const i of n.impairments) {
+      const h = i.helper;
+      const helper = !h
+        ? i.impairment.rateBps !== undefined
+          ? `htb ${formatRate(i.impairment.rateBps)}`
+          : '-'
+        : `${h.alive ? 'alive' : 'DEAD'} q${h.queue}${h.stats ? ` rx=${h.stats.received ?? 0} lost=${h.stats.lost ?? 0}` : ''}`;
+      t.push([n.node, i.to === '*' ? '* (all)' : i.to, describeImpairment(i.impairment), String(i.packets), helper]);
+      rows++;
+    }
+  }
+  lines.push(rows > 0 ? t.toString() : 'no impairments in force');
+  if (c.cuts.length > 0) {
+    lines.push('cuts:');
+    for (const cut of c.cuts) lines.push(`  ${cut.from} -/-> ${cut.to} (${cut.style})`);
+  } else lines.push('no partitions in force');
+  for (const n of c.nodes) for (const p of n.problems) lines.push(`PROBLEM: ${p}`);
+  return lines.join('\n');
+}

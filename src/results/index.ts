@@ -1,0 +1,6 @@
+/** Results: the run-folder format, reading and writing it, metrics and series, the comparison and the sweep summary. */
+export * from './format.js';
+export * from './folder.js';
+export * from './metrics.js';
+export * from './comparison.js';
+export * from './summary.js';

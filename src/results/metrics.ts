@@ -1,0 +1,306 @@
+/**
+ * Metrics of one run, from what the programs wrote: their NDJSON events (src/programs/events.ts)
+ * and their final summary event. Counts come from the events, so a program that crashed before
+ * its summary still shows what it did — and is marked crashed, never reported as "0 acks, fine".
+ */
+import { quantileSorted } from 'simple-statistics';
+import type { ProgramEvent } from '../programs/events.js';
+import { checkOrder } from '../programs/mcast/check-order.js';
+import type { DeliveredRecord } from '../programs/mcast/delivered.js';
+import type {
+  AckPoint,
+  DeliveryPoint,
+  McastNodeMetrics,
+  NodeStatus,
+  OrderCheck,
+  Percentiles,
+  PeerClientMetrics,
+  RttPoint,
+  RunMetrics,
+  RunSeries,
+  RunStatus,
+} from './format.js';
+import { RUN_FORMAT_VERSION } from './format.js';
+
+export type TimedEvent = ProgramEvent & { ts: number };
+
+/** What the collector gathered for one node. */
+export interface CollectedNode {
+  name: string;
+  /** The argv the container ran (after the runner's additions). */
+  command: string[];
+  exitCode: number | null;
+  events: TimedEvent[];
+  /** mcast: the delivered file's records, when the program wrote one (else the `delivered` events are used). */
+  delivered?: DeliveredRecord[];
+}
+
+export interface ParsedEvents {
+  events: TimedEvent[];
+  /** Lines that were not event objects (kept out of the metrics, reported as problems). */
+  badLines: number;
+}
+
+export function parseEvents(text: string): ParsedEvents {
+  const events: TimedEvent[] = [];
+  let badLines = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const value = JSON.parse(line) as unknown;
+      if (value && typeof value === 'object' && typeof (value as { event?: unknown }).event === 'string' && typeof (value as { ts?: unknown }).ts === 'number') {
+        events.push(value as TimedEvent);
+      } else badLines++;
+    } catch {
+      badLines++;
+    }
+  }
+  return { events, badLines };
+}
+
+export function percentiles(values: number[]): Percentiles {
+  if (values.length === 0) return { p50: null, p95: null, p99: null, max: null };
+  const sorted = [...values].sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    p50: r(quantileSorted(sorted, 0.5)),
+    p95: r(quantileSorted(sorted, 0.95)),
+    p99: r(quantileSorted(sorted, 0.99)),
+    max: r(sorted[sorted.length - 1]!),
+  };
+}
+
+export type ProgramRole = 'peer-client' | 'peer-server' | 'mcast' | 'echo' | 'other';
+
+/** Which program a node ran, from its argv (the topology kind can be overridden by a workload). */
+export function programRole(command: readonly string[]): ProgramRole {
+  const bin = command.find((word) => /(^|\/)acklab-(peer|mcast|echo)$/.test(word));
+  if (!bin) return 'other';
+  if (bin.endsWith('acklab-mcast')) return 'mcast';
+  if (bin.endsWith('acklab-echo')) return 'echo';
+  const mode = command[command.indexOf(bin) + 1];
+  return mode === 'server' ? 'peer-server' : 'peer-client';
+}
+
+function summaryOf(events: TimedEvent[]): Record<string, unknown> | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    if (e.event === 'summary') return e.summary;
+  }
+  return undefined;
+}
+
+function statusOf(node: CollectedNode, summary: Record<string, unknown> | undefined, complete: boolean): NodeStatus {
+  if (summary) return complete && node.exitCode === 0 ? 'completed' : 'incomplete';
+  return node.exitCode === null ? 'running' : 'crashed';
+}
+
+const num = (v: unknown, fallback: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
+
+export function peerClientMetrics(node: CollectedNode): PeerClientMetrics {
+  const events = node.events;
+  const summary = summaryOf(events);
+  const rtts: number[] = [];
+  let sent = 0;
+  let acks = 0;
+  let made = 0;
+  let lost = 0;
+  for (const e of events) {
+    if (e.event === 'update_sent') sent++;
+    else if (e.event === 'ack_received') {
+      acks++;
+      rtts.push(e.rttMs);
+    } else if (e.event === 'connected') made++;
+  }
+  if (summary) lost = num(summary.connectionsLost, 0);
+  else {
+    // without a summary, every disconnect the client did not ask for is a loss
+    lost = events.filter((e) => e.event === 'disconnected' && !/closed by us|done|count|duration/i.test(e.reason)).length;
+  }
+  const updatesSent = summary ? num(summary.updatesSent, sent) : sent;
+  const acksReceived = summary ? num(summary.acksReceived, acks) : acks;
+  return {
+    node: node.name,
+    status: statusOf(node, summary, summary?.completed === true),
+    exitCode: node.exitCode,
+    reason: typeof summary?.reason === 'string' ? summary.reason : null,
+    updatesSent,
+    acksReceived,
+    ackRatio: updatesSent > 0 ? round(acksReceived / updatesSent) : null,
+    ackRttMs: percentiles(rtts),
+    connectionsMade: summary ? num(summary.connectionsMade, made) : made,
+    connectionsLost: lost,
+  };
+}
+
+/** The value of `--flag VALUE` in an argv. */
+export function flagValue(command: readonly string[], flag: string): string | undefined {
+  const i = command.indexOf(flag);
+  return i >= 0 ? command[i + 1] : undefined;
+}
+
+/** The order checker over every peer's sequence; a mere shortfall (agreeing prefixes) is ok but incomplete. */
+export function orderCheck(sequences: { name: string; records: DeliveredRecord[] }[]): OrderCheck {
+  const full = checkOrder(sequences);
+  if (full.ok) return { ok: true, delivered: full.length, complete: true };
+  const shortest = Math.min(...sequences.map((s) => s.records.length));
+  const prefix = checkOrder(sequences.map((s) => ({ name: s.name, records: s.records.slice(0, shortest) })));
+  if (prefix.ok && sequences.every((s) => checkOrder([s]).ok)) return { ok: true, delivered: shortest, complete: false };
+  return { ok: false, firstDivergence: full.problems[0] ?? 'order check failed', problems: full.problems };
+}
+
+/** A node's delivered sequence: its delivered file when it wrote one, else its `delivered` events. */
+export function deliveredOf(node: CollectedNode): DeliveredRecord[] {
+  return node.delivered ?? node.events.flatMap((e) => (e.event === 'delivered' ? [{ lamport: e.lamport, sender: e.sender, seq: e.seq, deliveredAt: e.ts }] : []));
+}
+
+/** Every delivery of every mcast node with its latency (delivery − the sender's `mcast_sent`), the one place it is computed. */
+export function mcastDeliveries(nodes: CollectedNode[]): DeliveryPoint[] {
+  const sentAt = new Map<string, number>();
+  for (const node of nodes) {
+    const id = Number(flagValue(node.command, '--id'));
+    if (!Number.isInteger(id)) continue;
+    for (const e of node.events) if (e.event === 'mcast_sent') sentAt.set(`${id}:${e.seq}`, e.ts);
+  }
+  return nodes.flatMap((node) =>
+    deliveredOf(node).flatMap((d) => {
+      const t = sentAt.get(`${d.sender}:${d.seq}`);
+      return t === undefined ? [] : [{ node: node.name, ts: d.deliveredAt, sender: d.sender, seq: d.seq, latencyMs: d.deliveredAt - t }];
+    }),
+  );
+}
+
+export function mcastMetrics(nodes: CollectedNode[]): NonNullable<RunMetrics['mcast']> {
+  const ids = new Map<string, number | null>();
+  for (const node of nodes) {
+    const id = Number(flagValue(node.command, '--id'));
+    ids.set(node.name, Number.isInteger(id) ? id : null);
+  }
+  const deliveries = mcastDeliveries(nodes);
+  const sequences: { name: string; records: DeliveredRecord[] }[] = [];
+  const perNode: McastNodeMetrics[] = nodes.map((node) => {
+    const summary = summaryOf(node.events);
+    let sent = 0;
+    let acks = 0;
+    for (const e of node.events) {
+      if (e.event === 'mcast_sent') sent++;
+      else if (e.event === 'mcast_ack') acks++;
+    }
+    const delivered = deliveredOf(node);
+    const latencies = deliveries.filter((d) => d.node === node.name).map((d) => d.latencyMs);
+    sequences.push({ name: node.name, records: delivered });
+    const count = Number(flagValue(node.command, '--count'));
+    const peers = (flagValue(node.command, '--peers') ?? '').split(',').filter((p) => p !== '').length;
+    const expected = Number.isInteger(count) ? count * (peers + 1) : delivered.length;
+    const undeliveredFromSummary = summary ? summary.undelivered : undefined;
+    const undelivered = typeof undeliveredFromSummary === 'number'
+      ? undeliveredFromSummary
+      : Array.isArray(undeliveredFromSummary)
+        ? undeliveredFromSummary.length
+        : Math.max(0, expected - delivered.length);
+    return {
+      node: node.name,
+      id: ids.get(node.name) ?? null,
+      status: statusOf(node, summary, typeof summary?.complete === 'boolean' ? summary.complete : undelivered === 0),
+      exitCode: node.exitCode,
+      sent: summary ? num(summary.sent, sent) : sent,
+      delivered: delivered.length,
+      undelivered,
+      acksReceived: summary ? num(summary.acksReceived, acks) : acks,
+      deliveryLatencyMs: percentiles(latencies),
+    };
+  });
+  return {
+    nodes: perNode,
+    sent: sum(perNode.map((n) => n.sent)),
+    delivered: sum(perNode.map((n) => n.delivered)),
+    undelivered: sum(perNode.map((n) => n.undelivered)),
+    acksReceived: sum(perNode.map((n) => n.acksReceived)),
+    deliveryLatencyMs: percentiles(deliveries.map((d) => d.latencyMs)),
+    order: orderCheck(sequences),
+  };
+}
+
+export interface RunMetricsInput {
+  condition: string;
+  repetition: number;
+  status: RunStatus;
+  nodes: CollectedNode[];
+  problems?: string[];
+}
+
+export function runMetrics(input: RunMetricsInput): RunMetrics {
+  const byRole = (role: ProgramRole) => input.nodes.filter((n) => programRole(n.command) === role);
+  const problems = [...(input.problems ?? [])];
+  const clients = byRole('peer-client').map(peerClientMetrics);
+  const mcastNodes = byRole('mcast');
+  const mcast = mcastNodes.length > 0 ? mcastMetrics(mcastNodes) : null;
+  const servers = byRole('peer-server');
+  const crashedNodes = [
+    ...clients.filter((c) => c.status === 'crashed').map((c) => c.node),
+    ...(mcast?.nodes.filter((n) => n.status === 'crashed').map((n) => n.node) ?? []),
+    // a server has no summary until it is stopped; a server that exited non-zero without one crashed
+    ...servers.filter((s) => s.exitCode !== null && s.exitCode !== 0 && !summaryOf(s.events)).map((s) => s.name),
+  ];
+  for (const node of crashedNodes) problems.push(`${node} crashed (no summary); see nodes/${node}/stderr.log`);
+  const peer = clients.length === 0
+    ? null
+    : (() => {
+        const updatesSent = sum(clients.map((c) => c.updatesSent));
+        const acksReceived = sum(clients.map((c) => c.acksReceived));
+        const rtts = ackRoundTrips(byRole('peer-client')).map((r) => r.rttMs);
+        return {
+          clients,
+          updatesSent,
+          acksReceived,
+          ackRatio: updatesSent > 0 ? round(acksReceived / updatesSent) : null,
+          ackRttMs: percentiles(rtts),
+          connectionsLost: sum(clients.map((c) => c.connectionsLost)),
+        };
+      })();
+  return {
+    formatVersion: RUN_FORMAT_VERSION,
+    condition: input.condition,
+    repetition: input.repetition,
+    status: input.status,
+    crashed: crashedNodes.length > 0,
+    problems,
+    peer,
+    mcast,
+  };
+}
+
+/** Every ack round trip of the peer clients, as it arrived. */
+export function ackRoundTrips(clients: CollectedNode[]): RttPoint[] {
+  return clients.flatMap((n) => n.events.flatMap((e) => (e.event === 'ack_received' ? [{ node: n.name, ts: e.ts, rttMs: e.rttMs }] : [])));
+}
+
+/** Acks as they arrived: peer clients' `ack_received`, mcast nodes' `mcast_ack`. */
+export function ackArrivals(nodes: CollectedNode[]): AckPoint[] {
+  const points: AckPoint[] = [];
+  for (const n of nodes) {
+    const role = programRole(n.command);
+    for (const e of n.events) {
+      if (role === 'peer-client' && e.event === 'ack_received') points.push({ series: 'peer acks', node: n.name, ts: e.ts });
+      else if (role === 'mcast' && e.event === 'mcast_ack') points.push({ series: 'mcast acks', node: n.name, ts: e.ts });
+    }
+  }
+  return points.sort((a, b) => a.ts - b.ts);
+}
+
+/** The per-item series the report draws, computed here and nowhere else. */
+export function runSeries(nodes: CollectedNode[]): RunSeries {
+  return {
+    rtts: ackRoundTrips(nodes.filter((n) => programRole(n.command) === 'peer-client')),
+    deliveries: mcastDeliveries(nodes.filter((n) => programRole(n.command) === 'mcast')),
+    acks: ackArrivals(nodes),
+  };
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+function round(x: number): number {
+  return Math.round(x * 10_000) / 10_000;
+}

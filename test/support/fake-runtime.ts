@@ -1,0 +1,242 @@
+/**
+ * An in-memory Runtime for orchestration tests: records calls, simulates readiness per node,
+ * container lifecycles, exec (answered by a per-test handler) and copy-out of files tests put in.
+ */
+import { PassThrough } from 'node:stream';
+import type {
+  BuildSpec,
+  ContainerClient,
+  ContainerInfo,
+  ContainerSpec,
+  EngineClient,
+  ExecResult,
+  ExecSession,
+  ImageClient,
+  ImageInfo,
+  NetworkClient,
+  NetworkInfo,
+  NetworkSpec,
+  Runtime,
+} from '../../src/runtime/index.js';
+
+export interface FakeBehaviour {
+  /** Node names whose port never opens. */
+  neverReady?: Set<string>;
+  /** Node names that exit with status 3 right after start. */
+  crash?: Set<string>;
+  /** Subnets of networks that exist before the lab (name → subnet). */
+  existingNetworks?: Record<string, string>;
+  /** Answers an exec; default: exit 0 with `<node>: <argv>` on stdout. */
+  exec?: (node: string, argv: string[], container: FakeContainer) => ExecResult | undefined;
+  /** Images that are not on the engine. */
+  missingImages?: Set<string>;
+}
+
+export interface FakeContainer extends ContainerInfo {
+  spec: ContainerSpec;
+  networks: string[];
+  startedTick?: number;
+  /** Files a test put into the container, for copyFileOut. */
+  files: Map<string, string>;
+  logText: string;
+}
+
+const matches = (labels: Record<string, string>, filter: string[]) =>
+  filter.every((f) => {
+    const [k, v] = f.split('=');
+    return v === undefined ? k! in labels : labels[k!] === v;
+  });
+
+export class FakeRuntime implements Runtime {
+  readonly events: string[] = [];
+  readonly containersById = new Map<string, FakeContainer>();
+  readonly networksById = new Map<string, NetworkInfo>();
+  private seq = 0;
+  private tick = 0;
+
+  constructor(readonly behaviour: FakeBehaviour = {}) {
+    for (const [name, subnet] of Object.entries(behaviour.existingNetworks ?? {})) {
+      this.networksById.set(`pre-${name}`, { id: `pre-${name}`, name, labels: {}, subnets: [subnet] });
+    }
+  }
+
+  /** The container's node name (its hostname), or its id when it has none. */
+  nodeOf(id: string): string {
+    const c = this.containersById.get(id);
+    return c?.spec.hostname ?? c?.name ?? id;
+  }
+
+  /** The container of a node (by hostname). */
+  containerOf(node: string): FakeContainer {
+    const c = [...this.containersById.values()].find((x) => x.spec.hostname === node);
+    if (!c) throw new Error(`no container for node ${node}`);
+    return c;
+  }
+
+  networks: NetworkClient = {
+    create: async (spec: NetworkSpec) => {
+      const id = `net${++this.seq}`;
+      const info: NetworkInfo = { id, name: spec.name, labels: spec.labels, subnets: [spec.subnet ?? `10.99.${this.seq}.0/24`] };
+      this.networksById.set(id, info);
+      this.events.push(`network+ ${spec.name} ${info.subnets[0]}`);
+      return info;
+    },
+    list: async (labels?: string[]) => [...this.networksById.values()].filter((n) => !labels || matches(n.labels, labels)),
+    connect: async (networkId: string, containerId: string, aliases: string[]) => {
+      const c = this.containersById.get(containerId)!;
+      const net = this.networksById.get(networkId)!;
+      c.networks.push(net.name);
+      this.events.push(`connect ${this.nodeOf(containerId)} ${net.name} as ${aliases.join(',')}`);
+    },
+    remove: async (id: string) => {
+      this.events.push(`network- ${this.networksById.get(id)?.name}`);
+      this.networksById.delete(id);
+    },
+  };
+
+  private container(id: string): FakeContainer {
+    const c = this.containersById.get(id);
+    if (!c) throw new Error(`no container ${id}`);
+    return c;
+  }
+
+  private exit(c: FakeContainer, code: number): void {
+    Object.assign(c, { state: 'exited', running: false, paused: false, exitCode: code });
+  }
+
+  containers: ContainerClient = {
+    create: async (spec: ContainerSpec) => {
+      const id = `c${++this.seq}`;
+      const net = spec.network ? this.networksById.get(spec.network.id)! : undefined;
+      this.containersById.set(id, {
+        id,
+        name: spec.name ?? id,
+        image: spec.image,
+        labels: spec.labels,
+        state: 'created',
+        running: false,
+        paused: false,
+        exitCode: 0,
+        pid: 0,
+        addresses: {},
+        spec,
+        networks: net ? [net.name] : [],
+        files: new Map(),
+        logText: '',
+      });
+      this.events.push(`create ${spec.hostname ?? spec.name ?? id}`);
+      return id;
+    },
+    start: async (id: string) => {
+      const c = this.container(id);
+      const node = this.nodeOf(id);
+      c.startedTick = ++this.tick;
+      if (this.behaviour.crash?.has(node)) this.exit(c, 3);
+      else Object.assign(c, { state: 'running', running: true });
+      c.addresses = Object.fromEntries(c.networks.map((n, i) => [n, `10.0.${i}.${c.startedTick}`]));
+      c.logText ||= `hello from ${node}\nlast line of ${node}\n`;
+      this.events.push(`start ${node}`);
+    },
+    inspect: async (id: string) => this.container(id),
+    list: async (labels: string[]) => [...this.containersById.values()].filter((c) => matches(c.labels, labels)),
+    stop: async (id: string) => {
+      const c = this.containersById.get(id);
+      if (!c?.running) return;
+      this.exit(c, 0);
+      this.events.push(`stop ${this.nodeOf(id)}`);
+    },
+    kill: async (id: string, signal = 'SIGKILL') => {
+      const c = this.containersById.get(id);
+      if (!c?.running) return;
+      this.exit(c, signal === 'SIGKILL' ? 137 : 143);
+      this.events.push(`kill ${this.nodeOf(id)} ${signal}`);
+    },
+    pause: async (id: string) => {
+      Object.assign(this.container(id), { state: 'paused', paused: true });
+      this.events.push(`pause ${this.nodeOf(id)}`);
+    },
+    unpause: async (id: string) => {
+      Object.assign(this.container(id), { state: 'running', paused: false });
+      this.events.push(`unpause ${this.nodeOf(id)}`);
+    },
+    wait: async (id: string) => this.container(id).exitCode,
+    remove: async (id: string) => {
+      this.events.push(`remove ${this.nodeOf(id)}`);
+      this.containersById.delete(id);
+    },
+    logs: async (id: string, options = {}) => (options.stream === 'stderr' ? '' : this.container(id).logText),
+    followLogs: async () => {},
+    exec: async (id: string, argv: string[]) => this.execOn(id, argv),
+    execStream: async (id: string, argv: string[], out: NodeJS.WritableStream) => {
+      const r = this.execOn(id, argv);
+      out.write(r.stdout);
+      return r.exitCode;
+    },
+    execDetached: async (id: string, argv: string[]) => void this.events.push(`spawn ${this.nodeOf(id)} ${argv.join(' ')}`),
+    openExec: async (id: string, argv: string[]): Promise<ExecSession> => {
+      const stdin = new PassThrough();
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      const input: Buffer[] = [];
+      stdin.on('data', (c: Buffer) => input.push(c));
+      const exited = new Promise<number>((resolve) =>
+        stdin.on('end', () => {
+          const r = this.execOn(id, [...argv, Buffer.concat(input).toString()]);
+          stdout.end(r.stdout);
+          stderr.end(r.stderr);
+          resolve(r.exitCode);
+        }),
+      );
+      return { stdin, stdout, stderr, exited, close: () => stdin.end() };
+    },
+    copyFileOut: async (id: string, path: string) => {
+      const content = this.container(id).files.get(path);
+      return content === undefined ? undefined : Buffer.from(content);
+    },
+    archiveOut: async () => undefined,
+    listeningPorts: async (id: string) => {
+      const c = this.container(id);
+      const node = this.nodeOf(id);
+      if (this.behaviour.neverReady?.has(node) || !c.running) return new Set<number>();
+      this.events.push(`ready ${node}`);
+      return new Set([8881, 8888, 9000]);
+    },
+  };
+
+  private execOn(id: string, argv: string[]): ExecResult {
+    const c = this.container(id);
+    const node = this.nodeOf(id);
+    this.events.push(`exec ${node} ${argv.join(' ')}`);
+    return this.behaviour.exec?.(node, argv, c) ?? { exitCode: 0, stdout: `${node}: ${argv.join(' ')}`, stderr: '' };
+  }
+
+  readonly builds: BuildSpec[] = [];
+
+  images: ImageClient = {
+    exists: async (ref: string) => !this.behaviour.missingImages?.has(ref),
+    inspect: async (ref: string): Promise<ImageInfo | undefined> =>
+      this.behaviour.missingImages?.has(ref) ? undefined : { id: `sha256:${ref}`, sizeBytes: 1, labels: {}, tags: [ref] },
+    list: async () => [],
+    build: async (spec: BuildSpec) => void this.builds.push(spec),
+    pull: async (ref: string) => `sha256:${ref}`,
+    tag: async () => {},
+    remove: async () => {},
+    importRoot: async (_tar, o) => `sha256:${o.repo}:${o.tag}`,
+    save: async () => new PassThrough(),
+    load: async () => {},
+  };
+
+  engine: EngineClient = {
+    host: 'fake://engine',
+    facts: async () => ({
+      version: 'fake',
+      apiVersion: '1.41',
+      storageDriver: 'overlay2',
+      cgroupVersion: '1',
+      cgroupDriver: 'cgroupfs',
+      kernelVersion: 'fake',
+      operatingSystem: 'fake',
+      host: 'fake://engine',
+    }),
+  };
+}

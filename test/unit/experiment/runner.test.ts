@@ -1,0 +1,139 @@
+/**
+ * The experiment runner against the fake runtime: phases in order, the run folder's files, the
+ * timeline as played, the lab always removed (after a failure and an abort too), and the summary.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { NetworkAction } from '../../../src/conditions/index.js';
+import { parseExperiment, runExperiment, type NetworkPlayer, type ProgressSink } from '../../../src/experiment/index.js';
+import type { RunManifest } from '../../../src/results/index.js';
+import { FakeRuntime } from '../../support/fake-runtime.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'acklab-test-runner-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const images = { node: 'acklab/node:test', shaper: 'acklab/shaper:test' };
+const EVENTS = '/tmp/acklab-events.ndjson';
+
+const experiment = (conditions: string, duration = '400ms') =>
+  parseExperiment(
+    `name: fake
+seed: 3
+duration: ${duration}
+topology:
+  name: fake
+  nodes:
+    server: { kind: peer-server }
+    client: { kind: peer-client, args: { server: server } }
+${conditions}`,
+    path.join(tmp, 'fake.yaml'),
+  );
+
+/** The client "runs" once its gate opens: it has sent 2 updates and got 2 acks, and says so in its events. */
+function runtime(opts: { crash?: Set<string> } = {}): FakeRuntime {
+  return new FakeRuntime({
+    ...(opts.crash ? { crash: opts.crash } : {}),
+    exec: (node, argv, c) => {
+      if (argv[0] === 'touch' && node === 'client') {
+        const ts = Date.now();
+        const lines = [
+          { ts, event: 'connected', peer: 'server:8888', conn: 1 },
+          { ts, event: 'update_sent', conn: 1, seq: 1 },
+          { ts: ts + 1, event: 'ack_received', conn: 1, seq: 1, rttMs: 1 },
+          { ts: ts + 2, event: 'update_sent', conn: 1, seq: 2 },
+          { ts: ts + 3, event: 'ack_received', conn: 1, seq: 2, rttMs: 1 },
+        ];
+        c.files.set(EVENTS, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+      }
+      return undefined;
+    },
+  });
+}
+
+/** A network player that records what it was asked to do and when. */
+function recordingPlayer(log: string[]): () => NetworkPlayer {
+  return () => ({
+    async apply(action: NetworkAction) {
+      log.push(`apply ${action.kind}`);
+    },
+    read: async () => ({ lab: 'fake', nodes: [], cuts: [], healthy: true }),
+    backend: async () => 'userspace',
+    async prepare() {
+      log.push('prepare');
+    },
+  });
+}
+
+const quiet: ProgressSink = { runStarted() {}, runPhase() {}, runFinished() {}, log() {}, close() {} };
+
+describe('runExperiment', () => {
+  it('runs each condition in its own lab, plays the timeline, collects, records and removes the lab', async () => {
+    const rt = runtime();
+    const played: string[] = [];
+    const out = path.join(tmp, 'ok');
+    const result = await runExperiment(
+      experiment(`conditions:
+  - name: baseline
+  - name: cut
+    timeline: ["at: 100ms partition client | server", "at: 200ms heal"]
+`),
+      { runtime: rt, images, outDir: out, progress: quiet, player: recordingPlayer(played) },
+    );
+    expect(result.summary.runs.map((r) => [r.dir, r.status])).toEqual([['baseline-r1', 'ok'], ['cut-r1', 'ok']]);
+    expect(played).toEqual(['prepare', 'apply partition', 'apply heal']);
+    // every lab removed, whatever it made
+    expect(rt.containersById.size).toBe(0);
+    expect(rt.networksById.size).toBe(0);
+
+    const m = JSON.parse(readFileSync(path.join(out, 'cut-r1', 'manifest.json'), 'utf8')) as RunManifest;
+    expect(m.timeline.map((t) => [t.atMs, t.ok, t.text])).toEqual([
+      [100, true, 'at 100ms partition client | server'],
+      [200, true, 'at 200ms heal'],
+    ]);
+    for (const t of m.timeline) expect(t.appliedAtMs!).toBeGreaterThanOrEqual(t.startedAtMs!);
+    expect(m.timeline[0]!.startedAtMs!).toBeGreaterThanOrEqual(100);
+    expect(m.backend).toBe('userspace');
+    expect(m.nodes.map((n) => n.name).sort()).toEqual(['client', 'server']);
+    for (const f of ['metrics.json', 'conditions.json', 'nodes/client/stdout.log', 'nodes/client/events.ndjson']) {
+      expect(existsSync(path.join(out, 'cut-r1', f)), f).toBe(true);
+    }
+    // metrics from what the "program" wrote, loaded once and returned for the reports
+    expect(result.runs.map((r) => r.metrics.peer?.acksReceived)).toEqual([2, 2]);
+    expect(JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')).table.rows.map((r: { condition: string }) => r.condition)).toEqual(['baseline', 'cut']);
+    // the clients were stopped before the servers, so servers answer while clients drain
+    const stops = rt.events.filter((e) => e.startsWith('stop '));
+    expect(stops.indexOf('stop client')).toBeLessThan(stops.indexOf('stop server'));
+  });
+
+  it('a run whose lab cannot start is recorded as failed, with the reason, and leaves nothing', async () => {
+    const rt = runtime({ crash: new Set(['server']) });
+    const out = path.join(tmp, 'failed');
+    const result = await runExperiment(experiment('conditions:\n  - name: baseline\n'), { runtime: rt, images, outDir: out, progress: quiet, player: recordingPlayer([]) });
+    expect(result.summary.runs[0]!.status).toBe('failed');
+    const m = JSON.parse(readFileSync(path.join(out, 'baseline-r1', 'manifest.json'), 'utf8')) as RunManifest;
+    expect(m.error).toMatch(/node "server" exited with status 3 before it was ready/);
+    expect(rt.containersById.size).toBe(0);
+    expect(rt.networksById.size).toBe(0);
+  });
+
+  it('an abort mid-run marks it interrupted, keeps what was collected and skips the rest', async () => {
+    const rt = runtime();
+    const abort = new AbortController();
+    const out = path.join(tmp, 'aborted');
+    setTimeout(() => abort.abort(new Error('interrupted')), 150);
+    const result = await runExperiment(experiment('conditions:\n  - name: a\n  - name: b\n', '5s'), {
+      runtime: rt,
+      images,
+      outDir: out,
+      progress: quiet,
+      signal: abort.signal,
+      player: recordingPlayer([]),
+    });
+    expect(result.summary.interrupted).toBe(true);
+    expect(result.summary.runs.map((r) => [r.dir, r.status])).toEqual([['a-r1', 'interrupted']]);
+    expect(existsSync(path.join(out, 'a-r1', 'nodes/client/events.ndjson'))).toBe(true);
+    expect(rt.containersById.size).toBe(0);
+  });
+});
