@@ -11,7 +11,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const TWISTED_DIR = join(ROOT, 'test/fixtures/twisted');
+/** The seed's Twisted programs (Python 3 ports, quirks kept): one copy, the one the lab's image runs. */
+export const TWISTED_DIR = join(ROOT, 'docker/twisted');
 /** Debian's python3 (with python3-twisted); the python3 on PATH may be pyenv's without it. ACKLAB_PYTHON overrides. */
 export const SYSTEM_PYTHON = process.env.ACKLAB_PYTHON ?? '/usr/bin/python3';
 
