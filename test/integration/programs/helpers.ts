@@ -124,9 +124,15 @@ export function program(name: 'acklab-echo' | 'acklab-peer' | 'acklab-mcast' | '
   return track(new Proc(spawn(process.execPath, [join(ROOT, 'bin', `${name}.js`), ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] }), `${name} ${args.join(' ')}`));
 }
 
-/** Spawns a Python 3 fixture with Debian's python3, unbuffered. */
-export function python(script: string, args: string[], opts: { cwd?: string } = {}): Proc {
-  return track(new Proc(spawn(SYSTEM_PYTHON, ['-u', join(TWISTED_DIR, script), ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] }), `python3 ${script} ${args.join(' ')}`));
+/** Spawns one of the seed's Twisted programs (docker/twisted/) with Debian's python3, unbuffered; `env` adds to this process's. */
+export function python(script: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
+  return spawnProc(SYSTEM_PYTHON, ['-u', join(TWISTED_DIR, script), ...args], { ...opts, label: `python3 ${script} ${args.join(' ')}` });
+}
+
+/** Spawns any command on the host (tracked, so killAll stops it); `env` is added to this process's environment. */
+export function spawnProc(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; label?: string } = {}): Proc {
+  const child = spawn(command, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return track(new Proc(child, opts.label ?? `${command} ${args.join(' ')}`));
 }
 
 function track(p: Proc): Proc {
