@@ -1,7 +1,7 @@
 /**
  * Echo benchmark (not a test): closed-loop 64-byte ping-pong round trips per second at 1 and 64
  * connections, against acklab-echo (default single process, and --workers auto) and, in the same run,
- * against the seed's Twisted echo server (test/fixtures/twisted/echo_server.py on Debian's
+ * against the seed's Twisted echo server (docker/twisted/echo_server.py on Debian's
  * python3-twisted, which always listens on 8881). The load comes from bench/echo-load.c (compiled with
  * cc into .cache/bench) so the generator is cheap next to the servers; without a C compiler it falls
  * back to an in-process Node generator, which costs about as much as the server and caps the ratios.
@@ -130,7 +130,7 @@ async function startTwisted(): Promise<Target> {
   const check = spawnSync(PYTHON, ['-c', 'import twisted'], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`python3-twisted is missing (${PYTHON} cannot import twisted); install it: apt-get install -y python3-twisted`);
   if (!(await portFree(TWISTED_PORT))) throw new Error(`127.0.0.1:${TWISTED_PORT} is busy; the seed's Twisted echo server can only listen there`);
-  const proc = spawn(PYTHON, ['-u', join(ROOT, 'test/fixtures/twisted/echo_server.py')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(PYTHON, ['-u', join(ROOT, 'docker/twisted/echo_server.py')], { stdio: ['ignore', 'pipe', 'inherit'] });
   proc.stdout!.resume();
   const deadline = Date.now() + 10_000;
   while (await portFree(TWISTED_PORT)) {

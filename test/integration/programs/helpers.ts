@@ -12,7 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const TWISTED_DIR = join(ROOT, 'test/fixtures/twisted');
+/** The seed's Twisted programs (Python 3 ports, quirks kept): one copy, the one the lab's image runs. */
+export const TWISTED_DIR = join(ROOT, 'docker/twisted');
 /** Debian's python3 (with python3-twisted); the python3 on PATH may be pyenv's without it. ACKLAB_PYTHON overrides. */
 export const SYSTEM_PYTHON = process.env.ACKLAB_PYTHON ?? '/usr/bin/python3';
 
@@ -124,9 +125,15 @@ export function program(name: 'acklab-echo' | 'acklab-peer' | 'acklab-mcast' | '
   return track(new Proc(spawn(process.execPath, [join(ROOT, 'bin', `${name}.js`), ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] }), `${name} ${args.join(' ')}`));
 }
 
-/** Spawns a Python 3 fixture with Debian's python3, unbuffered. */
-export function python(script: string, args: string[], opts: { cwd?: string } = {}): Proc {
-  return track(new Proc(spawn(SYSTEM_PYTHON, ['-u', join(TWISTED_DIR, script), ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] }), `python3 ${script} ${args.join(' ')}`));
+/** Spawns one of the seed's Twisted programs (docker/twisted/) with Debian's python3, unbuffered; `env` adds to this process's. */
+export function python(script: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
+  return spawnProc(SYSTEM_PYTHON, ['-u', join(TWISTED_DIR, script), ...args], { ...opts, label: `python3 ${script} ${args.join(' ')}` });
+}
+
+/** Spawns any command on the host (tracked, so killAll stops it); `env` is added to this process's environment. */
+export function spawnProc(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; label?: string } = {}): Proc {
+  const child = spawn(command, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return track(new Proc(child, opts.label ?? `${command} ${args.join(' ')}`));
 }
 
 function track(p: Proc): Proc {

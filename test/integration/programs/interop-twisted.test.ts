@@ -1,5 +1,5 @@
 /**
- * Interop with the seed: the course's Twisted peer (test/fixtures/twisted/peer.py, a Python 3 port of
+ * Interop with the seed: the course's Twisted peer (docker/twisted/peer.py, a Python 3 port of
  * the slides) against acklab-peer, both ways. Needs Debian's python3-twisted; when it is missing this
  * file FAILS with instructions, unless ACKLAB_SKIP_TWISTED=1 asks to skip it explicitly.
  * The Twisted server ignores its port argument and always listens on 8888 (a seed quirk), so this file
