@@ -8,7 +8,20 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { AcklabError, UsageError } from '../common/index.js';
 import { loadExperimentFile, runExperiment } from '../experiment/index.js';
+import type { SweepSummary } from '../results/index.js';
 import { renderTerminalTable, writeReports } from '../report/index.js';
+
+/** One line per run and per check that did not pass: what `acklab run` exits with, and why. */
+export function renderVerdicts(summary: SweepSummary): string {
+  const lines = [`verdict: ${summary.verdict.toUpperCase()}`];
+  for (const r of summary.runs) {
+    const v = r.verdict;
+    lines.push(`  ${(v?.verdict ?? 'invalid').toUpperCase().padEnd(7)} ${r.dir}`);
+    for (const c of v?.checks ?? []) if (c.verdict !== 'pass') lines.push(`          ${c.name}: ${c.reason}`);
+    if (!v) lines.push('          the run could not be read back');
+  }
+  return `${lines.join('\n')}\n`;
+}
 
 function positiveInt(flag: string) {
   return (v: string) => {
@@ -49,10 +62,11 @@ export function register(program: Command): void {
         const rel = relative === '' ? '.' : relative.startsWith('..') ? dir : relative;
         const html = existsSync(path.join(dir, 'report.html')) ? `, ${path.join(rel, 'report.html')}` : '';
         process.stdout.write(`report: ${path.join(rel, 'report.md')}${html}\nruns:   ${rel}\n`);
+        process.stdout.write(renderVerdicts(summary));
         if (summary.interrupted) throw new AcklabError('interrupted: the runs above were collected and every lab was taken down', 130);
-        const bad = summary.runs.filter((r) => r.status !== 'ok' || r.metrics?.crashed);
-        if (bad.length > 0) {
-          throw new AcklabError(`${bad.length} run(s) failed or crashed: ${bad.map((r) => `${r.dir} (${r.metrics?.problems[0] ?? r.status})`).join('; ')}`);
+        if (summary.verdict !== 'pass') {
+          const bad = summary.runs.filter((r) => r.verdict?.verdict !== 'pass');
+          throw new AcklabError(`verdict ${summary.verdict.toUpperCase()}: ${bad.length} of ${summary.runs.length} run(s) did not pass`);
         }
       } finally {
         process.off('SIGINT', onSigint);

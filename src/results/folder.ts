@@ -9,6 +9,7 @@ import path from 'node:path';
 import { AcklabError } from '../common/index.js';
 import { parseDelivered } from '../programs/mcast/delivered.js';
 import { parseEvents, programRole, runMetrics, runSeries, type CollectedNode } from './metrics.js';
+import { runVerdict, type RunVerdict } from './verdict.js';
 import {
   RUN_FILES,
   RUN_FORMAT_VERSION,
@@ -98,6 +99,7 @@ export interface LoadedRun {
   nodes: CollectedNode[];
   metrics: RunMetrics;
   series: RunSeries;
+  verdict: RunVerdict;
   /** conditions.json; null when it was not written; `conditionsError` when it could not be read. */
   conditions: ConditionSnapshot[] | null;
   conditionsError?: string;
@@ -109,7 +111,7 @@ export async function loadRun(runDir: string): Promise<LoadedRun> {
   const { nodes, problems } = await readCollectedNodes(dir, manifest);
   if (manifest.error) problems.unshift(manifest.error);
   const metrics = runMetrics({ condition: manifest.condition.name, repetition: manifest.repetition, status: manifest.status, nodes, problems });
-  const run: LoadedRun = { dir, manifest, nodes, metrics, series: runSeries(nodes), conditions: null };
+  const run: LoadedRun = { dir, manifest, nodes, metrics, series: runSeries(nodes), verdict: runVerdict(manifest, metrics), conditions: null };
   const conditions = await readIfExists(path.join(dir, RUN_FILES.conditions));
   if (conditions !== undefined) {
     try {
@@ -133,6 +135,7 @@ export function sweepRunOf(run: LoadedRun, sweepDir: string): SweepRun {
     repetition: run.manifest.repetition,
     status: run.manifest.status,
     metrics: run.metrics,
+    verdict: run.verdict,
   };
 }
 

@@ -98,8 +98,18 @@ export function runDirName(condition: string, repetition: number): string {
   return `${condition}-r${repetition}`;
 }
 
-/** How a run ended. `interrupted`: Ctrl-C; `failed`: acklab could not set it up or play it. */
-export type RunStatus = 'ok' | 'failed' | 'interrupted';
+/**
+ * How a run ended. `invalid`: it ran to the end, but a condition it was to run under was lost on
+ * the way (see `RunManifest.invalid`), so its numbers describe another experiment; `interrupted`:
+ * Ctrl-C; `failed`: acklab could not set it up or play it.
+ */
+export type RunStatus = 'ok' | 'invalid' | 'failed' | 'interrupted';
+
+/** A condition that stopped holding during a run: when (offset from t0) and why. */
+export interface ConditionLoss {
+  atMs: number;
+  reason: string;
+}
 
 /**
  * How one program ended. `completed`: exited 0 with its summary; `incomplete`: wrote its summary
@@ -162,6 +172,8 @@ export interface RunManifest {
   gitCommit: string | null;
   status: RunStatus;
   error?: string;
+  /** Conditions that stopped holding during the run (status `invalid`); absent or empty when all held. */
+  invalid?: ConditionLoss[];
   startedAt: string;
   endedAt: string;
   /** Epoch ms of the timeline's zero (the workload was started). */
@@ -312,12 +324,30 @@ export interface ComparisonTable {
   rows: ComparisonRow[];
 }
 
+/** pass / fail / invalid: see src/results/verdict.ts for what each means and how it is judged. */
+export type Verdict = 'pass' | 'fail' | 'invalid';
+
+export interface CheckResult {
+  /** run, conditions, programs, total-order, mcast-delivery, acks */
+  name: string;
+  verdict: Verdict;
+  /** One line: why it passed (what accounts for a shortfall) or what failed. */
+  reason: string;
+}
+
+export interface RunVerdict {
+  verdict: Verdict;
+  checks: CheckResult[];
+}
+
 export interface SweepRun {
   dir: string;
   condition: string;
   repetition: number;
   status: RunStatus;
   metrics: RunMetrics | null;
+  /** The run's checks (src/results/verdict.ts); absent only when the run could not be read back. */
+  verdict?: RunVerdict;
 }
 
 export interface SweepSummary {
@@ -332,4 +362,6 @@ export interface SweepSummary {
   interrupted: boolean;
   runs: SweepRun[];
   table: ComparisonTable;
+  /** The worst run's verdict (a run that could not be read back is invalid). */
+  verdict: Verdict;
 }

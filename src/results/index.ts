@@ -4,3 +4,4 @@ export * from './folder.js';
 export * from './metrics.js';
 export * from './comparison.js';
 export * from './summary.js';
+export * from './verdict.js';

@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { comparisonTable } from './comparison.js';
+import { worst } from './verdict.js';
 import { RUN_FORMAT_VERSION, SWEEP_FILES, type SweepRun, type SweepSummary } from './format.js';
 import { writeJson } from './folder.js';
 
@@ -9,7 +10,8 @@ import { writeJson } from './folder.js';
 export type SweepInfo = Pick<SweepSummary, 'experiment' | 'file' | 'seed' | 'repetitions' | 'startedAt' | 'endedAt' | 'interrupted'>;
 
 export function buildSummary(info: SweepInfo, runs: SweepRun[]): SweepSummary {
-  return { formatVersion: RUN_FORMAT_VERSION, kind: 'acklab-sweep', ...info, runs, table: comparisonTable(runs) };
+  const verdict = worst(runs.map((r) => r.verdict?.verdict ?? 'invalid'));
+  return { formatVersion: RUN_FORMAT_VERSION, kind: 'acklab-sweep', ...info, runs, table: comparisonTable(runs), verdict: info.interrupted ? worst([verdict, 'invalid']) : verdict };
 }
 
 const CSV_COLUMNS: [string, (r: SweepRun) => unknown][] = [
@@ -17,6 +19,7 @@ const CSV_COLUMNS: [string, (r: SweepRun) => unknown][] = [
   ['condition', (r) => r.condition],
   ['repetition', (r) => r.repetition],
   ['status', (r) => r.status],
+  ['verdict', (r) => r.verdict?.verdict],
   ['crashed', (r) => r.metrics?.crashed],
   ['peer_updates_sent', (r) => r.metrics?.peer?.updatesSent],
   ['peer_acks_received', (r) => r.metrics?.peer?.acksReceived],

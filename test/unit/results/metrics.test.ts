@@ -124,9 +124,9 @@ describe('comparison table and report', () => {
     expect(md).toContain('[crash-r1](crash-r1/manifest.json)');
 
     const csv = summaryCsv(runs).split('\n');
-    expect(csv[0]).toMatch(/^run,condition,repetition,status,crashed,peer_updates_sent,peer_acks_received/);
-    expect(csv[1]).toMatch(/^baseline-r1,baseline,1,ok,false,15,15,1,/);
-    expect(csv[3]).toMatch(/^crash-r1,crash,1,ok,true,\d+,/);
+    expect(csv[0]).toMatch(/^run,condition,repetition,status,verdict,crashed,peer_updates_sent,peer_acks_received/);
+    expect(csv[1]).toMatch(/^baseline-r1,baseline,1,ok,pass,false,15,15,1,/);
+    expect(csv[3]).toMatch(/^crash-r1,crash,1,ok,fail,true,\d+,/);
   });
 
   it('formats a spread as min / median / max', () => {
