@@ -13,7 +13,8 @@ import { sleep, waitFor } from '../../support/wait.js';
 import { PROBE_CLIENT, PROBE_SERVER, type UdpResult, quantile } from './net-probe.js';
 
 const LAB_FILE = new URL('./lab.yaml', import.meta.url).pathname;
-const LAB_NAME = 'acklab-test-impair';
+// Per test process, so another `make test` on the same engine never touches this lab.
+const LAB_NAME = `acklab-test-impair-${process.pid.toString(36)}`;
 const runtime = dockerRuntime();
 let lab: StartedLab;
 let shaper: string;
@@ -46,7 +47,7 @@ beforeAll(async () => {
   process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
   const images = await ensureImages({ log: () => {} });
   shaper = images.shaper;
-  lab = await Lab.fromFile(LAB_FILE).start({ images });
+  lab = await Lab.fromTopology({ ...Lab.fromFile(LAB_FILE).topology, name: LAB_NAME }).start({ images });
   for (const n of ['n1', 'n2', 'n3']) await runtime.containers.execDetached(lab.node(n).containerId, ['node', '-e', PROBE_SERVER]);
   // The probe servers' last listener (9004) is up once they all are.
   for (const n of ['n1', 'n2', 'n3']) await waitFor(`probe server on ${n}`, async () => (await runtime.containers.listeningPorts(lab.node(n).containerId)).has(9004));

@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageTags } from '../../../src/images/index.js';
 import { Lab } from '../../../src/lab/index.js';
-import { countLab, labImages, removeTestLabs, topologyCopy, waitFor } from './helpers.js';
+import { countLab, labImages, removeTestLabs, topologyCopy, waitFor, testLab } from './helpers.js';
 
-const LABS = ['itest-api-pair', 'itest-api-nets', 'itest-api-echo'];
+const LABS = [testLab('itest-api-pair'), testLab('itest-api-nets'), testLab('itest-api-echo')];
 let images: ImageTags;
 
 beforeAll(async () => {
@@ -21,13 +21,13 @@ describe('Lab API', () => {
     const file = topologyCopy(
       {
         yaml: `
-name: itest-api-pair
+name: ${testLab('itest-api-pair')}
 nodes:
   server: { kind: peer-server }
   client: { kind: peer-client, args: { server: server, interval: 100ms, count: 12 } }
 `,
       },
-      'itest-api-pair',
+      testLab('itest-api-pair'),
     );
     {
       await using lab = await Lab.fromFile(file).start({ images });
@@ -39,13 +39,13 @@ nodes:
       expect(out.match(/Client received <Ack>/g)).toHaveLength(12);
       const server = await lab.logs('server');
       expect(server.match(/Server received <update>/g)).toHaveLength(12);
-      expect(await countLab('itest-api-pair')).toEqual({ containers: 2, networks: 1 });
+      expect(await countLab(testLab('itest-api-pair'))).toEqual({ containers: 2, networks: 1 });
     }
-    expect(await countLab('itest-api-pair')).toEqual({ containers: 0, networks: 0 });
+    expect(await countLab(testLab('itest-api-pair'))).toEqual({ containers: 0, networks: 0 });
   }, 120_000);
 
   it('two networks joined by one node: the router is reachable from both sides, the sides not from each other', async () => {
-    const file = topologyCopy({ file: 'two-networks.yaml' }, 'itest-api-nets');
+    const file = topologyCopy({ file: 'two-networks.yaml' }, testLab('itest-api-nets'));
     const text = (await import('node:fs')).readFileSync(file, 'utf8').replace(/subnet: 10\.77\.(\d)\.0\/24/g, 'subnet: 10.78.$1.0/24');
     (await import('node:fs')).writeFileSync(file, text);
     await using lab = await Lab.fromFile(file).start({ images, steps: [] });
@@ -57,7 +57,7 @@ nodes:
   }, 120_000);
 
   it('echo.yaml: both clients get their lines back from the echo server, by name', async () => {
-    await using lab = await Lab.fromFile(topologyCopy({ file: 'echo.yaml' }, 'itest-api-echo')).start({ images });
+    await using lab = await Lab.fromFile(topologyCopy({ file: 'echo.yaml' }, testLab('itest-api-echo'))).start({ images });
     for (const client of ['alice', 'bob']) {
       await waitFor(`${client} to get an echo`, async () => (await lab.logs(client)).includes(`echoed: hello 2 from ${client}`), 30_000);
     }

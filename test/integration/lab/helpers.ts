@@ -1,4 +1,5 @@
 /** Shared helpers for the lab integration tests: images, temp topology copies, label counts. */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,12 @@ import { labelFilter } from '../../../src/common/index.js';
 import { dockerRuntime } from '../../../src/runtime/index.js';
 
 export const ROOT = join(import.meta.dirname, '../../..');
+
+/** This test process's suffix: another `make test` on the same engine uses other lab names. */
+const SESSION = randomBytes(2).toString('hex');
+
+/** A lab name of this test session (`itest-pair` → `itest-pair-3fa1`). */
+export const testLab = (base: string): string => `${base}-${SESSION}`;
 export const CLI = join(ROOT, 'bin/acklab.js');
 export const runtime = dockerRuntime();
 
