@@ -4,7 +4,7 @@ import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { extract } from 'tar-stream';
 import { demux, parseListening } from './demux.js';
-import { fail, ignoreGone, short, statusCode } from './docker-errors.js';
+import { NameConflictError, engineMessage, fail, ignoreGone, short, statusCode } from './docker-errors.js';
 import type { ContainerClient, ContainerInfo, ContainerSpec, ExecResult, ExecSession, LogOptions } from './types.js';
 
 function addressesOf(networks: Record<string, { IPAddress?: string }> | undefined): Record<string, string> {
@@ -45,7 +45,12 @@ export class DockerContainerClient implements ContainerClient {
         HostConfig: hostConfig,
         ...(spec.network ? { NetworkingConfig: { EndpointsConfig: { [spec.network.id]: { Aliases: spec.network.aliases } } } } : {}),
       })
-      .catch(fail(`create container ${spec.name ?? ''} from ${spec.image}`.replace('  ', ' ')));
+      .catch((err: unknown) => {
+        if (statusCode(err) === 409 && spec.name !== undefined) {
+          throw new NameConflictError(spec.name, `docker: create container ${spec.name}: ${engineMessage(err)}`, { cause: err });
+        }
+        return fail(`create container ${spec.name ?? ''} from ${spec.image}`.replace('  ', ' '))(err);
+      });
     return c.id;
   }
 
