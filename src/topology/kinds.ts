@@ -5,8 +5,9 @@
  */
 import { z } from 'zod';
 import { formatDuration } from '../common/index.js';
-import { count, duration, nodeRef, port, strict } from './fields.js';
+import { count, interval, nodeRef, port, strict, timeout } from './fields.js';
 import type { FieldPath } from './issues.js';
+import { imageRefProblem } from './names.js';
 import type { ImageSpec, NodeRole, Readiness } from './model.js';
 
 export const DEFAULT_PORTS = { echo: 8881, peer: 8888, mcast: 9000 } as const;
@@ -56,7 +57,7 @@ const ACKLAB_NODE: ImageSpec = { type: 'acklab-node' };
 const d = (ms: number) => formatDuration(ms);
 const opt = (flag: string, v: string | number | undefined) => (v === undefined ? [] : [flag, String(v)]);
 
-const echoArgs = strict({ port: port().optional(), readyTimeout: duration().optional() });
+const echoArgs = strict({ port: port().optional(), readyTimeout: timeout().optional() });
 const echo: KindDefinition<z.output<typeof echoArgs>> = {
   name: 'echo',
   summary: 'acklab-echo: writes back every byte it receives (default port 8881)',
@@ -78,7 +79,7 @@ const echo: KindDefinition<z.output<typeof echoArgs>> = {
 const peerServerArgs = strict({
   port: port().optional(),
   log: z.string({ error: 'expected a file path inside the container' }).optional(),
-  readyTimeout: duration().optional(),
+  readyTimeout: timeout().optional(),
 });
 const peerServer: KindDefinition<z.output<typeof peerServerArgs>> = {
   name: 'peer-server',
@@ -101,12 +102,12 @@ const peerServer: KindDefinition<z.output<typeof peerServerArgs>> = {
 
 const peerClientArgs = strict({
   server: nodeRef(),
-  interval: duration().optional(),
+  interval: interval().optional(),
   count: count().optional(),
-  duration: duration().optional(),
+  duration: timeout().optional(),
   reconnect: z.boolean({ error: 'expected true or false' }).optional(),
   log: z.string({ error: 'expected a file path inside the container' }).optional(),
-  readyTimeout: duration().optional(),
+  readyTimeout: timeout().optional(),
 });
 const peerClient: KindDefinition<z.output<typeof peerClientArgs>> = {
   name: 'peer-client',
@@ -148,11 +149,11 @@ const mcastArgs = strict({
   port: port().optional(),
   peers: z.array(nodeRef(), { error: 'expected a list of mcast node names' }).optional(),
   count: count().optional(),
-  interval: duration().optional(),
+  interval: interval().optional(),
   out: z.string({ error: 'expected a file path inside the container' }).optional(),
-  connectTimeout: duration().optional(),
-  duration: duration().optional(),
-  readyTimeout: duration().optional(),
+  connectTimeout: timeout().optional(),
+  duration: timeout().optional(),
+  readyTimeout: timeout().optional(),
 });
 export const MCAST_DEFAULTS = { count: 10, intervalMs: 100 } as const;
 const mcast: KindDefinition<z.output<typeof mcastArgs>> = {
@@ -202,7 +203,7 @@ const mcast: KindDefinition<z.output<typeof mcastArgs>> = {
 const customReady = strict({
   port: port().optional(),
   log: z.string({ error: 'expected a regular expression matched against output lines' }).optional(),
-  timeout: duration().optional(),
+  timeout: timeout().optional(),
 });
 const customArgs = strict({
   image: z.string({ error: 'expected a local image reference, e.g. "alpine:3.20"' }).optional(),
@@ -233,6 +234,8 @@ const custom: KindDefinition<z.output<typeof customArgs>> = {
         : args.ready?.log !== undefined
           ? { type: 'log', pattern: args.ready.log, timeoutMs }
           : { type: 'started', timeoutMs };
+    const imageProblem = args.image === undefined ? undefined : imageRefProblem(args.image);
+    if (imageProblem) ctx.error(['image'], imageProblem);
     const command = args.command === undefined ? [] : typeof args.command === 'string' ? ['sh', '-c', args.command] : args.command;
     if (args.image === undefined && command.length === 0) {
       ctx.error([], 'a custom node on acklab\'s node image needs a command');

@@ -4,10 +4,11 @@
  */
 import type { z } from 'zod';
 import { cidrsOverlap, dnsNameProblem, formatCidr, parseCidr, type Ipv4Cidr } from './names.js';
+import { envNameProblem, envValueProblem } from './fields.js';
 import { getKind, kindNames, type KindDefinition, type ParsedNode, type ResolveContext } from './kinds.js';
 import { TopologyError, type FieldPath, type TopologyIssue } from './issues.js';
 import { IMPAIRMENT_FIELDS, parseImpairmentFields } from '../conditions/index.js';
-import type { Topology, TopologyLink, TopologyNetwork, TopologyNode } from './model.js';
+import type { NodeLimits, NodeLogs, Topology, TopologyLink, TopologyNetwork, TopologyNode } from './model.js';
 import { DependencyCycleError, startStages } from './order.js';
 import { rawLinkSchema, rawNodeSchema, rawTopologySchema, type RawLink, type RawTopology } from './schema.js';
 import type { YamlSource } from './source.js';
@@ -15,7 +16,23 @@ import type { YamlSource } from './source.js';
 /** The network every node joins when a topology declares none. */
 export const IMPLICIT_NETWORK = 'net';
 
-export function resolveTopology(source: YamlSource): Topology {
+/** The most nodes one lab may have unless the caller raises it (`--max-nodes`): each is a container. */
+export const DEFAULT_MAX_NODES = 100;
+/** What a node container gets unless its `limits`/`logs` (or the defaults') say otherwise. */
+export const DEFAULT_LIMITS: Readonly<Required<NodeLimits>> = { memoryBytes: 512 * 1024 ** 2, pids: 512 };
+export const DEFAULT_LOGS: Readonly<NodeLogs> = { maxBytes: 10 * 1024 ** 2, maxFiles: 3 };
+/** The prefix of a subnet acklab picks itself. */
+export const AUTO_SUBNET_PREFIX = 24;
+
+export interface ResolveOptions {
+  /** The most nodes the lab may have (default DEFAULT_MAX_NODES). */
+  maxNodes?: number;
+}
+
+/** Addresses a subnet has for containers: all but the network, gateway and broadcast addresses. */
+export const subnetCapacity = (prefix: number) => 2 ** (32 - prefix) - 3;
+
+export function resolveTopology(source: YamlSource, options: ResolveOptions = {}): Topology {
   const issues: TopologyIssue[] = [...source.syntaxIssues];
   const report = (path: FieldPath, message: string, key?: string) => issues.push(source.issue(path, message, key));
   const fail = () => {
@@ -30,7 +47,7 @@ export function resolveTopology(source: YamlSource): Topology {
     throw fail();
   }
   const raw = parsed.data;
-  const topology = resolveParsed(raw, report);
+  const topology = resolveParsed(raw, report, options.maxNodes ?? DEFAULT_MAX_NODES);
   if (issues.length > 0) throw fail();
   return { ...topology, file: source.file };
 }
@@ -50,7 +67,7 @@ function reportZodIssue(iss: z.core.$ZodIssue, prefix: FieldPath, report: Report
   }
 }
 
-function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'> {
+function resolveParsed(raw: RawTopology, report: Report, maxNodes: number): Omit<Topology, 'file'> {
   const nameProblem = dnsNameProblem(raw.name);
   if (nameProblem) report(['name'], nameProblem);
 
@@ -61,7 +78,7 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
   for (const [name, spec] of Object.entries(rawNetworks)) {
     const p = dnsNameProblem(name);
     if (p) report(['networks'], p, name);
-    const net: TopologyNetwork = { name };
+    const net: TopologyNetwork = { name, internal: spec?.internal ?? true };
     if (spec?.subnet !== undefined) {
       try {
         const cidr = parseCidr(spec.subnet);
@@ -86,6 +103,10 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
 
   const nodeNames = Object.keys(raw.nodes);
   if (nodeNames.length === 0) report(['nodes'], 'a topology needs at least one node');
+  if (nodeNames.length > maxNodes) {
+    report(['nodes'], `the lab has ${nodeNames.length} nodes; acklab starts at most ${maxNodes} nodes in one lab (--max-nodes N raises the ceiling)`);
+  }
+  checkEnv(raw.defaults?.env, ['defaults', 'env'], report);
 
   // Defaults per kind: validated as partial args of that kind.
   const kindList = kindNames().join(', ');
@@ -100,7 +121,7 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
   }
 
   // Pass 1: names, kinds, args, networks of each node.
-  const parsed = new Map<string, ParsedNode & { def: KindDefinition; env: Record<string, string>; dependsOn: string[] }>();
+  const parsed = new Map<string, ParsedNode & { def: KindDefinition; env: Record<string, string>; dependsOn: string[]; limits: NodeLimits; logs: NodeLogs }>();
   for (const [name, rawSpec] of Object.entries(raw.nodes)) {
     const p = dnsNameProblem(name);
     if (p) report(['nodes'], p, name);
@@ -132,10 +153,16 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
       for (const iss of args.error.issues) reportZodIssue(iss, ['nodes', name, 'args'], report);
       continue;
     }
+    checkEnv(spec.env, ['nodes', name, 'env'], report);
     const env = Object.fromEntries(
       Object.entries({ ...(raw.defaults?.env ?? {}), ...(spec.env ?? {}) }).map(([k, v]) => [k, String(v)]),
     );
-    parsed.set(name, { name, kind: spec.kind, networks: [...new Set(nodeNetworks)], args: args.data, def, env, dependsOn: spec.dependsOn ?? [] });
+    const limits = mergeLimits(raw.defaults?.limits, spec.limits);
+    const logs: NodeLogs = {
+      maxBytes: spec.logs?.maxSize ?? raw.defaults?.logs?.maxSize ?? DEFAULT_LOGS.maxBytes,
+      maxFiles: spec.logs?.maxFiles ?? raw.defaults?.logs?.maxFiles ?? DEFAULT_LOGS.maxFiles,
+    };
+    parsed.set(name, { name, kind: spec.kind, networks: [...new Set(nodeNetworks)], args: args.data, def, env, dependsOn: spec.dependsOn ?? [], limits, logs });
   }
 
   // Mcast ids: explicit ones first, then file order fills the gaps from 1.
@@ -190,9 +217,29 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
       ports: r.ports,
       ready: r.ready,
       dependsOn,
+      limits: n.limits,
+      logs: n.logs,
     };
     if (r.group !== undefined) node.group = r.group;
     nodes.push(node);
+  }
+
+  // Each node takes one address on each of its networks: the subnet must have room for all of them.
+  for (const net of nodeNames.length > maxNodes ? [] : networks) {
+    const members = [...parsed.values()].filter((n) => n.networks.includes(net.name)).length;
+    const prefix = net.subnet === undefined ? AUTO_SUBNET_PREFIX : Number(net.subnet.split('/')[1]);
+    if (members <= subnetCapacity(prefix)) continue;
+    let fits = prefix;
+    while (fits > 8 && subnetCapacity(fits) < members) fits--;
+    if (net.subnet === undefined) {
+      const at = raw.networks === undefined ? ['nodes'] : ['networks', net.name];
+      report(at, `network "${net.name}" has ${members} nodes, but the /${prefix} acklab picks has room for ${subnetCapacity(prefix)}; give it a larger subnet (e.g. /${fits})`);
+    } else {
+      report(
+        ['networks', net.name, 'subnet'],
+        `network "${net.name}" has ${members} nodes, but subnet ${net.subnet} has room for ${subnetCapacity(prefix)} (${2 ** (32 - prefix)} addresses less the network, gateway and broadcast addresses); use a /${fits} or larger`,
+      );
+    }
   }
 
   // A node that failed validation has no networks yet: "share no network" would only repeat its problem.
@@ -269,4 +316,20 @@ function resolveLinks(
     }
   });
   return links;
+}
+
+function checkEnv(env: Record<string, string | number | boolean> | undefined, path: FieldPath, report: Report): void {
+  for (const [key, value] of Object.entries(env ?? {})) {
+    const problem = envNameProblem(key) ?? envValueProblem(String(value));
+    if (problem) report(path, problem, key);
+  }
+}
+
+type RawLimits = { memory?: number | null; pids?: number | null };
+
+/** Defaults' limits, then the node's, field by field; null ("none") lifts a limit. */
+function mergeLimits(defaults: RawLimits | undefined, node: RawLimits | undefined): NodeLimits {
+  const memory = node?.memory !== undefined ? node.memory : defaults?.memory !== undefined ? defaults.memory : DEFAULT_LIMITS.memoryBytes;
+  const pids = node?.pids !== undefined ? node.pids : defaults?.pids !== undefined ? defaults.pids : DEFAULT_LIMITS.pids;
+  return { ...(memory === null ? {} : { memoryBytes: memory }), ...(pids === null ? {} : { pids }) };
 }
