@@ -23,6 +23,9 @@ export interface LabNodeRef {
   /** IPv4 addresses on every network the node joined. */
   addresses: string[];
   runId?: string;
+  /** The lab's owner and holder labels: its sidecars belong to it and go with it. */
+  owner?: string;
+  holder?: string;
 }
 
 /**
@@ -47,6 +50,10 @@ export async function findLabNodes(containers: ContainerClient, lab: string): Pr
       const ref: LabNodeRef = { name: c.labels[LABELS.node]!, containerId: c.id, addresses: Object.values(c.addresses).filter(Boolean) };
       const runId = c.labels[LABELS.runId];
       if (runId !== undefined) ref.runId = runId;
+      const owner = c.labels[LABELS.owner];
+      if (owner !== undefined) ref.owner = owner;
+      const holder = c.labels[LABELS.holder];
+      if (holder !== undefined) ref.holder = holder;
       return ref;
     })
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -80,10 +87,18 @@ export class Sidecars {
     const nodeInfo = await containers.inspect(node.containerId);
     try {
       const id = await containers.create({
-        name: `${nodeInfo.name}-shaper`,
+        // "." as in the node's own name (acklab-<lab>.<node>): no other node's name can end like this.
+        name: `${nodeInfo.name}.shaper`,
         image,
         command: ['sleep', 'infinity'],
-        labels: createLabels({ role: 'sidecar', lab, node: node.name, ...(node.runId ? { runId: node.runId } : {}) }),
+        labels: createLabels({
+          role: 'sidecar',
+          lab,
+          node: node.name,
+          ...(node.runId ? { runId: node.runId } : {}),
+          ...(node.owner ? { owner: node.owner } : {}),
+          ...(node.holder ? { holder: node.holder } : {}),
+        }),
         networkMode: { container: node.containerId },
         capAdd: [...SIDECAR_CAPABILITIES],
       });

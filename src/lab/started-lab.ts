@@ -1,11 +1,16 @@
-/** A running lab: its nodes' containers and addresses, exec, logs, and stop (also `await using`). */
+/**
+ * A running lab: its nodes' containers and addresses, exec, logs, and stop (also `await using`).
+ * It is held by the process that started it — if that process dies, its watchdog removes the lab —
+ * until `detach()` says the lab should outlive it (what `acklab up` does once the lab is ready).
+ */
 import { AcklabError } from '../common/index.js';
 import { ensureImages, type ImageTags } from '../images/index.js';
 import { type ControllerOptions, type ImpairController, openControllerFor } from '../impair/index.js';
 import type { ExecResult, Runtime } from '../runtime/index.js';
 import type { Topology, TopologyLink, TopologyNode } from '../topology/index.js';
 import { removeByLabels, type RemovedResources } from './cleanup.js';
-import { labSelector } from './naming.js';
+import { markDetached } from './lease.js';
+import { labSelector, type RunLabels } from './naming.js';
 
 export interface StartedNode {
   name: string;
@@ -26,18 +31,35 @@ export interface StartedNetwork {
 
 export class StartedLab implements AsyncDisposable {
   private stopped?: Promise<RemovedResources>;
+  private detached?: Promise<void>;
 
   constructor(
     readonly topology: Topology,
-    readonly runId: string,
+    private readonly run: RunLabels,
     readonly nodes: StartedNode[],
     readonly networks: StartedNetwork[],
     private readonly runtime: Runtime,
     private readonly images: ImageTags,
+    private readonly leaseImage: string,
   ) {}
 
+  /** The lab instance's name (the topology's unless `start({ name })` said otherwise). */
   get name(): string {
-    return this.topology.name;
+    return this.run.lab;
+  }
+
+  get runId(): string {
+    return this.run.runId;
+  }
+
+  get owner(): string {
+    return this.run.owner;
+  }
+
+  /** Lets the lab outlive this process (until `acklab down` or `stop()`); idempotent. */
+  detach(): Promise<void> {
+    this.detached ??= markDetached(this.runtime, this.run, this.leaseImage);
+    return this.detached;
   }
 
   /** Link conditions per direction, for the impairment layer. */
@@ -68,7 +90,14 @@ export class StartedLab implements AsyncDisposable {
   /** The impairment controller of this lab (sidecars made on demand from the shaper image). */
   controller(options: ControllerOptions = {}): ImpairController {
     const shaperImage = async () => this.images.shaper || (await ensureImages({ runtime: this.runtime, log: () => {} })).shaper;
-    const nodes = this.nodes.map((n) => ({ name: n.name, containerId: n.containerId, addresses: Object.values(n.addresses), runId: this.runId }));
+    const nodes = this.nodes.map((n) => ({
+      name: n.name,
+      containerId: n.containerId,
+      addresses: Object.values(n.addresses),
+      runId: this.runId,
+      owner: this.run.owner,
+      holder: this.run.holder,
+    }));
     return openControllerFor(this.runtime, this.name, nodes, { ...options, shaperImage });
   }
 

@@ -3,6 +3,7 @@
  * container lifecycles, exec (answered by a per-test handler) and copy-out of files tests put in.
  */
 import { PassThrough } from 'node:stream';
+import { NameConflictError } from '../../src/runtime/index.js';
 import type {
   BuildSpec,
   ContainerClient,
@@ -30,6 +31,8 @@ export interface FakeBehaviour {
   exec?: (node: string, argv: string[], container: FakeContainer) => ExecResult | undefined;
   /** Images that are not on the engine. */
   missingImages?: Set<string>;
+  /** How many network creates fail as if another process took the subnet first ("Pool overlaps"). */
+  overlaps?: number;
 }
 
 export interface FakeContainer extends ContainerInfo {
@@ -75,6 +78,11 @@ export class FakeRuntime implements Runtime {
 
   networks: NetworkClient = {
     create: async (spec: NetworkSpec) => {
+      if ((this.behaviour.overlaps ?? 0) > 0) {
+        this.behaviour.overlaps!--;
+        this.events.push(`network! ${spec.name} ${spec.subnet}`);
+        throw new Error(`docker: create network ${spec.name} (${spec.subnet}): Pool overlaps with other one on this address space`);
+      }
       const id = `net${++this.seq}`;
       const info: NetworkInfo = { id, name: spec.name, labels: spec.labels, subnets: [spec.subnet ?? `10.99.${this.seq}.0/24`] };
       this.networksById.set(id, info);
@@ -106,6 +114,10 @@ export class FakeRuntime implements Runtime {
 
   containers: ContainerClient = {
     create: async (spec: ContainerSpec) => {
+      // Names are claimed atomically, as by the engine (a lab's lease relies on it).
+      if (spec.name !== undefined && [...this.containersById.values()].some((c) => c.name === spec.name)) {
+        throw new NameConflictError(spec.name, `docker: create container ${spec.name}: Conflict. The container name "/${spec.name}" is already in use`);
+      }
       const id = `c${++this.seq}`;
       const net = spec.network ? this.networksById.get(spec.network.id)! : undefined;
       this.containersById.set(id, {
