@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { AcklabError, UsageError } from '../common/index.js';
 import { findNode } from '../lab/index.js';
-import { dockerRuntime } from '../runtime/index.js';
+import { engineRuntime, owner } from './engine.js';
 
 export function register(program: Command): void {
   program
@@ -13,8 +13,8 @@ export function register(program: Command): void {
     .option('--lab <name>', 'the lab, when several are running')
     .action(async (node: string, command: string[], opts: { lab?: string }) => {
       if (command.length === 0) throw new UsageError('give the command after --, e.g. acklab exec p1 -- ls /tmp');
-      const runtime = dockerRuntime();
-      const n = await findNode(runtime, node, opts.lab);
+      const runtime = await engineRuntime();
+      const n = await findNode(runtime, node, opts.lab, owner());
       if (n.state !== 'running') {
         throw new AcklabError(`node "${n.name}" of lab "${n.lab}" is ${n.state}; exec needs a running node (its output: acklab logs ${n.name})`, 1);
       }

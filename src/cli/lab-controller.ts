@@ -4,7 +4,7 @@ import { UsageError, formatRate } from '../common/index.js';
 import { describeImpairment } from '../conditions/index.js';
 import { ensureImages } from '../images/index.js';
 import { BACKENDS, type Backend, type ImpairController, type LabConditions, openController } from '../impair/index.js';
-import { dockerRuntime } from '../runtime/index.js';
+import { engineRuntime } from './engine.js';
 
 export interface ControllerFlags {
   dryRun?: boolean;
@@ -20,7 +20,7 @@ export function parseBackend(value: string | undefined): Backend | undefined {
 /** The lab's controller; the shaper image is built (or found) only when a sidecar must be made. */
 export async function labController(lab: string, flags: ControllerFlags = {}): Promise<ImpairController> {
   const backend = parseBackend(flags.backend);
-  return openController(dockerRuntime(), lab, {
+  return openController(await engineRuntime(), lab, {
     shaperImage: async () => (await ensureImages({ log: () => {} })).shaper,
     dryRun: flags.dryRun ?? false,
     ...(backend ? { backend } : {}),

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../common/index.js';
 import { findNode } from '../lab/index.js';
-import { dockerRuntime } from '../runtime/index.js';
+import { engineRuntime, owner } from './engine.js';
 
 export function register(program: Command): void {
   program
@@ -14,8 +14,8 @@ export function register(program: Command): void {
     .option('--tail <n>', 'only the last n lines')
     .action(async (node: string, opts: { follow?: boolean; lab?: string; tail?: string }) => {
       if (opts.tail !== undefined && !/^\d+$/.test(opts.tail)) throw new UsageError(`--tail must be a whole number (got "${opts.tail}")`);
-      const runtime = dockerRuntime();
-      const n = await findNode(runtime, node, opts.lab);
+      const runtime = await engineRuntime();
+      const n = await findNode(runtime, node, opts.lab, owner());
       if (!opts.follow) {
         process.stdout.write(await runtime.containers.logs(n.containerId, opts.tail === undefined ? {} : { tail: Number(opts.tail) }));
         return;
