@@ -1,6 +1,7 @@
 /** `acklab images [--rebuild] [--prune] [--base-image ROLE=IMAGE|bootstrap]…`: builds what is missing, with progress. */
 import type { Command } from 'commander';
 import { buildImages, parseBaseImageOptions, pruneImages } from '../images/index.js';
+import { engineRuntime } from './engine.js';
 
 export function register(program: Command): void {
   program
@@ -17,7 +18,9 @@ export function register(program: Command): void {
     .option('--prune', 'then remove older content-hash tags of acklab/node and acklab/shaper that no container uses')
     .action(async (opts: { rebuild?: boolean; baseImage: string[]; verbose?: boolean; prune?: boolean }) => {
       const started = performance.now();
+      const runtime = await engineRuntime();
       const results = await buildImages({
+        runtime,
         rebuild: opts.rebuild === true,
         baseImages: parseBaseImageOptions(opts.baseImage),
         verbose: opts.verbose === true,
