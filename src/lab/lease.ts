@@ -97,8 +97,10 @@ export async function claimLease(runtime: Runtime, run: RunLabels, options: Clai
     }
     const state = holderState(lease.holder);
     if (!lease.detached && state !== 'dead') {
+      // A holder elsewhere (another host or container) cannot be checked from here; its owner can still remove the lab.
+      const elsewhere = state === 'unknown' ? `; if that process is gone, \`acklab down ${run.lab}\` removes the lab` : '';
       throw new LabBusyError(
-        `lab "${run.lab}" is in use by acklab ${describeHolder(lease.holder)} (an \`up\` still starting, an experiment run or a test); wait for it, or choose another lab name with --name`,
+        `lab "${run.lab}" is in use by acklab ${describeHolder(lease.holder)} (an \`up\` still starting, an experiment run or a test); wait for it, or choose another lab name with --name${elsewhere}`,
         lease,
       );
     }
