@@ -13,11 +13,12 @@ export function labHandle(lab: string, refs: LabNodeRef[], sidecars: Sidecars): 
   return {
     lab,
     nodes: refs.map((r) => ({ name: r.name, addresses: r.addresses })),
-    async executor(node, create) {
+    async agent(node, create) {
       const ref = refs.find((r) => r.name === node);
       if (!ref) throw new AcklabError(`unknown node "${node}"; the lab's nodes are: ${refs.map((r) => r.name).join(', ')}`);
-      return sidecars.executor(ref, create);
+      return sidecars.agent(ref, create);
     },
+    close: () => sidecars.close(),
   };
 }
 
