@@ -84,8 +84,12 @@ export class AgentClient {
     return this.request({ op: 'change', ops });
   }
 
-  schedule(steps: ScheduledStep[]): Promise<{ staged: number }> {
-    return this.request({ op: 'schedule', steps });
+  schedule(steps: ScheduledStep[], t0Ms?: number): Promise<{ staged: number }> {
+    return this.request({ op: 'schedule', steps, ...(t0Ms !== undefined ? { t0Ms } : {}) });
+  }
+
+  start(t0Ms: number): Promise<{ armed: number }> {
+    return this.request({ op: 'start', t0Ms });
   }
 
   status(): Promise<AgentStatus> {

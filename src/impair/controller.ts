@@ -27,6 +27,11 @@ export interface LabHandle {
   agent(node: string, create: boolean): Promise<AgentClient | undefined>;
   /** Closes the control streams it opened (the agents, and the conditions they hold, stay). */
   close?(): void;
+  /**
+   * The node's container was started again (a new network namespace, maybe a new address): its old
+   * sidecar goes, and the node's address is updated; the next `agent(node, true)` makes a new one.
+   */
+  replaceNode?(node: string, ref: { containerId: string; addresses: string[] }): Promise<void>;
 }
 
 export interface ControllerOptions {
@@ -42,7 +47,7 @@ export interface ControllerOptions {
   seed?: number;
 }
 
-/** One timeline step for the whole lab: due at an absolute time, with each node's ops. */
+/** One timeline step for the whole lab: due `atMs` after the timeline's zero, with each node's ops. */
 export interface LabStep {
   id: string;
   atMs: number;
@@ -62,6 +67,9 @@ export interface ChangeOptions {
 export class ImpairController {
   private probed?: BackendProbe;
   private readonly configured = new Map<string, AgentClient>();
+  private watcher: ((e: LabEvent) => void) | undefined;
+  /** Agents whose stream ends on purpose (their node was started again): not a lost condition. */
+  private readonly retired = new Set<AgentClient>();
 
   constructor(
     private readonly lab: LabHandle,
@@ -167,29 +175,67 @@ export class ImpairController {
 
   /**
    * Hands every node its part of a timeline: each agent builds what the steps need now, and
-   * switches each step at its time by itself. Resolves once every agent has staged its steps.
+   * switches each step at t0 + its atMs by itself. Resolves once every agent has staged its steps;
+   * without `t0Ms` the steps wait for `start`.
    */
-  async schedule(steps: readonly LabStep[]): Promise<void> {
+  async schedule(steps: readonly LabStep[], t0Ms?: number): Promise<void> {
     const perNode = new Map<string, ScheduledStep[]>();
     for (const step of steps) for (const [node, ops] of step.ops) perNode.set(node, [...(perNode.get(node) ?? []), { id: step.id, atMs: step.atMs, ops }]);
     await Promise.all(
       [...perNode].map(async ([node, nodeSteps]) => {
         const agent = await this.agent(node, true);
-        if (agent) await agent.schedule(nodeSteps);
+        if (agent) await agent.schedule(nodeSteps, t0Ms);
       }),
     );
   }
 
+  /** The timeline's zero (epoch ms) for every staged step, on every node at once. */
+  async start(t0Ms: number): Promise<void> {
+    await Promise.all(this.nodeNames.map(async (n) => (await this.agent(n, false))?.start(t0Ms)));
+  }
+
   /** Follows every node's agent: its switches, its problems, and the end of its stream. */
   async watch(listener: (e: LabEvent) => void): Promise<void> {
-    await Promise.all(
-      this.nodeNames.map(async (node) => {
-        const agent = await this.agent(node, false);
-        if (!agent) return;
-        await agent.watch((e) => listener({ node, ...e }));
-        void agent.closed.then((reason) => listener({ node, event: 'closed', reason, atMs: Date.now() }));
-      }),
-    );
+    this.watcher = listener;
+    await Promise.all(this.nodeNames.map(async (node) => this.watchNode(node)));
+  }
+
+  private async watchNode(node: string): Promise<void> {
+    const listener = this.watcher;
+    const agent = await this.agent(node, false);
+    if (!agent || !listener) return;
+    await agent.watch((e) => listener({ node, ...e }));
+    void agent.closed.then((reason) => {
+      if (!this.retired.has(agent)) listener({ node, event: 'closed', reason, atMs: Date.now() });
+    });
+  }
+
+  /**
+   * A node's container was started again: it has a new network namespace, so it gets a new sidecar,
+   * which takes over the old agent's conditions and its steps still to come; every other agent
+   * learns the node's address again (rules naming it are rewritten if it changed).
+   */
+  async nodeRestarted(node: string, ref: { containerId: string; addresses: string[] }): Promise<void> {
+    if (!this.lab.replaceNode) throw new AcklabError('this lab cannot replace a node\'s sidecar');
+    const old = await this.agent(node, false);
+    const status = old ? await old.status().catch(() => undefined) : undefined;
+    if (old) this.retired.add(old);
+    await this.lab.replaceNode(node, ref);
+    this.configured.delete(node);
+    await Promise.all([...this.configured].map(([n, a]) => a.configure(n, this.addressing(), this.options.seed)));
+    if (!status) return;
+    const now = Date.now();
+    const carried = restoreOps(status.state, now);
+    const upcoming = status.pending.filter((p) => p.dueMs === undefined || p.dueMs > now);
+    if (carried.length === 0 && upcoming.length === 0 && !this.watcher) return;
+    const agent = (await this.agent(node, true))!;
+    if (carried.length > 0) await agent.change(carried);
+    // Steps already armed keep their zero (all of one run share it); staged ones wait for start.
+    const armed = upcoming.filter((p) => p.dueMs !== undefined);
+    if (armed.length > 0) await agent.schedule(armed.map(({ id, atMs, ops }) => ({ id, atMs, ops })), armed[0]!.dueMs! - armed[0]!.atMs);
+    const staged = upcoming.filter((p) => p.dueMs === undefined);
+    if (staged.length > 0) await agent.schedule(staged.map(({ id, atMs, ops }) => ({ id, atMs, ops })));
+    if (this.watcher) await this.watchNode(node);
   }
 
   /** What is in force, read back from the kernel of every node that has an agent. */
@@ -246,4 +292,15 @@ export class ImpairController {
     this.log(`[${node}] ${quoteArgv(IPTABLES_RESTORE)} <<'EOF'\n${renderRestore(next, new Map([...existing, ...needed]), this.addressing())}EOF`);
     for (const stage of existing.values()) if (!needed.has(stage.key)) for (const argv of stageTeardown(stage, devices)) this.log(`[${node}] ${quoteArgv(argv)}`);
   }
+}
+
+/** A node's state as ops that rebuild it on a new agent (entries that already lapsed are left out). */
+function restoreOps(state: AgentStatus['state'], nowMs: number): NodeOp[] {
+  const live = (u?: number) => u === undefined || u > nowMs;
+  return [
+    ...state.impairments.filter((i) => live(i.untilMs)).map((i): NodeOp => ({ op: 'impair', to: i.to, impairment: i.impairment, ...(i.untilMs !== undefined ? { untilMs: i.untilMs } : {}) })),
+    ...state.cuts
+      .filter((c) => live(c.untilMs))
+      .map((c): NodeOp => ({ op: 'cut', cut: { from: c.from, to: c.to, style: c.style }, side: c.side, ...(c.untilMs !== undefined ? { untilMs: c.untilMs } : {}), ...(c.tag !== undefined ? { tag: c.tag } : {}) })),
+  ];
 }

@@ -10,7 +10,7 @@ import { probeBackend } from './probe.js';
 import { type LabNodeRef, Sidecars, findLabNodes, sidecarExecutor } from './sidecars.js';
 
 export function labHandle(lab: string, refs: LabNodeRef[], sidecars: Sidecars): LabHandle {
-  return {
+  const handle: LabHandle = {
     lab,
     nodes: refs.map((r) => ({ name: r.name, addresses: r.addresses })),
     async agent(node, create) {
@@ -19,7 +19,17 @@ export function labHandle(lab: string, refs: LabNodeRef[], sidecars: Sidecars): 
       return sidecars.agent(ref, create);
     },
     close: () => sidecars.close(),
+    async replaceNode(node, next) {
+      const ref = refs.find((r) => r.name === node);
+      if (!ref) throw new AcklabError(`unknown node "${node}"`);
+      await sidecars.remove(node);
+      ref.containerId = next.containerId;
+      ref.addresses = next.addresses;
+      const addressing = handle.nodes.find((n) => n.name === node);
+      if (addressing) addressing.addresses = next.addresses;
+    },
   };
+  return handle;
 }
 
 export interface OpenOptions extends ControllerOptions {

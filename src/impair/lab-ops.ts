@@ -2,7 +2,7 @@
  * A lab-wide change as each node's ops: an egress condition is one op on its node; a cut is two,
  * one per side (the sender blocks packets to the receiver, the receiver packets from the sender).
  */
-import { egressConditions, partitionCuts, type Cut, type EgressCondition, type NetworkAction } from '../conditions/index.js';
+import { egressConditions, partitionCuts, type Action, type Cut, type EgressCondition, type NemesisAction, type NetworkAction } from '../conditions/index.js';
 import type { NodeOp } from './render.js';
 
 export type LabOps = Map<string, NodeOp[]>;
@@ -54,4 +54,16 @@ export function actionOps(action: NetworkAction, nodes: readonly string[], opts:
     case 'heal':
       return healOps(nodes, action.node);
   }
+}
+
+/** A nemesis tick: every node drops the cuts the nemesis put in before, and takes its new ones (one switch). */
+export function nemesisOps(action: NemesisAction, nodes: readonly string[]): LabOps {
+  return mergeOps(untagOps(nodes, action.tag), cutOps(action.cuts, { tag: action.tag }));
+}
+
+/** What a timeline step does to the nodes' conditions; process faults do nothing here (they act on containers). */
+export function stepOps(action: Action, nodes: readonly string[]): LabOps {
+  if (action.kind === 'process') return new Map();
+  if (action.kind === 'nemesis') return nemesisOps(action, nodes);
+  return actionOps(action, nodes);
 }

@@ -64,7 +64,9 @@ export interface AgentHost {
 }
 
 interface Pending extends ScheduledStep {
-  cancel: () => void;
+  /** Epoch ms it switches at, once the timeline's zero is known. */
+  dueMs?: number;
+  cancel?: () => void;
   armed?: ArmedRestore;
   cancelArm?: () => void;
 }
@@ -138,24 +140,27 @@ export class AgentCore {
     return this.serial(async () => this.transition(applyOps(this.state, ops, this.self())));
   }
 
-  /** Stages every step's resources, then arms each step at its time. */
-  async schedule(steps: readonly ScheduledStep[]): Promise<{ staged: number }> {
+  /**
+   * Stages every step's resources (all the states the steps lead to need), so that a step later is
+   * one batch and nothing else; arms them now when the zero is given, else at `start`.
+   */
+  async schedule(steps: readonly ScheduledStep[], t0Ms?: number): Promise<{ staged: number }> {
     return this.serial(async () => {
-      let s = this.pending.reduce((acc, p) => applyOps(acc, p.ops, this.self()), this.state);
-      const states: NodeState[] = [];
-      for (const step of [...steps].sort((a, b) => a.atMs - b.atMs)) {
-        s = applyOps(s, step.ops, this.self());
-        states.push(s);
-      }
-      await this.ensureStages(allocateStages([this.state, ...this.pendingStates(), ...states], this.stages, this.backend()));
-      for (const step of steps) this.arm(step);
+      this.pending.push(...steps.map((s) => ({ ...s })));
+      await this.ensureStages(allocateStages([this.state, ...this.pendingStates()], this.stages, this.backend()));
+      if (t0Ms !== undefined) this.startAt(t0Ms);
       return { staged: steps.length };
     });
   }
 
+  /** The timeline's zero: every staged step is armed at t0Ms + its atMs. */
+  start(t0Ms: number): { armed: number } {
+    return { armed: this.startAt(t0Ms) };
+  }
+
   cancel(ids?: readonly string[]): void {
     for (const p of this.pending.filter((x) => !ids || ids.includes(x.id))) {
-      p.cancel();
+      p.cancel?.();
       p.cancelArm?.();
       p.armed?.abort();
     }
@@ -192,7 +197,7 @@ export class AgentCore {
       state: this.state,
       stages: [...this.stages.values()],
       helpers,
-      pending: this.pending.map((p) => ({ id: p.id, atMs: p.atMs })),
+      pending: this.pending.map((p) => ({ id: p.id, atMs: p.atMs, ops: p.ops, ...(p.dueMs !== undefined ? { dueMs: p.dueMs } : {}) })),
       records: [...this.records],
       problems: [...this.problems],
       kernel: { iptablesSave: save!.stdout, qdiscs: Object.fromEntries(this.devices.map((d, i) => [d, qdiscs[i]!.stdout.trim()])), nfqueue: nfq!.stdout },
@@ -211,11 +216,23 @@ export class AgentCore {
     return this.node ?? '?';
   }
 
+  /** The states the pending steps lead to, in their order. */
   private pendingStates(): NodeState[] {
     const out: NodeState[] = [];
     let s = this.state;
     for (const p of [...this.pending].sort((a, b) => a.atMs - b.atMs)) out.push((s = applyOps(s, p.ops, this.self())));
     return out;
+  }
+
+  private startAt(t0Ms: number): number {
+    let armed = 0;
+    for (const p of this.pending) {
+      if (p.dueMs !== undefined) continue;
+      p.dueMs = t0Ms + p.atMs;
+      this.arm(p);
+      armed++;
+    }
+    return armed;
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -259,17 +276,16 @@ export class AgentCore {
     return done;
   }
 
-  private arm(step: ScheduledStep): void {
-    const p: Pending = { ...step, cancel: () => {} };
-    p.cancelArm = this.host.at(step.atMs - ARM_AHEAD_MS, () => {
+  private arm(p: Pending): void {
+    const due = p.dueMs!;
+    p.cancelArm = this.host.at(due - ARM_AHEAD_MS, () => {
       p.armed = this.host.arm(IPTABLES_RESTORE);
     });
-    p.cancel = this.host.at(step.atMs, () => {
+    p.cancel = this.host.at(due, () => {
       const firedAtMs = this.host.now();
       this.pending = this.pending.filter((x) => x !== p);
-      void this.serial(() => this.transition(applyOps(this.state, p.ops, this.self()), { stepId: p.id, dueMs: p.atMs, firedAtMs }, p.armed));
+      void this.serial(() => this.transition(applyOps(this.state, p.ops, this.self()), { stepId: p.id, dueMs: due, firedAtMs }, p.armed));
     });
-    this.pending.push(p);
   }
 
   private armExpiry(): void {

@@ -14,7 +14,7 @@ export const AGENT_CONNECT: readonly string[] = ['socat', '-', `UNIX-CONNECT:${A
 export const AGENT_DAEMON: readonly string[] = ['acklab-agent', 'daemon'];
 export const AGENT_PROTOCOL = 1;
 
-/** One timeline step as one node sees it: its ops, due at an absolute time (epoch ms). */
+/** One timeline step as one node sees it: its ops, due `atMs` after the timeline's zero. */
 export interface ScheduledStep {
   id: string;
   atMs: number;
@@ -27,8 +27,13 @@ export type AgentRequest =
   | { op: 'configure'; node: string; addressing: Addressing; seed?: number }
   /** Changes now; answers once they are in force. */
   | { op: 'change'; ops: NodeOp[] }
-  /** Stages every step's resources now and switches each at its time; answers once all are staged. */
-  | { op: 'schedule'; steps: ScheduledStep[] }
+  /**
+   * Stages every step's resources now; answers once all are staged. With `t0Ms` the steps are
+   * armed at once (each at t0Ms + atMs), else they wait for `start`.
+   */
+  | { op: 'schedule'; steps: ScheduledStep[]; t0Ms?: number }
+  /** The timeline's zero (epoch ms): arms every staged step at t0Ms + its atMs. */
+  | { op: 'start'; t0Ms: number }
   /** Drops scheduled steps not yet switched (all, or those named). */
   | { op: 'cancel'; ids?: string[] }
   | { op: 'status' }
@@ -80,7 +85,8 @@ export interface AgentStatus {
   state: NodeState;
   stages: Stage[];
   helpers: HelperState[];
-  pending: { id: string; atMs: number }[];
+  /** Steps not yet switched: `atMs` after the zero, `dueMs` once started. */
+  pending: (ScheduledStep & { dueMs?: number })[];
   records: SwitchRecord[];
   problems: Problem[];
   /** What the kernel holds, as it prints it: `iptables-save -c`, `tc -s qdisc` per device, the NFQUEUE listeners. */

@@ -84,7 +84,9 @@ export class AgentServer {
       case 'change':
         return this.core.change(req.ops);
       case 'schedule':
-        return this.core.schedule(req.steps);
+        return this.core.schedule(req.steps, req.t0Ms);
+      case 'start':
+        return this.core.start(req.t0Ms);
       case 'cancel':
         return this.core.cancel(req.ids);
       case 'status':

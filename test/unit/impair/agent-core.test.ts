@@ -53,14 +53,16 @@ describe('agent core', () => {
 
   it('scheduled steps: stages built ahead, restore armed just before, each step switched at its time', async () => {
     const { core, kernel, events } = await agent();
-    const t0 = kernel.now() + 1000;
     await core.schedule([
-      { id: 's1', atMs: t0, ops: [{ op: 'cut', cut: { from: 'n1', to: 'n2', style: 'drop' }, side: 'from' }, { op: 'impair', to: 'n3', impairment: d20 }] },
-      { id: 's2', atMs: t0 + 500, ops: [{ op: 'heal' }] },
+      { id: 's1', atMs: 0, ops: [{ op: 'cut', cut: { from: 'n1', to: 'n2', style: 'drop' }, side: 'from' }, { op: 'impair', to: 'n3', impairment: d20 }] },
+      { id: 's2', atMs: 500, ops: [{ op: 'heal' }] },
     ]);
-    // the helper of the future step is already up; nothing is in force yet
+    // the helper of the future step is already up; nothing is in force, nothing armed until the zero is known
     expect(kernel.helpers.get(100)?.alive).toBe(true);
     expect(kernel.chains.get('ACKLAB-PART-OUT')).toEqual([]);
+    expect((await core.status()).pending.map((p) => [p.id, p.atMs, p.dueMs])).toEqual([['s1', 0, undefined], ['s2', 500, undefined]]);
+    const t0 = kernel.now() + 1000;
+    expect(core.start(t0)).toEqual({ armed: 2 });
     await kernel.advanceTo(t0 - ARM_AHEAD_MS);
     expect(kernel.log.at(-1)).toBe('arm iptables-restore -w 5 --noflush');
     await kernel.advanceTo(t0);

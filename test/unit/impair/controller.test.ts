@@ -30,7 +30,8 @@ function fakeLab() {
         hello: async () => core.hello(),
         configure: (n: string, addr: Record<string, string[]>, seed?: number) => core.configure(n, addr, seed),
         change: (ops: Parameters<AgentCore['change']>[0]) => core.change(ops),
-        schedule: (steps: Parameters<AgentCore['schedule']>[0]) => core.schedule(steps),
+        schedule: (steps: Parameters<AgentCore['schedule']>[0], t0?: number) => core.schedule(steps, t0),
+        start: async (t0: number) => core.start(t0),
         status: () => core.status(),
         watch: async (l: (e: AgentEvent) => void) => void listeners.add(l),
       } as unknown as AgentClient;
@@ -112,9 +113,10 @@ describe('ImpairController', () => {
     await ctl.prepare();
     const heard: LabEvent[] = [];
     await ctl.watch((e) => heard.push(e));
-    const at = Date.now() + 5_000;
-    await ctl.schedule([{ id: 'p', atMs: at, ops: actionOps({ kind: 'partition', partition: parsePartition('a | b'), style: 'drop' }, ['a', 'b', 'c']) }]);
-    for (const k of kernels.values()) await k.advanceTo(at);
+    await ctl.schedule([{ id: 'p', atMs: 500, ops: actionOps({ kind: 'partition', partition: parsePartition('a | b'), style: 'drop' }, ['a', 'b', 'c']) }]);
+    const t0 = Date.now() + 5_000;
+    await ctl.start(t0);
+    for (const k of kernels.values()) await k.advanceTo(t0 + 500);
     expect(heard.filter((e) => e.event === 'switched').map((e) => e.node).sort()).toEqual(['a', 'b']);
     expect(kernels.get('c')!.chains.get('ACKLAB-PART-OUT')).toEqual([]);
   });
