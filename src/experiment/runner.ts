@@ -231,6 +231,8 @@ class RunRecord {
   /** Process faults due, and the ones running (so collection waits for them). */
   readonly faults: Promise<void>[] = [];
   readonly timers: NodeJS.Timeout[] = [];
+  /** Read-backs of the conditions taken as timeline steps settle (collection waits for them). */
+  readonly reads: Promise<void>[] = [];
 
   constructor(
     readonly dir: string,
@@ -342,7 +344,15 @@ async function playPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): Prom
   const net = r.net!;
   const names = lab.nodes.map((n) => n.name);
   const steps = labSteps(r.manifest.timeline, names);
-  r.log = new TimelineLog(r.manifest.timeline, steps, () => r.manifest.t0);
+  // Once a step is in force everywhere, what the kernel holds is read back into conditions.json.
+  r.log = new TimelineLog(r.manifest.timeline, steps, () => r.manifest.t0, (record) => {
+    if (r.manifest.t0 === null) return;
+    if (record.step.action.kind !== 'process') {
+      const at = record.appliedAtMs === null ? 'failed' : `in force at +${(record.appliedAtMs / 1000).toFixed(3)}s, spread ${record.spreadMs ?? 0} ms`;
+      ctx.progress.runPhase(run, `${record.text} (${at})`);
+    }
+    r.reads.push(r.snapshot(record.text, Date.now() - r.manifest.t0));
+  });
   const log = r.log;
   if (steps.length > 0) {
     ctx.progress.runPhase(run, `staging ${steps.length} timeline step(s) on every node`);
@@ -384,6 +394,7 @@ async function collectPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): P
   const containers = ctx.runtime.containers;
   for (const t of r.timers) clearTimeout(t);
   await Promise.race([Promise.all(r.faults), new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS))]);
+  await Promise.race([Promise.all(r.reads), new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS))]);
   r.log?.stopWatching();
   r.log?.finish(Date.now());
   try {
@@ -430,7 +441,7 @@ async function writeRunFiles(r: RunRecord): Promise<void> {
   r.manifest.endedAt = new Date().toISOString();
   if (r.problems.length > 0) r.manifest.error = [r.manifest.error, ...r.problems].filter(Boolean).join('; ');
   await writeJson(path.join(r.dir, RUN_FILES.manifest), r.manifest);
-  await writeFile(path.join(r.dir, RUN_FILES.conditions), `${JSON.stringify(r.snapshots, null, 2)}\n`);
+  await writeFile(path.join(r.dir, RUN_FILES.conditions), `${JSON.stringify([...r.snapshots].sort((a, b) => a.atMs - b.atMs), null, 2)}\n`);
 }
 
 /**

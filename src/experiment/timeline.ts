@@ -47,6 +47,8 @@ export class TimelineLog {
     private readonly records: TimelineRecord[],
     steps: readonly LabStep[],
     private readonly t0: () => number | null,
+    /** Called once per step when every node it touches has switched (or the process fault is done). */
+    private readonly onSettled: (record: TimelineRecord, index: number) => void = () => {},
   ) {
     for (const s of steps) this.expected.set(Number(s.id.slice(1)), new Set(s.ops.keys()));
   }
@@ -82,6 +84,7 @@ export class TimelineLog {
     record.spreadMs = 0;
     record.ok = error === undefined;
     if (error) record.error = error;
+    this.onSettled(record, index);
   }
 
   /** Steps whose nodes did not all report: why, once the run is over. */
@@ -107,6 +110,7 @@ export class TimelineLog {
     const failed = Object.entries(nodes).filter(([, s]) => !s.ok);
     record.ok = failed.length === 0;
     if (failed.length > 0) record.error = failed.map(([n, s]) => `${n}: ${s.error ?? 'failed'}`).join('; ');
+    this.onSettled(record, index);
   }
 }
 
