@@ -171,6 +171,9 @@ describe('comparison table and report', () => {
     expect(md).toContain('| condition | runs | updates | acks | ack ratio (%) |');
     expect(md).toMatch(/\| baseline \| 2 \| 15 \| 15 \| 100\.0 \|/);
     expect(md).toContain('[crash-r1](crash-r1/manifest.json)');
+    // the verdict acklab run exits with, and per run what did not pass
+    expect(md).toContain('**Verdict: FAIL** — `acklab run` exits 1.');
+    expect(md).toMatch(/\| \[crash-r1\]\(crash-r1\/manifest\.json\) \| ok, crashed \| fail; programs fail: client crashed/);
 
     const csv = summaryCsv(runs).split('\n');
     expect(csv[0]).toMatch(/^run,condition,repetition,status,verdict,crashed,peer_updates_sent,peer_acks_received/);
