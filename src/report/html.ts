@@ -72,7 +72,7 @@ figure.chart svg { display: block; width: 100%; height: auto; }
 .st-bar button { font-size: .95em; padding: .1em .5em; cursor: pointer; }
 .st-where { color: #444; font-variant-numeric: tabular-nums; margin: 0 .4em; }
 .st-head svg, .st-view svg { display: block; max-width: 100%; height: auto; }
-.st-view { max-height: 76vh; overflow-y: auto; overflow-x: hidden; border: 1px solid #ddd; border-radius: 4px; outline: none; touch-action: pan-y; }
+.st-view { max-height: 76vh; overflow-y: auto; overflow-x: hidden; border: 1px solid #ddd; border-radius: 4px; outline: none; touch-action: pan-y; user-select: none; }
 .st-view:focus-visible { border-color: #4c78a8; }
 .st-select { display: none; position: absolute; background: rgba(76, 120, 168, .15); border: 1px solid #4c78a8; pointer-events: none; font-size: 11px; color: #234; padding: 2px 6px; }
 .st:has(.ack-toggle:not(:checked)) .ack-part { display: none; }
@@ -80,7 +80,8 @@ figure.chart svg { display: block; width: 100%; height: auto; }
 .no-js .js-only { display: none; }
 pre { background: #f7f7f7; padding: .5em; overflow-x: auto; font-size: .8em; max-height: 30em; }
 code { font-size: .9em; overflow-wrap: anywhere; }
-nav ul { columns: 3 16em; padding-left: 1.2em; }
+nav ul { display: flex; flex-wrap: wrap; gap: .25em 1.6em; list-style: none; padding: 0; margin: .6em 0; }
+nav li { white-space: nowrap; }
 `;
 
 function table(head: string[], rows: string[][], cls = ''): string {

@@ -19,7 +19,11 @@ function setup(root) {
   var defaults = { time: R.defaultZoom(data, 'time'), logical: R.defaultZoom(data, 'logical') };
   var state = { mode: 'time', zoom: defaults.time, width: 0 };
   var current = null;
-  var limits = { time: [1e-5, 4000], logical: [0.2, 400] };
+  // zoomed out: the whole run in a few px; zoomed in: at most ~1.5 million px tall, which browsers still scroll
+  var limits = {
+    time: [1e-5, Math.max(defaults.time, R.zoomFor(data, 'time', 1.5e6))],
+    logical: [0.2, Math.max(defaults.logical, R.zoomFor(data, 'logical', 1.5e6))]
+  };
   function clampZoom(z) { var l = limits[state.mode]; return Math.min(l[1], Math.max(l[0], z)); }
   function draw(anchor) {
     state.width = Math.max(320, view.clientWidth);
@@ -78,8 +82,9 @@ function setup(root) {
   }, { passive: false });
   var drag = null;
   view.addEventListener('pointerdown', function (e) {
-    if (e.button !== 0) return;
     var box = view.getBoundingClientRect();
+    // not on the scrollbar
+    if (e.button !== 0 || e.clientX - box.left > view.clientWidth) return;
     drag = { y0: view.scrollTop + e.clientY - box.top, y1: null, id: e.pointerId };
   });
   view.addEventListener('pointermove', function (e) {

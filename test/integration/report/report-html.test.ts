@@ -191,8 +191,8 @@ describe.skipIf(skip)('report.html in headless chromium', () => {
     });
 
     it('labels in the diagrams never overlap, at the first view, the whole run and the logical view', async () => {
+      for (const svg of await page.locator('.st svg.space-time').all()) expect(await overlappingLabels(svg)).toEqual([]);
       const st = page.locator('#run-partition-no-heal-r1 .st[data-kind=mcast]');
-      expect(await overlappingLabels(st.locator('svg.space-time'))).toEqual([]);
       await st.locator('button[data-act=fit]').click();
       expect(await overlappingLabels(st.locator('svg.space-time'))).toEqual([]);
       await st.scrollIntoViewIfNeeded();
