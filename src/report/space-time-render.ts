@@ -320,16 +320,18 @@ export function createSpaceTimeRenderer(): StRenderer {
     const xOf = (i: number) => LEFT + colW * (i + 0.5);
     const sc = scale(data, view);
     const H = sc.height;
+    // the drawing's height: the scale's, or more when a fault label near the end needs the room
+    let bottom = H;
     const color = (c: number) => PALETTE[((c % PALETTE.length) + PALETTE.length) % PALETTE.length]!;
     const out: string[] = [];
-    out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="space-time" data-mode="${view.mode}" width="${r1(width)}" height="${r1(H)}" viewBox="0 0 ${r1(width)} ${r1(H)}" font-family="sans-serif" font-size="${FONT}">`);
+    out.push('<svg HEAD>');
     out.push('<defs>');
     const markers: [string, string, number][] = [...PALETTE.map((c, i): [string, string, number] => [`m${i}`, c, 8]), ['ack', ACK, 7], ['lost', LOST, 7]];
     for (const [id, c, size] of markers) {
       out.push(`<marker id="st-${id}" viewBox="0 0 10 10" refX="9.5" refY="5" markerUnits="userSpaceOnUse" markerWidth="${size}" markerHeight="${size}" orient="auto"><path d="M0,0L10,5L0,10z" fill="${c}"/></marker>`);
     }
     out.push('</defs>');
-    out.push(`<rect class="bg" width="${r1(width)}" height="${r1(H)}" fill="white"/>`);
+    out.push('<rect BG/>');
 
     const timeLane = lane();
     const faultLane = lane();
@@ -376,6 +378,7 @@ export function createSpaceTimeRenderer(): StRenderer {
       for (let tries = 0; tries < 40 && !faultLane.fits(y0, y0 + lines.length * LINE); tries++) y0 += LINE / 2;
       if (!faultLane.fits(y0, y0 + lines.length * LINE)) continue;
       faultLane.add(y0, y0 + lines.length * LINE);
+      bottom = Math.max(bottom, y0 + lines.length * LINE + 4);
       const c = FAULT[f.cls] ?? FAULT.other!;
       labels.push(`<text class="lbl fault" x="${r1(plotR + 10)}" y="${r1(y0 + 9)}" fill="${c}"${f.bold ? ' font-weight="bold"' : ''} ${HALO}>${lines.map((l, i) => `<tspan x="${r1(plotR + 10)}" dy="${i === 0 ? 0 : LINE}">${esc(l)}</tspan>`).join('')}</text>`);
     }
@@ -482,7 +485,9 @@ export function createSpaceTimeRenderer(): StRenderer {
       }
     });
     header.push('</svg>');
-    return { svg: out.join(''), header: header.join(''), height: H, scale: sc };
+    out[0] = `<svg xmlns="http://www.w3.org/2000/svg" class="space-time" data-mode="${view.mode}" width="${r1(width)}" height="${r1(bottom)}" viewBox="0 0 ${r1(width)} ${r1(bottom)}" font-family="sans-serif" font-size="${FONT}">`;
+    out[out.indexOf('<rect BG/>')] = `<rect class="bg" width="${r1(width)}" height="${r1(bottom)}" fill="white"/>`;
+    return { svg: out.join(''), header: header.join(''), height: bottom, scale: sc };
   }
 
   return { render, scale, defaultZoom, zoomFor, formatMs };

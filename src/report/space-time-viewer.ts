@@ -50,7 +50,17 @@ function setup(root) {
   var actions = {
     'in': function () { zoomBy(1.6, view.clientHeight / 2); },
     'out': function () { zoomBy(1 / 1.6, view.clientHeight / 2); },
-    'fit': function () { state.zoom = clampZoom(R.zoomFor(data, state.mode, view.clientHeight - 4)); draw({ t: data.start, offset: 0 }); },
+    'fit': function () {
+      // the labels of the last steps may need room below the run: shrink until the drawing fits
+      var target = view.clientHeight - 4;
+      for (var i = 0; i < 4; i++) {
+        state.zoom = clampZoom(R.zoomFor(data, state.mode, target));
+        draw({ t: data.start, offset: 0 });
+        var over = current.height - (view.clientHeight - 2);
+        if (over <= 0) break;
+        target -= over;
+      }
+    },
     'reset': function () { var a = anchorAt(0); state.zoom = defaults[state.mode]; draw(a); },
     'prev': function () { view.scrollTop = Math.max(0, view.scrollTop - (view.clientHeight - 24)); },
     'next': function () { view.scrollTop = view.scrollTop + (view.clientHeight - 24); }
