@@ -275,25 +275,65 @@ export interface RunMetrics {
     delivered: number;
     undelivered: number;
     acksReceived: number;
+    /** ACK arrivals there would be if every multicast message reached every member: sent × (members − 1)². */
+    acksExpected: number;
+    /** acksReceived / acksExpected; null when nothing was sent. */
+    ackRatio: number | null;
     deliveryLatencyMs: Percentiles;
     order: OrderCheck;
   } | null;
 }
 
-/** One ack round trip of a peer client: when the ack arrived (epoch ms) and its RTT. */
+/** One ack round trip of a peer client: update (conn, seq) sent at `sentTs`, its ack arrived at `ts` (epoch ms), after `rttMs`. */
 export interface RttPoint {
   node: string;
+  conn: number;
+  seq: number;
+  sentTs: number;
   ts: number;
   rttMs: number;
 }
 
-/** One mcast delivery: by which node, when (epoch ms), of which message, and its latency from the sender's send. */
+/** An update a peer client sent that was never acked (within the run). */
+export interface UnackedUpdate {
+  node: string;
+  conn: number;
+  seq: number;
+  sentTs: number;
+}
+
+/** One mcast delivery: by which node, when (epoch ms), of which message sent at `sentTs`, and its latency from that send. */
 export interface DeliveryPoint {
   node: string;
   ts: number;
   sender: number;
   seq: number;
+  sentTs: number;
   latencyMs: number;
+}
+
+/** A message multicast at `sentTs` that `node` never delivered (within the run). */
+export interface UndeliveredPoint {
+  node: string;
+  sender: number;
+  seq: number;
+  sentTs: number;
+}
+
+/** One step of an empirical CDF: `fraction` of the values are ≤ `value`. */
+export interface CdfPoint {
+  value: number;
+  fraction: number;
+}
+
+/** The latency CDF of one condition, over the items of its usable runs. */
+export interface ConditionCdf {
+  condition: string;
+  metric: 'ack-rtt' | 'delivery-latency';
+  /** Items it is made of (acks, deliveries), and runs they came from. */
+  n: number;
+  runs: number;
+  points: CdfPoint[];
 }
 
 /** One ack received (epoch ms). */
@@ -305,8 +345,14 @@ export interface AckPoint {
 
 /** A run's per-item series (for charts): recomputed from the events with the metrics, not stored. */
 export interface RunSeries {
+  /** Every acked update, in ack order. */
   rtts: RttPoint[];
+  /** Every update that got no ack, in send order. */
+  unacked: UnackedUpdate[];
+  /** Every mcast delivery whose send was logged. */
   deliveries: DeliveryPoint[];
+  /** Every (node, message) pair multicast but not delivered by that node. */
+  undelivered: UndeliveredPoint[];
   acks: AckPoint[];
 }
 
