@@ -4,7 +4,7 @@
  * is dead or the state is inconsistent.
  */
 import type { Command } from 'commander';
-import { labController, renderConditions } from './lab-controller.js';
+import { renderConditions, withLabController } from './lab-controller.js';
 
 export function register(program: Command): void {
   program
@@ -13,8 +13,7 @@ export function register(program: Command): void {
     .argument('<lab>', 'lab name')
     .option('--json', 'machine-readable output')
     .action(async (lab: string, opts: { json?: boolean }) => {
-      const ctl = await labController(lab);
-      const c = await ctl.read();
+      const c = await withLabController(lab, {}, (ctl) => ctl.read());
       process.stdout.write(opts.json ? `${JSON.stringify(c, null, 2)}\n` : `${renderConditions(c)}\n`);
       if (!c.healthy) process.exitCode = 1;
     });

@@ -1,6 +1,6 @@
 /** `acklab heal LAB [NODE]` — removes every condition and cut (or those involving NODE), from the kernel. */
 import type { Command } from 'commander';
-import { labController } from './lab-controller.js';
+import { withLabController } from './lab-controller.js';
 
 export function register(program: Command): void {
   program
@@ -11,8 +11,7 @@ export function register(program: Command): void {
     .option('--dry-run', 'print the commands instead of running them')
     .option('--backend <name>', 'netem or userspace instead of probing the kernel (for --dry-run)')
     .action(async (lab: string, node: string | undefined, opts: { dryRun?: boolean; backend?: string }) => {
-      const ctl = await labController(lab, opts);
-      await ctl.heal(node);
+      await withLabController(lab, opts, (ctl) => ctl.heal(node));
       if (!opts.dryRun) process.stdout.write(`healed ${node ?? `lab "${lab}"`}\n`);
     });
 }

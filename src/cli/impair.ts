@@ -5,10 +5,11 @@
  */
 import type { Command } from 'commander';
 import { ALL_PEERS, type ImpairmentInput, parseImpairment } from '../conditions/index.js';
-import { labController } from './lab-controller.js';
+import { parseFor, withLabController } from './lab-controller.js';
 
 interface Opts extends ImpairmentInput {
   to?: string;
+  for?: string;
   dryRun?: boolean;
   backend?: string;
 }
@@ -30,15 +31,18 @@ export function register(program: Command): void {
     .option('--reorder <percent>', 'send this share at once, ahead of delayed ones (needs --delay)')
     .option('--corrupt <percent>', 'flip one bit in this share of packets')
     .option('--rate <rate>', 'bandwidth, e.g. 1mbit, 500kbit (tc units: mbit = megabit, mbps = megabyte/s)')
+    .option('--for <duration>', 'remove it again after this long (the node\'s agent does it, even if acklab is killed)')
     .option('--dry-run', 'print the commands instead of running them')
     .option('--backend <name>', 'netem or userspace instead of probing the kernel (for --dry-run)')
     .action(async (lab: string, node: string, opts: Opts) => {
       const to = opts.to ?? ALL_PEERS;
       const impairment = parseImpairment(opts, to === ALL_PEERS ? node : `${node} -> ${to}`);
-      const ctl = await labController(lab, opts);
-      const backend = await ctl.backend(node);
-      process.stderr.write(`acklab impair: backend ${backend.backend} (${backend.reason})\n`);
-      await ctl.impair([{ node, to, impairment }]);
-      if (!opts.dryRun) process.stdout.write(`impaired ${node} -> ${to === ALL_PEERS ? 'all' : to}\n`);
+      const forMs = parseFor(opts.for);
+      await withLabController(lab, opts, async (ctl) => {
+        const backend = await ctl.backend(node);
+        process.stderr.write(`acklab impair: backend ${backend.backend} (${backend.reason})\n`);
+        await ctl.impair([{ node, to, impairment }], forMs === undefined ? {} : { forMs });
+      });
+      if (!opts.dryRun) process.stdout.write(`impaired ${node} -> ${to === ALL_PEERS ? 'all' : to}${opts.for ? ` for ${opts.for}` : ''}\n`);
     });
 }

@@ -5,6 +5,7 @@
  * the node table. Ctrl-C tears down what was created and exits 130; a second Ctrl-C exits at
  * once, and the watchdog of this `up` removes the half-started lab.
  */
+import { setMaxListeners } from 'node:events';
 import type { Command } from 'commander';
 import { AcklabError, formatSize, parseDuration, UsageError } from '../common/index.js';
 import { describeImpairment } from '../conditions/index.js';
@@ -88,6 +89,8 @@ export function register(program: Command): void {
       }
       const runtime = await engineRuntime();
       const abort = new AbortController();
+      // every node's readiness wait and every step listens on the one abort signal
+      setMaxListeners(0, abort.signal);
       const onSigint = () => {
         if (abort.signal.aborted) process.exit(130);
         process.stderr.write('\nacklab up: interrupted; removing what was created (Ctrl-C again to quit at once: the watchdog of this up removes the rest)\n');

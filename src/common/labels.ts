@@ -25,6 +25,8 @@ export const LABELS = {
   contentHash: `${LABEL_PREFIX}.content-hash`,
   /** For test resources: the test session that made them. */
   session: `${LABEL_PREFIX}.session`,
+  /** For sidecars: the node container whose network namespace the sidecar joined. */
+  target: `${LABEL_PREFIX}.target`,
   /** Who the lab belongs to (ACKLAB_OWNER, default user@host): `ps` and `down` act on your own labs. */
   owner: `${LABEL_PREFIX}.owner`,
   /** The process holding the lab (host, pid, start time, namespace); its death reaps the lab unless detached. */
@@ -46,6 +48,7 @@ export interface LabelInput {
   network?: string;
   contentHash?: string;
   session?: string;
+  target?: string;
   owner?: string;
   holder?: string;
   topology?: string;
@@ -61,6 +64,7 @@ export function createLabels(input: LabelInput): Record<string, string> {
   if (input.network !== undefined) labels[LABELS.network] = input.network;
   if (input.contentHash !== undefined) labels[LABELS.contentHash] = input.contentHash;
   if (input.session !== undefined) labels[LABELS.session] = input.session;
+  if (input.target !== undefined) labels[LABELS.target] = input.target;
   if (input.owner !== undefined) labels[LABELS.owner] = input.owner;
   if (input.holder !== undefined) labels[LABELS.holder] = input.holder;
   if (input.topology !== undefined) labels[LABELS.topology] = input.topology;

@@ -16,10 +16,14 @@ export interface ProgramBundle {
   code: string;
 }
 
+/** The shaper sidecar's agent (src/impair/agent), bundled the same way for the shaper image. */
+export const AGENT_ENTRY = 'src/impair/agent/main.ts';
+
 /** The entry each bundle starts from: runs `main`, turns a thrown error into `Error: …` and an exit code. */
-export function bundleEntry(program: ProgramName): string {
+export function bundleEntry(program: ProgramName | 'agent'): string {
+  const source = program === 'agent' ? `./${AGENT_ENTRY}` : `./src/programs/${program}/main.ts`;
   return [
-    `import { main } from './src/programs/${program}/main.ts';`,
+    `import { main } from '${source}';`,
     'try {',
     '  await main(process.argv.slice(2));',
     '} catch (err) {',
@@ -31,7 +35,17 @@ export function bundleEntry(program: ProgramName): string {
   ].join('\n');
 }
 
+/** The agent, as one file for the shaper image. */
+export async function bundleAgent(repoRoot: string): Promise<{ fileName: string; code: string }> {
+  const [agent] = await bundle(repoRoot, ['agent']);
+  return { fileName: 'agent.mjs', code: agent!.code };
+}
+
 export async function bundlePrograms(repoRoot: string): Promise<ProgramBundle[]> {
+  return (await bundle(repoRoot, PROGRAMS)) as ProgramBundle[];
+}
+
+async function bundle(repoRoot: string, names: readonly (ProgramName | 'agent')[]): Promise<{ program: ProgramName | 'agent'; fileName: string; code: string }[]> {
   let esbuild: typeof import('esbuild');
   try {
     esbuild = await import('esbuild');
@@ -39,7 +53,7 @@ export async function bundlePrograms(repoRoot: string): Promise<ProgramBundle[]>
     throw new AcklabError('esbuild is needed to bundle the lab programs: run `npm ci` in the acklab checkout', 1, { cause: err });
   }
   return Promise.all(
-    PROGRAMS.map(async (program) => {
+    names.map(async (program) => {
       try {
         const result = await esbuild.build({
           stdin: { contents: bundleEntry(program), resolveDir: repoRoot, sourcefile: `acklab-${program}.js`, loader: 'js' },
@@ -58,7 +72,7 @@ export async function bundlePrograms(repoRoot: string): Promise<ProgramBundle[]>
         return { program, fileName: `${program}.mjs`, code };
       } catch (err) {
         throw new AcklabError(
-          `cannot bundle ${path.join('src/programs', program, 'main.ts')}: ${errorMessage(err)}`,
+          `cannot bundle ${program === 'agent' ? AGENT_ENTRY : path.join('src/programs', program, 'main.ts')}: ${errorMessage(err)}`,
           1,
           { cause: err },
         );

@@ -30,11 +30,19 @@ export function tableCells(table: ComparisonTable, options: { order?: boolean } 
   return { head, rows };
 }
 
-// One terminal table per program, so the comparison fits a terminal; report.md keeps one table.
-const TERMINAL_GROUPS = [
+// One table per program, so the comparison fits a terminal and a narrow window; report.md keeps one table.
+const GROUPS = [
   { prefix: 'peer.', title: 'peer (client/server: <update> → <Ack>)', order: false },
   { prefix: 'mcast.', title: 'mcast (multicast & ACK, total order)', order: true },
 ] as const;
+
+/** The table split by program (peer, mcast), each part with its own columns; the whole table when it has no program columns. */
+export function tableGroups(table: ComparisonTable): { title: string; table: ComparisonTable; order: boolean }[] {
+  const parts = GROUPS.map((g) => ({ title: g.title, order: g.order, table: { ...table, columns: table.columns.filter((c) => c.key.startsWith(g.prefix)) } })).filter(
+    (g) => g.table.columns.length > 0,
+  );
+  return parts.length > 0 ? parts : [{ title: '', order: true, table }];
+}
 
 export function renderTerminalTable(table: ComparisonTable, options: { color?: boolean } = {}): string {
   const render = (part: ComparisonTable, order: boolean) => {
@@ -43,9 +51,7 @@ export function renderTerminalTable(table: ComparisonTable, options: { color?: b
     for (const row of rows) t.push(row);
     return t.toString();
   };
-  const parts = TERMINAL_GROUPS.map((g) => ({ ...g, columns: table.columns.filter((c) => c.key.startsWith(g.prefix)) })).filter(
-    (g) => g.columns.length > 0,
-  );
-  if (parts.length === 0) return render(table, true);
-  return parts.map((g) => `${g.title}\n${render({ ...table, columns: g.columns }, g.order)}`).join('\n\n');
+  return tableGroups(table)
+    .map((g) => (g.title ? `${g.title}\n${render(g.table, g.order)}` : render(g.table, g.order)))
+    .join('\n\n');
 }

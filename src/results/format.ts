@@ -24,7 +24,7 @@
  * Timestamps inside events are epoch ms (host clock; containers share it). `t0` in the manifest
  * is the epoch ms at which the timeline started, so `event.ts - t0` places an event on it.
  */
-import type { NetworkAction } from '../conditions/index.js';
+import type { Action, NemesisSpec, NetworkAction } from '../conditions/index.js';
 
 /*
  * The experiment as a run records it: the experiment file, resolved (src/experiment parses files
@@ -45,7 +45,7 @@ export interface WorkloadItem {
 
 export interface TimelineStep {
   atMs: number;
-  action: NetworkAction;
+  action: Action;
   /** The line as written (for logs, manifests and reports). */
   text: string;
 }
@@ -56,6 +56,8 @@ export interface Condition {
   actions: NetworkAction[];
   /** The experiment's timeline and the condition's own, sorted by time. */
   timeline: TimelineStep[];
+  /** Nemesis schedules (the experiment's and the condition's); each run expands them with its own seed. */
+  nemesis?: NemesisSpec[];
 }
 
 export type TopologyRef = { kind: 'file'; file: string } | { kind: 'inline'; value: Record<string, unknown> };
@@ -131,13 +133,27 @@ export interface NodeRecord {
   files: { stdout: string; stderr: string; events: string; extra: string[] };
 }
 
+/** When one node switched for a step (offsets from t0). */
+export interface NodeSwitch {
+  /** When the node began (its agent's timer fired, or acklab called the engine). */
+  firedAtMs: number;
+  /** When the node's kernel state (or container state) had changed. */
+  switchedAtMs: number;
+  ok: boolean;
+  error?: string;
+}
+
 export interface TimelineRecord {
-  /** Planned offset from t0. */
+  /** Planned offset from t0 (the step's due time). */
   atMs: number;
-  /** Actual offset from t0 when acklab began applying the step. */
+  /** Actual offset from t0 when the step began on its first node. */
   startedAtMs: number | null;
-  /** Actual offset from t0 when the step was in force (its commands had all run); null if it failed or never ran. */
+  /** Actual offset from t0 when the step was in force on its last node; null if it failed or never ran. */
   appliedAtMs: number | null;
+  /** Per node it touches: when it switched there. */
+  nodes?: Record<string, NodeSwitch>;
+  /** Last node's switch minus the first's (ms): how long the step was half in force. */
+  spreadMs?: number | null;
   text: string;
   step: TimelineStep;
   ok: boolean;
@@ -259,25 +275,65 @@ export interface RunMetrics {
     delivered: number;
     undelivered: number;
     acksReceived: number;
+    /** ACK arrivals there would be if every multicast message reached every member: sent × (members − 1)². */
+    acksExpected: number;
+    /** acksReceived / acksExpected; null when nothing was sent. */
+    ackRatio: number | null;
     deliveryLatencyMs: Percentiles;
     order: OrderCheck;
   } | null;
 }
 
-/** One ack round trip of a peer client: when the ack arrived (epoch ms) and its RTT. */
+/** One ack round trip of a peer client: update (conn, seq) sent at `sentTs`, its ack arrived at `ts` (epoch ms), after `rttMs`. */
 export interface RttPoint {
   node: string;
+  conn: number;
+  seq: number;
+  sentTs: number;
   ts: number;
   rttMs: number;
 }
 
-/** One mcast delivery: by which node, when (epoch ms), of which message, and its latency from the sender's send. */
+/** An update a peer client sent that was never acked (within the run). */
+export interface UnackedUpdate {
+  node: string;
+  conn: number;
+  seq: number;
+  sentTs: number;
+}
+
+/** One mcast delivery: by which node, when (epoch ms), of which message sent at `sentTs`, and its latency from that send. */
 export interface DeliveryPoint {
   node: string;
   ts: number;
   sender: number;
   seq: number;
+  sentTs: number;
   latencyMs: number;
+}
+
+/** A message multicast at `sentTs` that `node` never delivered (within the run). */
+export interface UndeliveredPoint {
+  node: string;
+  sender: number;
+  seq: number;
+  sentTs: number;
+}
+
+/** One step of an empirical CDF: `fraction` of the values are ≤ `value`. */
+export interface CdfPoint {
+  value: number;
+  fraction: number;
+}
+
+/** The latency CDF of one condition, over the items of its usable runs. */
+export interface ConditionCdf {
+  condition: string;
+  metric: 'ack-rtt' | 'delivery-latency';
+  /** Items it is made of (acks, deliveries), and runs they came from. */
+  n: number;
+  runs: number;
+  points: CdfPoint[];
 }
 
 /** One ack received (epoch ms). */
@@ -289,8 +345,14 @@ export interface AckPoint {
 
 /** A run's per-item series (for charts): recomputed from the events with the metrics, not stored. */
 export interface RunSeries {
+  /** Every acked update, in ack order. */
   rtts: RttPoint[];
+  /** Every update that got no ack, in send order. */
+  unacked: UnackedUpdate[];
+  /** Every mcast delivery whose send was logged. */
   deliveries: DeliveryPoint[];
+  /** Every (node, message) pair multicast but not delivered by that node. */
+  undelivered: UndeliveredPoint[];
   acks: AckPoint[];
 }
 

@@ -9,6 +9,7 @@ import { checkOrder } from '../programs/mcast/check-order.js';
 import type { DeliveredRecord } from '../programs/mcast/delivered.js';
 import type {
   AckPoint,
+  CdfPoint,
   DeliveryPoint,
   McastNodeMetrics,
   NodeStatus,
@@ -19,6 +20,8 @@ import type {
   RunMetrics,
   RunSeries,
   RunStatus,
+  UnackedUpdate,
+  UndeliveredPoint,
 } from './format.js';
 import { RUN_FORMAT_VERSION } from './format.js';
 
@@ -154,20 +157,41 @@ export function deliveredOf(node: CollectedNode): DeliveredRecord[] {
   return node.delivered ?? node.events.flatMap((e) => (e.event === 'delivered' ? [{ lamport: e.lamport, sender: e.sender, seq: e.seq, deliveredAt: e.ts }] : []));
 }
 
-/** Every delivery of every mcast node with its latency (delivery − the sender's `mcast_sent`), the one place it is computed. */
-export function mcastDeliveries(nodes: CollectedNode[]): DeliveryPoint[] {
+/** When each mcast message was multicast (epoch ms), by "sender:seq", from the senders' `mcast_sent`. */
+function mcastSendTimes(nodes: CollectedNode[]): Map<string, number> {
   const sentAt = new Map<string, number>();
   for (const node of nodes) {
     const id = Number(flagValue(node.command, '--id'));
     if (!Number.isInteger(id)) continue;
     for (const e of node.events) if (e.event === 'mcast_sent') sentAt.set(`${id}:${e.seq}`, e.ts);
   }
+  return sentAt;
+}
+
+/** Every delivery of every mcast node with its latency (delivery − the sender's `mcast_sent`), the one place it is computed. */
+export function mcastDeliveries(nodes: CollectedNode[]): DeliveryPoint[] {
+  const sentAt = mcastSendTimes(nodes);
   return nodes.flatMap((node) =>
     deliveredOf(node).flatMap((d) => {
       const t = sentAt.get(`${d.sender}:${d.seq}`);
-      return t === undefined ? [] : [{ node: node.name, ts: d.deliveredAt, sender: d.sender, seq: d.seq, latencyMs: d.deliveredAt - t }];
+      return t === undefined ? [] : [{ node: node.name, ts: d.deliveredAt, sender: d.sender, seq: d.seq, sentTs: t, latencyMs: d.deliveredAt - t }];
     }),
   );
+}
+
+/** Every message a member multicast that another member (or itself) never delivered, by send time. */
+export function mcastUndelivered(nodes: CollectedNode[]): UndeliveredPoint[] {
+  const sentAt = mcastSendTimes(nodes);
+  const out: UndeliveredPoint[] = [];
+  for (const node of nodes) {
+    const got = new Set(deliveredOf(node).map((d) => `${d.sender}:${d.seq}`));
+    for (const [key, sentTs] of sentAt) {
+      if (got.has(key)) continue;
+      const [sender, seq] = key.split(':').map(Number) as [number, number];
+      out.push({ node: node.name, sender, seq, sentTs });
+    }
+  }
+  return out.sort((a, b) => a.sentTs - b.sentTs || a.node.localeCompare(b.node));
 }
 
 export function mcastMetrics(nodes: CollectedNode[]): NonNullable<RunMetrics['mcast']> {
@@ -210,12 +234,18 @@ export function mcastMetrics(nodes: CollectedNode[]): NonNullable<RunMetrics['mc
       deliveryLatencyMs: percentiles(latencies),
     };
   });
+  // each message is received by the other members − 1 … and each of them ACKs it to its members − 1 peers
+  const members = nodes.length;
+  const acksExpected = sum(perNode.map((n) => n.sent)) * (members - 1) ** 2;
+  const acksReceived = sum(perNode.map((n) => n.acksReceived));
   return {
     nodes: perNode,
     sent: sum(perNode.map((n) => n.sent)),
     delivered: sum(perNode.map((n) => n.delivered)),
     undelivered: sum(perNode.map((n) => n.undelivered)),
-    acksReceived: sum(perNode.map((n) => n.acksReceived)),
+    acksReceived,
+    acksExpected,
+    ackRatio: acksExpected > 0 ? round(acksReceived / acksExpected) : null,
     deliveryLatencyMs: percentiles(deliveries.map((d) => d.latencyMs)),
     order: orderCheck(sequences),
   };
@@ -270,9 +300,40 @@ export function runMetrics(input: RunMetricsInput): RunMetrics {
   };
 }
 
-/** Every ack round trip of the peer clients, as it arrived. */
+/** Every ack round trip of the peer clients, as it arrived, with the send time of the update it acks. */
 export function ackRoundTrips(clients: CollectedNode[]): RttPoint[] {
-  return clients.flatMap((n) => n.events.flatMap((e) => (e.event === 'ack_received' ? [{ node: n.name, ts: e.ts, rttMs: e.rttMs }] : [])));
+  return clients.flatMap((n) => {
+    const sentAt = new Map<string, number>();
+    for (const e of n.events) if (e.event === 'update_sent') sentAt.set(`${e.conn}:${e.seq}`, e.ts);
+    return n.events.flatMap((e) =>
+      e.event === 'ack_received' ? [{ node: n.name, conn: e.conn, seq: e.seq, sentTs: sentAt.get(`${e.conn}:${e.seq}`) ?? e.ts - e.rttMs, ts: e.ts, rttMs: e.rttMs }] : [],
+    );
+  });
+}
+
+/** Updates the peer clients sent and never got an ack for (acks match updates by connection and number). */
+export function unackedUpdates(clients: CollectedNode[]): UnackedUpdate[] {
+  return clients.flatMap((n) => {
+    const acked = new Set(n.events.flatMap((e) => (e.event === 'ack_received' ? [`${e.conn}:${e.seq}`] : [])));
+    return n.events.flatMap((e) => (e.event === 'update_sent' && !acked.has(`${e.conn}:${e.seq}`) ? [{ node: n.name, conn: e.conn, seq: e.seq, sentTs: e.ts }] : []));
+  });
+}
+
+/**
+ * The empirical CDF of `values`: one step per distinct value, `fraction` of the values ≤ it. Long
+ * inputs are thinned to about `maxPoints` steps (evenly in rank, always keeping the last).
+ */
+export function ecdf(values: readonly number[], maxPoints = 400): CdfPoint[] {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const steps: CdfPoint[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i + 1 < n && sorted[i + 1] === sorted[i]) continue;
+    steps.push({ value: sorted[i]!, fraction: round((i + 1) / n) });
+  }
+  if (steps.length <= maxPoints) return steps;
+  const keep = new Set(Array.from({ length: maxPoints }, (_, k) => Math.round((k * (steps.length - 1)) / (maxPoints - 1))));
+  return steps.filter((_, i) => keep.has(i));
 }
 
 /** Acks as they arrived: peer clients' `ack_received`, mcast nodes' `mcast_ack`. */
@@ -290,9 +351,13 @@ export function ackArrivals(nodes: CollectedNode[]): AckPoint[] {
 
 /** The per-item series the report draws, computed here and nowhere else. */
 export function runSeries(nodes: CollectedNode[]): RunSeries {
+  const clients = nodes.filter((n) => programRole(n.command) === 'peer-client');
+  const mcast = nodes.filter((n) => programRole(n.command) === 'mcast');
   return {
-    rtts: ackRoundTrips(nodes.filter((n) => programRole(n.command) === 'peer-client')),
-    deliveries: mcastDeliveries(nodes.filter((n) => programRole(n.command) === 'mcast')),
+    rtts: ackRoundTrips(clients),
+    unacked: unackedUpdates(clients),
+    deliveries: mcastDeliveries(mcast),
+    undelivered: mcastUndelivered(mcast),
     acks: ackArrivals(nodes),
   };
 }
