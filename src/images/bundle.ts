@@ -66,6 +66,9 @@ async function bundle(repoRoot: string, names: readonly (ProgramName | 'agent')[
           legalComments: 'none',
           banner: { js: '#!/usr/bin/env node' },
           absWorkingDir: repoRoot,
+          // node_modules may be a symlink (a copied checkout): its packages keep their path under
+          // repoRoot in the bundle's comments, so the content hash does not depend on where it points.
+          preserveSymlinks: true,
         });
         const code = result.outputFiles[0]?.text;
         if (code === undefined) throw new Error('esbuild produced no output');
