@@ -52,8 +52,8 @@ import { CONTAINER_OUT, experimentTopology, runLabName, runTopology, type NodeOu
 
 /** How long the runner waits for programs to exit on SIGTERM (they wait for outstanding acks first). */
 export const STOP_GRACE_MS = 10_000;
-/** Between choosing t0 and t0: time for every agent to arm its steps. */
-const START_LEAD_MS = 150;
+/** Between choosing t0 and t0: time for every agent to arm its steps (even a step at 0 s; see ARM_AHEAD_MS). */
+const START_LEAD_MS = 400;
 
 export interface RunnerOptions {
   /** Sweep folder; default lab/runs/<timestamp>-<name> under the current directory. */
@@ -363,18 +363,29 @@ async function playPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): Prom
   const t0 = Date.now() + START_LEAD_MS;
   r.manifest.t0 = t0;
   if (steps.length > 0) await net.start(t0);
+  // One node's process faults run one after the other (a restart waits for the start before it to
+  // have handed the node's conditions over); different nodes' run at once.
+  const perNode = new Map<string, Promise<void>>();
   r.manifest.timeline.forEach((record, index) => {
     const action = record.step.action;
     if (action.kind !== 'process') return;
     let settle!: () => void;
     r.faults.push(new Promise<void>((resolve) => (settle = resolve)));
     r.timers.push(
-      setTimeout(async () => {
-        const done = await runProcessFault(ctx.runtime.containers, lab, action, (node, ref) => net.nodeRestarted(node, ref));
-        log.processDone(index, action.node, done.firedAtMs, done.doneAtMs, done.error);
-        if (done.error) r.problems.push(`timeline step "${record.text}" failed: ${done.error}`);
-        ctx.progress.runPhase(run, record.text);
-        settle();
+      setTimeout(() => {
+        const previous = perNode.get(action.node) ?? Promise.resolve();
+        const mine = previous.then(async () => {
+          // timers keep the monotonic clock and may fire a millisecond before the wall clock's due time
+          while (Date.now() < t0 + record.atMs) await new Promise((resolve) => setTimeout(resolve, 1));
+          const done = await runProcessFault(ctx.runtime.containers, lab, action, (node, ref) => net.nodeRestarted(node, ref), (d) => {
+            log.processDone(index, action.node, d.firedAtMs, d.doneAtMs, d.error);
+            if (d.error) r.problems.push(`timeline step "${record.text}" failed: ${d.error}`);
+            ctx.progress.runPhase(run, record.text);
+          });
+          if (done.handoverError) r.problems.push(`timeline step "${record.text}": the node's conditions were not handed over: ${done.handoverError}`);
+        });
+        perNode.set(action.node, mine);
+        void mine.finally(settle);
       }, Math.max(0, t0 + record.atMs - Date.now())),
     );
   });

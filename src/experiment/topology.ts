@@ -15,16 +15,38 @@ export const CONTAINER_OUT = {
   serverLog: '/tmp/acklab-server.log',
   /** The start gate: gated programs wait for this file (see `gateCommand`). */
   go: '/tmp/acklab-go',
+  /** One line per start of the node's program (a timeline may start it again). */
+  started: '/tmp/acklab-started',
+  /** Outputs of the program's earlier starts, one numbered folder each (1 = the first start). */
+  earlier: '/tmp/acklab-earlier',
 } as const;
 
 /**
+ * Shell that keeps what an earlier start of the program wrote: when the node is started again (a
+ * timeline's `start` or `restart`), its /tmp/acklab-* outputs are moved to earlier/<n>/ before the
+ * program would overwrite them. True when this is the first start.
+ */
+const KEEP_EARLIER = [
+  `if [ -e ${CONTAINER_OUT.started} ]; then`,
+  `n=$(wc -l < ${CONTAINER_OUT.started}); mkdir -p ${CONTAINER_OUT.earlier}/$n;`,
+  `for f in /tmp/acklab-*; do case "$f" in ${CONTAINER_OUT.go}|${CONTAINER_OUT.started}|${CONTAINER_OUT.earlier}) ;; *) mv "$f" ${CONTAINER_OUT.earlier}/$n/ ;; esac; done;`,
+  `first=no; else first=yes; fi; echo start >> ${CONTAINER_OUT.started};`,
+].join(' ');
+
+/**
  * Wraps argv so the program starts only once the runner creates the go file (after the lab is up
- * and the condition is in force), then after its start offset. sh's $0 is the first argument
- * after the script (the offset); "$@" is the program's argv.
+ * and the condition is in force), then after its start offset (only the first time: a node started
+ * again by the timeline runs at once). sh's $0 is the first argument after the script (the
+ * offset); "$@" is the program's argv.
  */
 export function gateCommand(argv: string[], startMs: number): string[] {
-  const script = `until [ -e ${CONTAINER_OUT.go} ]; do sleep 0.05; done; sleep "$0"; exec "$@"`;
+  const script = `until [ -e ${CONTAINER_OUT.go} ]; do sleep 0.05; done; ${KEEP_EARLIER} if [ $first = yes ]; then sleep "$0"; fi; exec "$@"`;
   return ['sh', '-c', script, String(startMs / 1000), ...argv];
+}
+
+/** An ungated program on acklab's image, wrapped only so that a start again keeps the earlier outputs. */
+export function keepEarlierCommand(argv: string[]): string[] {
+  return ['sh', '-c', `${KEEP_EARLIER} exec "$@"`, 'acklab-node', ...argv];
 }
 
 /**
@@ -102,7 +124,7 @@ export function runTopology(base: Topology, experiment: Experiment, labName: str
     const workload = byNode.get(node.name);
     const { command, outputs: out } = instrumentNode(node, workload);
     outputs.set(node.name, out);
-    if (!isGated(node, workload)) return { ...node, command };
+    if (!isGated(node, workload)) return { ...node, command: node.image.type === 'acklab-node' ? keepEarlierCommand(command) : command };
     gated.push(node.name);
     // a gated program listens only after the gate opens: the lab is ready once its container runs
     return { ...node, command: gateCommand(command, workload?.startMs ?? 0), ready: { type: 'started', timeoutMs: node.ready.timeoutMs } };

@@ -93,6 +93,8 @@ export const RUN_FILES = {
   stderr: 'stderr.log',
   events: 'events.ndjson',
   filesDir: 'files',
+  /** Outputs of a node's earlier starts (a timeline that started it again): earlier/<n>/. */
+  earlierDir: 'earlier',
 } as const;
 
 /** `<condition>-r<k>`: the folder of repetition k (1-based) of a condition. */
@@ -131,6 +133,11 @@ export interface NodeRecord {
   exitCode: number | null;
   /** Paths relative to the run folder. */
   files: { stdout: string; stderr: string; events: string; extra: string[] };
+  /**
+   * How often the node's program was started, when the timeline started it again; the outputs of
+   * the earlier starts are under nodes/<node>/earlier/<n>/ (the metrics count the last start's).
+   */
+  starts?: number;
 }
 
 /** When one node switched for a step (offsets from t0). */
@@ -240,6 +247,8 @@ export interface McastNodeMetrics {
   undelivered: number;
   acksReceived: number;
   deliveryLatencyMs: Percentiles;
+  /** Peers it gave up on (`peer_lost`: connection closed, or silent for --grace), with when and why. */
+  peersLost: { peer: number; reason: string; ts: number }[];
 }
 
 /**
@@ -277,6 +286,8 @@ export interface RunMetrics {
     acksReceived: number;
     /** ACK arrivals there would be if every multicast message reached every member: sent × (members − 1)². */
     acksExpected: number;
+    /** Peers given up on, summed over the members (a peer lost by two members counts twice). */
+    peersLost: number;
     /** acksReceived / acksExpected; null when nothing was sent. */
     ackRatio: number | null;
     deliveryLatencyMs: Percentiles;
@@ -373,9 +384,10 @@ export interface ComparisonColumn {
 export interface ComparisonRow {
   condition: string;
   runs: number;
-  /** Runs per status, and how many crashed. */
+  /** Runs whose numbers count; runs that failed or whose workload crashed; runs that lost a condition (`invalid`). */
   ok: number;
   crashed: number;
+  invalid: number;
   cells: Record<string, Spread>;
   /** Order check over the condition's runs: "pass", or the first failure. */
   order: string | null;

@@ -232,6 +232,7 @@ export function mcastMetrics(nodes: CollectedNode[]): NonNullable<RunMetrics['mc
       undelivered,
       acksReceived: summary ? num(summary.acksReceived, acks) : acks,
       deliveryLatencyMs: percentiles(latencies),
+      peersLost: node.events.flatMap((e) => (e.event === 'peer_lost' && typeof e.peer === 'number' ? [{ peer: e.peer, reason: String(e.reason ?? ''), ts: e.ts }] : [])),
     };
   });
   // each message is received by the other members − 1 … and each of them ACKs it to its members − 1 peers
@@ -245,6 +246,7 @@ export function mcastMetrics(nodes: CollectedNode[]): NonNullable<RunMetrics['mc
     undelivered: sum(perNode.map((n) => n.undelivered)),
     acksReceived,
     acksExpected,
+    peersLost: sum(perNode.map((n) => n.peersLost.length)),
     ackRatio: acksExpected > 0 ? round(acksReceived / acksExpected) : null,
     deliveryLatencyMs: percentiles(deliveries.map((d) => d.latencyMs)),
     order: orderCheck(sequences),

@@ -56,6 +56,11 @@ export interface ContainerSpec {
   init?: boolean;
   /** Resource limits; absent fields: no limit. */
   limits?: { memoryBytes?: number; pids?: number };
+  /**
+   * A real-time CPU budget for the container's cgroup (cgroup v1: `cpu.rt_runtime_us` per
+   * `cpu.rt_period_us`), so a process in it with CAP_SYS_NICE may run SCHED_FIFO.
+   */
+  realtime?: { runtimeUs: number; periodUs: number };
   /** json-file log rotation, so a chatty node cannot fill the disk. */
   logs?: { maxSize: string; maxFiles: number };
 }

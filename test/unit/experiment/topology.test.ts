@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseExperiment } from '../../../src/experiment/experiment-file.js';
-import { CONTAINER_OUT, experimentTopology, gateCommand, runLabName, runTopology } from '../../../src/experiment/topology.js';
+import { CONTAINER_OUT, experimentTopology, gateCommand, keepEarlierCommand, runLabName, runTopology } from '../../../src/experiment/topology.js';
 import { planRuns } from '../../../src/experiment/runner.js';
 
 const FILE = '/lab/experiments/t.yaml';
@@ -38,7 +38,10 @@ describe('run topology', () => {
     const node = (n: string) => topology.nodes.find((x) => x.name === n)!;
 
     // the server is not gated (clients need it ready) and writes its log where the collector looks
-    expect(node('server').command).toEqual(['acklab-peer', 'server', '0.0.0.0:8888', '--events', CONTAINER_OUT.events, '--log', CONTAINER_OUT.serverLog]);
+    // (wrapped only so that a start again by the timeline keeps the first start's outputs)
+    expect(node('server').command).toEqual(keepEarlierCommand(['acklab-peer', 'server', '0.0.0.0:8888', '--events', CONTAINER_OUT.events, '--log', CONTAINER_OUT.serverLog]));
+    expect(node('server').command.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(node('server').command[2]).toContain(`mv "$f" ${CONTAINER_OUT.earlier}/$n/`);
     expect(node('server').ready.type).toBe('port');
     expect(outputs.get('server')).toEqual({ events: CONTAINER_OUT.events, files: { 'server.log': CONTAINER_OUT.serverLog } });
 
@@ -46,7 +49,8 @@ describe('run topology', () => {
     expect(node('client').command).toEqual(
       gateCommand(['acklab-peer', 'client', 'server:8888', '--interval', '1s', '--count', '5', '--events', CONTAINER_OUT.events], 2000),
     );
-    expect(node('client').command.slice(0, 4)).toEqual(['sh', '-c', `until [ -e ${CONTAINER_OUT.go} ]; do sleep 0.05; done; sleep "$0"; exec "$@"`, '2']);
+    expect(node('client').command[2]).toMatch(new RegExp(`^until \\[ -e ${CONTAINER_OUT.go} \\]; do sleep 0.05; done; .* if \\[ \\$first = yes \\]; then sleep "\\$0"; fi; exec "\\$@"$`));
+    expect(node('client').command[3]).toBe('2');
     expect(node('client').ready.type).toBe('started');
 
     // a delivered file the user chose is kept and collected from there
