@@ -10,6 +10,8 @@ import { describeAction } from '../conditions/index.js';
 import { acksOverTimeSpec, acksPerConditionSpec, deliveryLatencySpec, renderChartSvg, rttSpec, type ChartSpec } from './charts.js';
 import { partitionBands, type ReportData, type RunReport } from './html-data.js';
 import { escapeXml, renderSpaceTimeSvg } from './space-time.js';
+import { pairsCells, pairsWorthShowing } from './pairs.js';
+import { pairRows, type SweepRun } from '../results/index.js';
 
 export const REPORT_HTML = 'report.html';
 
@@ -112,6 +114,16 @@ function manifestSection(run: RunReport): string {
   );
   const topology = m.topology ? `<details><summary>resolved topology</summary><pre>${esc(JSON.stringify(m.topology, null, 2))}</pre></details>` : '';
   return `<h4>Manifest</h4>${kv(rows)}<h4>Fault timeline</h4>${timeline}${conditions}${topology}<h4>Nodes and logs</h4>${logs}`;
+}
+
+/** Peer pairs, both sides' counts and why they differ (src/report/pairs.ts); nothing when there is nothing to say. */
+function pairsSection(data: ReportData): string {
+  const runs: SweepRun[] = data.runs.map((r) => ({ dir: r.dir, condition: r.condition, repetition: r.repetition, status: r.status as SweepRun['status'], metrics: r.metrics }));
+  if (!pairsWorthShowing(pairRows(runs))) return '';
+  const { head, rows } = pairsCells(runs);
+  return `<h3 id="pairs">Peer pairs: what each side counted</h3>
+<p>Each client with its server, acklab's programs or the seed's (Twisted). “server got (reads)”: the &lt;update&gt;s that reached the server, and in how many reads (the seed's server acks each read once); “client counted”: what the client reports as acks (the seed's client counts every read, its greeting too).</p>
+<div id="pairs-table">${table([...head, 'why'], rows.map((r) => [...r.cells.map(esc), `<span style="text-align:left;display:block">${r.why.map(esc).join('<br>')}</span>`]))}</div>`;
 }
 
 function legend(): string {
@@ -226,6 +238,7 @@ ${missingList(data.problems)}
 <h2 id="comparison">Comparison</h2>
 <p>Cells are one value per condition, or min / median / max over repetitions. Runs that failed or whose workload crashed are left out of the numbers and counted in “runs” (the same table as <code>acklab report</code> prints and report.md holds).</p>
 <div id="comparison-table">${tableHtml}</div>
+${pairsSection(data)}
 <h2 id="charts">Charts</h2>
 <p><small>Per-condition charts use the same runs as the table (failed or crashed runs are left out).</small></p>
 ${missingList(absent)}

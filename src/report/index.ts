@@ -7,3 +7,4 @@ export { acksOverTimeSpec, acksPerConditionSpec, deliveryLatencySpec, renderChar
 export { layoutRows, renderSpaceTimeSvg, spaceTimeModel, type SpaceTimeModel } from './space-time.js';
 export { REPORT_HTML, writeReports, type WrittenReports } from './write.js';
 export { loadReportInput } from './load.js';
+export { pairsCells, pairsWorthShowing, renderMarkdownPairs, renderTerminalPairs, PAIRS_HEAD } from './pairs.js';
