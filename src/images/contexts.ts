@@ -208,7 +208,7 @@ export function dockerfileFroms(text: string, args: Record<string, string>): Fro
     const from = /^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?/i.exec(trimmed);
     if (!from) continue;
     const ref = substitute(from[1]!);
-    froms.push({ line: start + 1, text: trimmed, ref, needsImage: ref === undefined || !(ref === 'scratch' || stages.has(ref.toLowerCase())) });
+    froms.push({ line: start + 1, text: trimmed.replace(/\s+/g, ' '), ref, needsImage: ref === undefined || !(ref === 'scratch' || stages.has(ref.toLowerCase())) });
     if (from[2]) stages.add(from[2].toLowerCase());
   }
   return froms;

@@ -30,6 +30,12 @@ export interface FakeBehaviour {
   exec?: (node: string, argv: string[], container: FakeContainer) => ExecResult | undefined;
   /** Images that are not on the engine. */
   missingImages?: Set<string>;
+  /** Images matching this are absent until a build (or tag) makes them. */
+  absentUntilBuilt?: RegExp;
+  /** A build of this tag fails with this message. */
+  failBuild?: (spec: BuildSpec) => string | undefined;
+  /** ENTRYPOINT and CMD that inspect reports, per image ref. */
+  imageConfig?: Record<string, { entrypoint?: string[]; cmd?: string[] }>;
 }
 
 export interface FakeContainer extends ContainerInfo {
@@ -211,15 +217,31 @@ export class FakeRuntime implements Runtime {
   }
 
   readonly builds: BuildSpec[] = [];
+  /** Images made by build or tag (for absentUntilBuilt), ref → labels. */
+  readonly madeImages = new Map<string, Record<string, string>>();
+
+  private imagePresent(ref: string): boolean {
+    if (this.behaviour.missingImages?.has(ref)) return false;
+    if (this.behaviour.absentUntilBuilt?.test(ref)) return this.madeImages.has(ref);
+    return true;
+  }
 
   images: ImageClient = {
-    exists: async (ref: string) => !this.behaviour.missingImages?.has(ref),
+    exists: async (ref: string) => this.imagePresent(ref),
     inspect: async (ref: string): Promise<ImageInfo | undefined> =>
-      this.behaviour.missingImages?.has(ref) ? undefined : { id: `sha256:${ref}`, sizeBytes: 1, labels: {}, tags: [ref] },
+      this.imagePresent(ref)
+        ? { id: `sha256:${ref}`, sizeBytes: 1, labels: this.madeImages.get(ref) ?? {}, tags: [ref], ...(this.behaviour.imageConfig?.[ref] ?? {}) }
+        : undefined,
     list: async () => [],
-    build: async (spec: BuildSpec) => void this.builds.push(spec),
+    build: async (spec: BuildSpec) => {
+      this.events.push(`build ${spec.tag}`);
+      const failure = this.behaviour.failBuild?.(spec);
+      if (failure) throw new Error(failure);
+      this.builds.push(spec);
+      this.madeImages.set(spec.tag, spec.labels);
+    },
     pull: async (ref: string) => `sha256:${ref}`,
-    tag: async () => {},
+    tag: async (ref: string, repo: string, tag: string) => void this.madeImages.set(`${repo}:${tag}`, this.madeImages.get(ref) ?? {}),
     remove: async () => {},
     importRoot: async (_tar, o) => `sha256:${o.repo}:${o.tag}`,
     save: async () => new PassThrough(),
