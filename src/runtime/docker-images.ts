@@ -44,7 +44,8 @@ export class DockerImageClient implements ImageClient {
       .catch(fail(`build ${spec.tag}`))) as NodeJS.ReadableStream;
     const tail: string[] = [];
     await this.follow(stream, (event: { stream?: string; status?: string; error?: string }) => {
-      for (const line of (event.stream ?? event.status ?? event.error ?? '').split('\n')) {
+      // Colour codes (apt's error lines carry them) would be noise in messages and run folders.
+      for (const line of (event.stream ?? event.status ?? event.error ?? '').replace(/\x1b\[[0-9;]*m/g, '').split('\n')) {
         if (line.trim() === '') continue;
         tail.push(line);
         if (tail.length > BUILD_TAIL_LINES) tail.shift();
