@@ -63,7 +63,8 @@ export function renderMarkdownPairs(runs: readonly SweepRun[], table: (head: str
     'that reached the server and in how many reads (the seed\'s server prints each read and acks it once);',
     '"client counted": what the client reports as acks (the seed\'s client counts every read, its greeting too).',
     '',
-    table([...head, 'why'], rows.map((r) => [...r.cells, r.why.map(htmlText).join('<br>')]), 2),
+    // numbers right-aligned, the reasons (last column) left
+    table([...head, 'why'], rows.map((r) => [...r.cells, r.why.map(htmlText).join('<br>')]), 2).replace(/---: \|\n/, '--- |\n'),
     '',
   ].join('\n');
 }
