@@ -130,7 +130,13 @@ function acksCheck(manifest: RunManifest, metrics: RunMetrics): CheckResult {
   }
   const accounted = judged.filter((j) => j.accountedBy.length > 0);
   if (accounted.length === 0) return { name: 'acks', verdict: 'pass', reason: `every one of ${p.updatesSent} updates acked` };
-  const detail = accounted.map((j) => `${who(j)}${j.missing > 0 ? `${j.missing} of ${j.client.updatesSent} updates not acked` : `counts differ`}, accounted for by ${j.accountedBy.join(', ')}`);
+  const what = (j: (typeof judged)[number]) =>
+    j.missing > 0
+      ? `${j.missing} of ${j.client.updatesSent} updates not acked`
+      : j.missing < 0
+        ? `${-j.missing} more ack${j.missing === -1 ? '' : 's'} counted than ${j.client.updatesSent} updates sent`
+        : `as many acks counted as updates sent, by different counts`;
+  const detail = accounted.map((j) => `${who(j)}${what(j)}, accounted for by ${j.accountedBy.join(', ')}`);
   return { name: 'acks', verdict: 'pass', reason: detail.join('; ') };
 }
 
