@@ -82,7 +82,7 @@ export function runVerdict(manifest: RunManifest, metrics: RunMetrics): RunVerdi
     checks.push(
       m.order.ok
         ? { name: 'total-order', verdict: 'pass', reason: m.order.complete ? `every member delivered the same ${m.order.delivered} messages in (timestamp, sender) order` : `the members agree on a common prefix of ${m.order.delivered} deliveries` }
-        : { name: 'total-order', verdict: 'fail', reason: m.order.firstDivergence },
+        : { name: 'total-order', verdict: 'fail', reason: orderFailure(m.order.firstDivergence, m.order.problems) },
     );
     const faults = faultsTouching(manifest, partNodes(manifest, 'mcast'));
     const lostPeers = m.nodes.some((n) => n.status === 'incomplete');
@@ -138,6 +138,15 @@ function acksCheck(manifest: RunManifest, metrics: RunMetrics): CheckResult {
         : `as many acks counted as updates sent, by different counts`;
   const detail = accounted.map((j) => `${who(j)}${what(j)}, accounted for by ${j.accountedBy.join(', ')}`);
   return { name: 'acks', verdict: 'pass', reason: detail.join('; ') };
+}
+
+/**
+ * The first divergence between members, and the first member that broke the (timestamp, sender) order
+ * itself: the divergence compares against the first member, which may be the one that is wrong.
+ */
+function orderFailure(firstDivergence: string, problems: readonly string[]): string {
+  const culprit = problems.find((p) => p !== firstDivergence && /is not after|delivered twice/.test(p));
+  return culprit ? `${firstDivergence}; ${culprit}` : firstDivergence;
 }
 
 /** Nodes the run killed or stopped on purpose (process faults in its timeline). */

@@ -156,7 +156,9 @@ describe('grading mcast implementations with `acklab run`', () => {
     expect(r.stdout).toMatch(/^ {2}PASS {4}baseline-r1$/m);
     expect(r.stdout).toMatch(/^ {2}FAIL {4}slow-link-r1$/m);
     // node, position, the two messages
-    expect(r.stdout).toMatch(/^ {10}total-order: first divergence at position \d+: m\d has \(lamport=\d+, sender=\d, seq=\d+\) but m\d has \(lamport=\d+, sender=\d, seq=\d+\)$/m);
+    expect(r.stdout).toMatch(
+      /^ {10}total-order: first divergence at position \d+: m\d has \(lamport=\d+, sender=\d, seq=\d+\) but m\d has \(lamport=\d+, sender=\d, seq=\d+\); m\d: position \d+ \(.*\) is not after position \d+ \(.*\) in \(timestamp, sender\) order$/m,
+    );
     expect(r.stderr).toContain('Error: verdict FAIL: 1 of 2 run(s) did not pass');
     const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as SweepSummary;
     expect(summary.runs.map((x) => [x.condition, x.verdict?.verdict])).toEqual([

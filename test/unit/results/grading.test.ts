@@ -104,7 +104,8 @@ describe('verdicts of a graded run', () => {
     const v = runVerdict(manifest(), metrics([member(1), member(2), member(3, swapped)]));
     expect(v.verdict).toBe('fail');
     expect(v.checks.find((c) => c.name === 'total-order')!.reason).toBe(
-      'first divergence at position 2: m1 has (lamport=1, sender=2, seq=1) but m3 has (lamport=1, sender=3, seq=1)',
+      'first divergence at position 2: m1 has (lamport=1, sender=2, seq=1) but m3 has (lamport=1, sender=3, seq=1); ' +
+        'm3: position 3 (lamport=1, sender=2, seq=1) is not after position 2 (lamport=1, sender=3, seq=1) in (timestamp, sender) order',
     );
   });
 
