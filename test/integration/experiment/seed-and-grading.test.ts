@@ -139,9 +139,11 @@ describe('grading mcast implementations with `acklab run`', () => {
       expect(run.verdict!.checks.map((c) => c.name)).toEqual(['run', 'conditions', 'programs', 'total-order', 'accounted', 'mcast-delivery']);
       if (run.condition !== 'partition-no-heal') expect(run.metrics!.mcast).toMatchObject({ sent: 90, delivered: 270, undelivered: 0, order: { ok: true, complete: true } });
     }
-    // the partition that never heals: the members agree on a prefix, and the shortfall is the partition's
+    // the partition that never heals: what the members delivered agrees (as far as each got), the
+    // shortfall is the partition's
     const cut = summary.runs.find((x) => x.condition === 'partition-no-heal')!;
-    expect(cut.metrics!.mcast!.order).toMatchObject({ ok: true, complete: false });
+    expect(cut.metrics!.mcast!.order.ok).toBe(true);
+    expect(cut.metrics!.mcast!.undelivered).toBeGreaterThan(0);
     expect(cut.verdict!.checks.find((c) => c.name === 'mcast-delivery')!.reason).toMatch(/deliveries missing, accounted for by "at 2s partition m3 \| m1,m2"/);
     // the members ran the contract: ids from ACKLAB_ID, the image built from the example's folder
     const manifest = JSON.parse(readFileSync(path.join(out, 'baseline-r1', 'manifest.json'), 'utf8')) as RunManifest;
