@@ -291,7 +291,8 @@ function firstLine(text: string): string {
 
 /**
  * Removes older content-hash tags of acklab's images (labelled, in IMAGE_REPOS, and the images built
- * from build contexts, acklab/build-*), keeping `keep` and `latest`. An image a container still uses is left (the engine refuses); returns what went.
+ * from build contexts, acklab/build-*), keeping `keep` and `latest`. An image a container still uses
+ * is left (the engine refuses); returns what went.
  */
 export async function pruneImages(keep: string[], options: Pick<EnsureImagesOptions, 'runtime' | 'log'> = {}): Promise<string[]> {
   const images = (options.runtime ?? dockerRuntime()).images;
@@ -304,6 +305,8 @@ export async function pruneImages(keep: string[], options: Pick<EnsureImagesOpti
       const [repo, tag] = splitRef(ref);
       // acklab's own images, and the images it built from topologies' build contexts
       if (!(repos.has(repo) || repo.startsWith(BUILD_REPO_PREFIX)) || tag === 'latest' || keep.includes(ref)) continue;
+      // the newest build of a repository (its `latest`) keeps its content-hash tag, or the next use would build again
+      if (image.tags.includes(`${repo}:latest`)) continue;
       try {
         await images.remove(ref);
         removed.push(ref);

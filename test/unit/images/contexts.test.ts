@@ -16,6 +16,7 @@ import {
   ensureBuiltImages,
   isIgnored,
   parseDockerignore,
+  pruneImages,
   readBuildContext,
   topologyBuilds,
 } from '../../../src/images/index.js';
@@ -158,5 +159,18 @@ describe('ensureBuiltImages', () => {
     expect((err as Error).message).toMatch(/^topo\.yaml:5:12 \(nodes\.m1\.build\): image "app" \(build: .*\): building acklab\/build-app:x failed: The command/);
     expect((err as Error).message).toContain('last build output:\nStep 3/3 : RUN false');
     expect((err as Error).cause).toBeInstanceOf(Error);
+  });
+
+  it('acklab images --prune removes older builds of a context, keeping the newest (latest) and what it is told to keep', async () => {
+    const rt = runtime();
+    const dir = context({ Dockerfile: DOCKERFILE, 'app.py': 'print(1)' });
+    const old = [...(await ensureBuiltImages([spec(dir)], { runtime: rt, log: quiet })).values()][0]!;
+    writeFileSync(path.join(dir, 'app.py'), 'print(2)');
+    const current = [...(await ensureBuiltImages([spec(dir)], { runtime: rt, log: quiet })).values()][0]!;
+    expect(current.tag).not.toBe(old.tag);
+    const removed = await pruneImages([], { runtime: rt, log: quiet });
+    expect(removed).toEqual([old.tag]);
+    expect(rt.madeImages.has(current.tag)).toBe(true);
+    expect(rt.madeImages.has('acklab/build-app:latest')).toBe(true);
   });
 });
