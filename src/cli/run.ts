@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { AcklabError, UsageError } from '../common/index.js';
 import { loadExperimentFile, runExperiment } from '../experiment/index.js';
 import type { SweepSummary } from '../results/index.js';
-import { renderTerminalTable, writeReports } from '../report/index.js';
+import { renderTerminalPairs, renderTerminalTable, writeReports } from '../report/index.js';
 
 /** One line per run and per check that did not pass: what `acklab run` exits with, and why. */
 export function renderVerdicts(summary: SweepSummary): string {
@@ -57,7 +57,10 @@ export function register(program: Command): void {
         const { dir, summary, runs } = await runExperiment(loaded, { parallel: opts.parallel, signal: controller.signal, ...(opts.out ? { outDir: opts.out } : {}) });
         // report.html (charts, space-time diagrams) must never cost the results collected above
         await writeReports({ kind: 'sweep', dir, summary, runs }).catch((err: Error) => process.stderr.write(`report not written: ${err.message}\n`));
-        process.stdout.write(`\n${summary.experiment}: ${summary.runs.length} run(s)\n${renderTerminalTable(summary.table, { color: Boolean(process.stdout.isTTY) })}\n`);
+        const color = Boolean(process.stdout.isTTY);
+        process.stdout.write(`\n${summary.experiment}: ${summary.runs.length} run(s)\n${renderTerminalTable(summary.table, { color })}\n`);
+        const pairs = renderTerminalPairs(summary.runs, { color });
+        if (pairs) process.stdout.write(`\n${pairs}`);
         const relative = path.relative(process.cwd(), dir);
         const rel = relative === '' ? '.' : relative.startsWith('..') ? dir : relative;
         const html = existsSync(path.join(dir, 'report.html')) ? `, ${path.join(rel, 'report.html')}` : '';

@@ -34,6 +34,7 @@ export interface NodeToCollect {
   containerId: string;
   addresses: Record<string, string>;
   command: string[];
+  env?: Record<string, string>;
   outputs: NodeOutputs;
 }
 
@@ -50,6 +51,7 @@ export async function collectNode(containers: ContainerClient, runDir: string, n
     containerId: node.containerId,
     addresses: node.addresses,
     command: node.command,
+    ...(node.env && Object.keys(node.env).length > 0 ? { env: node.env } : {}),
     exitCode: await exitCodeOf(containers, node.containerId),
     files: { stdout: rel(RUN_FILES.stdout), stderr: rel(RUN_FILES.stderr), events: rel(RUN_FILES.events), extra: [] },
   };

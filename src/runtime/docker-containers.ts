@@ -43,6 +43,8 @@ export class DockerContainerClient implements ContainerClient {
         ...(spec.name !== undefined ? { name: spec.name } : {}),
         Image: spec.image,
         Cmd: spec.command.length > 0 ? spec.command : undefined,
+        // The Engine API resets the image's ENTRYPOINT only for [""]; an empty list would keep it.
+        ...(spec.entrypoint === undefined ? {} : { Entrypoint: spec.entrypoint.length > 0 ? spec.entrypoint : [''] }),
         Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
         ...(spec.hostname !== undefined ? { Hostname: spec.hostname } : {}),
         Labels: spec.labels,

@@ -43,6 +43,8 @@ export interface ContainerSpec {
   name?: string;
   image: string;
   command: string[];
+  /** Replaces the image's ENTRYPOINT; `[]` runs none. Absent: the image's. */
+  entrypoint?: string[];
   env?: Record<string, string>;
   hostname?: string;
   labels: Record<string, string>;
@@ -152,6 +154,9 @@ export interface ImageInfo {
   sizeBytes: number;
   labels: Record<string, string>;
   tags: string[];
+  /** The image's ENTRYPOINT and CMD (inspect only; absent in a list or when the image has none). */
+  entrypoint?: string[];
+  cmd?: string[];
 }
 
 export interface BuildSpec {
