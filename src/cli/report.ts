@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { RUN_FILES, comparisonTable, sweepRunOf, writeJson, writeSummaryFiles } from '../results/index.js';
-import { loadReportInput, renderTerminalTable, writeReports } from '../report/index.js';
+import { loadReportInput, renderTerminalPairs, renderTerminalTable, writeReports } from '../report/index.js';
 
 export function register(program: Command): void {
   program
@@ -23,6 +23,8 @@ export function register(program: Command): void {
       } else {
         await writeSummaryFiles(input.dir, input.summary);
         process.stdout.write(`${renderTerminalTable(input.summary.table, { color })}\n`);
+        const pairs = renderTerminalPairs(input.summary.runs, { color });
+        if (pairs) process.stdout.write(`\n${pairs}`);
       }
       const written = await writeReports(input);
       process.stdout.write(`report: ${[written.markdown, written.html].filter(Boolean).join(', ')}\n`);

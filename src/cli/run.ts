@@ -14,7 +14,7 @@ import { DEFAULT_MAX_NODES } from '../topology/index.js';
 import { engineRuntime } from './engine.js';
 import { maxNodesOption } from './up.js';
 import type { SweepSummary } from '../results/index.js';
-import { renderTerminalTable, writeReports } from '../report/index.js';
+import { renderTerminalPairs, renderTerminalTable, writeReports } from '../report/index.js';
 
 /** One line per run and per check that did not pass: what `acklab run` exits with, and why. */
 export function renderVerdicts(summary: SweepSummary): string {
@@ -94,7 +94,10 @@ export function register(program: Command): void {
         });
         // report.html (charts, space-time diagrams) must never cost the results collected above
         await writeReports({ kind: 'sweep', dir, summary, runs }).catch((err: Error) => process.stderr.write(`report not written: ${err.message}\n`));
-        process.stdout.write(`\n${summary.experiment}: ${summary.runs.length} run(s)\n${renderTerminalTable(summary.table, { color: Boolean(process.stdout.isTTY) })}\n`);
+        const color = Boolean(process.stdout.isTTY);
+        process.stdout.write(`\n${summary.experiment}: ${summary.runs.length} run(s)\n${renderTerminalTable(summary.table, { color })}\n`);
+        const pairs = renderTerminalPairs(summary.runs, { color });
+        if (pairs) process.stdout.write(`\n${pairs}`);
         const relative = path.relative(process.cwd(), dir);
         const rel = relative === '' ? '.' : relative.startsWith('..') ? dir : relative;
         const html = existsSync(path.join(dir, 'report.html')) ? `, ${path.join(rel, 'report.html')}` : '';

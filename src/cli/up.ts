@@ -29,7 +29,7 @@ export function describePlan(t: Topology, name = t.name): string {
     lines.push(`stage ${i + 1}:`);
     for (const node of stage) {
       const n = t.nodes.find((x) => x.name === node)!;
-      const image = n.image.type === 'local' ? n.image.ref : 'acklab node image';
+      const image = n.image.type === 'local' ? n.image.ref : n.image.type === 'build' ? `image ${n.image.name} built from ${n.image.context}` : 'acklab node image';
       const own = limitsText(n.limits, n.logs);
       lines.push(`  ${n.name} (${n.kind}, ${image}, networks ${n.networks.join(', ')}${own === common ? '' : `, ${own}`}): ${JSON.stringify(n.command)}`);
     }

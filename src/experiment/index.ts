@@ -2,6 +2,7 @@
 export * from './experiment-file.js';
 export * from './progress.js';
 export { networkPlayer, type NetworkPlayer } from './player.js';
+export { experimentTopology } from './topology.js';
 export {
   runExperiment,
   planRuns,

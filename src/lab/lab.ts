@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AcklabError, errorMessage } from '../common/index.js';
-import { ensureImages, type ImageTags } from '../images/index.js';
+import { buildKey, ensureImages, ensureTopologyImages, type BuiltImages, type ImageTags } from '../images/index.js';
 import { dockerRuntime, type Runtime } from '../runtime/index.js';
 import { DEFAULT_MAX_NODES, dnsNameProblem, loadTopologySync, type LoadOptions, type Topology, type TopologyNode } from '../topology/index.js';
 import { removeByLabels, settleAll } from './cleanup.js';
@@ -42,6 +42,8 @@ export interface StartOptions {
   maxNodes?: number;
   /** Image refs; default: ensureImages() (built once, by content hash). */
   images?: ImageTags;
+  /** Images of the topology's build contexts; default: built here (by content hash) before anything is created. */
+  built?: BuiltImages;
   runtime?: Runtime;
   /** Aborting (Ctrl-C) stops the start and removes what was created. */
   signal?: AbortSignal;
@@ -95,9 +97,19 @@ export class Lab {
     const progress = options.onProgress ?? (() => {});
     const { signal } = options;
 
+    // Everything the topology needs is built before anything is created: a failed build creates nothing.
+    const built = options.built ?? (await ensureTopologyImages(t, { runtime, log: (line) => progress(`images: ${line}`) }));
     const images = await this.images(runtime, options.images, options.onProgress);
     signal?.throwIfAborted();
-    const leaseImage = images.node || t.nodes.map((n) => (n.image.type === 'local' ? n.image.ref : images.node)).find(Boolean)!;
+    const imageOf = (node: TopologyNode): string => {
+      if (node.image.type === 'acklab-node') return images.node;
+      if (node.image.type === 'local') return node.image.ref;
+      const image = built.get(buildKey(node.image));
+      if (!image) throw new AcklabError(`node "${node.name}": image "${node.image.name}" (${node.image.origin}) was not built`);
+      return image.tag;
+    };
+    // Any image the lab has will do for its lease: the lease never runs.
+    const leaseImage = images.node || imageOf(t.nodes[0]!);
     // Before anything is created: if this process dies from here on, its watchdog removes the run.
     if (options.watchdog !== false) ensureWatchdog(runtime, run.holder, progress);
 
@@ -115,8 +127,9 @@ export class Lab {
           const first = byNetwork.get(node.networks[0]!)!;
           const id = await runtime.containers.create({
             name: containerName(name, node.name),
-            image: node.image.type === 'acklab-node' ? images.node : node.image.ref,
+            image: imageOf(node),
             command: node.command,
+            ...(node.entrypoint ? { entrypoint: node.entrypoint } : {}),
             env: node.env,
             hostname: node.name,
             labels: nodeLabels(run, node.name, node.kind),
@@ -166,7 +179,7 @@ export class Lab {
     for (const node of this.topology.nodes) {
       if (node.image.type === 'local' && !(await runtime.images.exists(node.image.ref))) {
         throw new AcklabError(
-          `node "${node.name}": image "${node.image.ref}" is not on this Docker engine; build or load it first (acklab pulls nothing)`,
+          `node "${node.name}": image "${node.image.ref}" is not on this Docker engine; build or load it first, or say build: DIR (acklab pulls nothing)`,
           2,
         );
       }

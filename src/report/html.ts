@@ -10,7 +10,7 @@
  */
 import { formatDuration } from '../common/index.js';
 import { describeAction } from '../conditions/index.js';
-import type { Verdict } from '../results/index.js';
+import { pairRows, type SweepRun, type Verdict } from '../results/index.js';
 import {
   ackRatioSpec,
   acksOverTimeSpec,
@@ -27,6 +27,7 @@ import { runAnchor, type ReportData, type RunReport } from './html-data.js';
 import type { SpaceTimeDiagram } from './space-time.js';
 import { spaceTimeViewerScript } from './space-time-viewer.js';
 import { tableCells, tableGroups } from './table.js';
+import { pairsCells, pairsWorthShowing } from './pairs.js';
 
 export const REPORT_HTML = 'report.html';
 
@@ -203,6 +204,16 @@ function manifestSection(run: RunReport): string {
   return `<h4>Manifest</h4>${kv(rows)}<h4>Fault timeline</h4>${timeline}${conditions}${topology}<h4>Nodes and logs</h4>${logs}`;
 }
 
+/** Peer pairs, both sides' counts and why they differ (src/report/pairs.ts); nothing when there is nothing to say. */
+function pairsSection(data: ReportData): string {
+  const runs: SweepRun[] = data.runs.map((r) => ({ dir: r.dir, condition: r.condition, repetition: r.repetition, status: r.status as SweepRun['status'], metrics: r.metrics }));
+  if (!pairsWorthShowing(pairRows(runs))) return '';
+  const { head, rows } = pairsCells(runs);
+  return `<h3 id="pairs">Peer pairs: what each side counted</h3>
+<p>Each client with its server, acklab's programs or the seed's (Twisted). “server got (reads)”: the &lt;update&gt;s that reached the server, and in how many reads (the seed's server acks each read once); “client counted”: what the client reports as acks (the seed's client counts every read, its greeting too).</p>
+<div id="pairs-table">${table([...head, 'why'], rows.map((r) => [...r.cells.map(esc), `<span style="text-align:left;display:block">${r.why.map(esc).join('<br>')}</span>`]))}</div>`;
+}
+
 function diagramLegend(kind: SpaceTimeDiagram['kind']): string {
   const line = (color: string, dash = '', w = 1.6, head = true) =>
     `<svg width="30" height="10"><line x1="2" y1="5" x2="${head ? 22 : 28}" y2="5" stroke="${color}" stroke-width="${w}"${dash ? ` stroke-dasharray="${dash}"` : ''}/>${head ? `<path d="M21,1L29,5L21,9z" fill="${color}"/>` : ''}</svg>`;
@@ -338,6 +349,7 @@ ${missingList(data.problems)}
 <h2 id="comparison">Comparison</h2>
 <p>Cells are one value per condition, or min / median / max over repetitions. Runs that failed or whose workload crashed are left out of the numbers and counted in “runs” (the same table as <code>acklab report</code> prints and report.md holds).</p>
 <div id="comparison-table">${tables}</div>
+${pairsSection(data)}
 <h2 id="charts">Charts</h2>
 <p><small>Per-condition charts use the same runs as the table (failed or crashed runs are left out). Hover a mark for its numbers.</small></p>
 ${missingList(absent)}

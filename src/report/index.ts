@@ -8,3 +8,4 @@ export { layoutRows, mcastDiagram, peerDiagram, type SpaceTimeDiagram } from './
 export { createSpaceTimeRenderer, type StData } from './space-time-render.js';
 export { REPORT_HTML, writeReports, type WrittenReports } from './write.js';
 export { loadReportInput } from './load.js';
+export { pairsCells, pairsWorthShowing, renderMarkdownPairs, renderTerminalPairs, PAIRS_HEAD } from './pairs.js';

@@ -1,6 +1,7 @@
 /** report.md: the comparison table and, per run, its status, problems and where its logs are. */
 import type { SweepSummary } from '../results/index.js';
 import { formatDuration } from '../common/index.js';
+import { renderMarkdownPairs } from './pairs.js';
 import { tableCells } from './table.js';
 
 const escape = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
@@ -31,6 +32,7 @@ export function renderMarkdownReport(summary: SweepSummary): string {
     '',
     markdownTable(head, rows, 2),
     '',
+    renderMarkdownPairs(summary.runs, markdownTable),
     '## Runs',
     '',
     markdownTable(

@@ -3,7 +3,7 @@
  * The table itself is computed once, in src/results/comparison.ts.
  */
 import Table from 'cli-table3';
-import type { ComparisonTable, Spread } from '../results/index.js';
+import type { ComparisonRow, ComparisonTable, Spread } from '../results/index.js';
 
 function fmtNumber(x: number, unit: string): string {
   const digits = unit === 'ms' || unit === '%' ? 1 : Number.isInteger(x) ? 0 : 1;
@@ -17,13 +17,19 @@ export function formatSpread(s: Spread | undefined, unit: string): string {
   return `${fmtNumber(s.min, unit)} / ${fmtNumber(s.median, unit)} / ${fmtNumber(s.max, unit)}`;
 }
 
+/** `3`, or `1/3 (1 invalid, 1 crashed/failed)`: the runs whose numbers are in the row, and why the others are not. */
+function runsCell(row: ComparisonRow): string {
+  const left = [row.invalid > 0 ? `${row.invalid} invalid` : '', row.crashed > 0 ? `${row.crashed} crashed/failed` : ''].filter(Boolean);
+  return left.length > 0 ? `${row.ok}/${row.runs} (${left.join(', ')})` : String(row.runs);
+}
+
 /** Header and rows as plain strings, shared by the terminal and Markdown renderers. */
 export function tableCells(table: ComparisonTable, options: { order?: boolean } = {}): { head: string[]; rows: string[][] } {
   const hasOrder = (options.order ?? true) && table.rows.some((r) => r.order !== null);
   const head = ['condition', 'runs', ...table.columns.map((c) => (c.unit ? `${c.label} (${c.unit})` : c.label)), ...(hasOrder ? ['order'] : [])];
   const rows = table.rows.map((row) => [
     row.condition,
-    row.crashed > 0 ? `${row.ok}/${row.runs} (${row.crashed} crashed/failed)` : String(row.runs),
+    runsCell(row),
     ...table.columns.map((c) => formatSpread(row.cells[c.key], c.unit)),
     ...(hasOrder ? [row.order ?? '–'] : []),
   ]);

@@ -10,7 +10,8 @@ import type { ComparisonColumn, ComparisonRow, ComparisonTable, ConditionCdf, Ru
 
 type Extract = (m: RunMetrics) => number | null | undefined;
 
-const COLUMNS: (ComparisonColumn & { get: Extract })[] = [
+/** `sparse`: shown only when some run has a value other than 0 (a column of zeros says nothing). */
+const COLUMNS: (ComparisonColumn & { get: Extract; sparse?: boolean })[] = [
   { key: 'peer.updatesSent', label: 'updates', unit: '', get: (m) => m.peer?.updatesSent },
   { key: 'peer.acksReceived', label: 'acks', unit: '', get: (m) => m.peer?.acksReceived },
   { key: 'peer.ackRatio', label: 'ack ratio', unit: '%', get: (m) => (m.peer?.ackRatio == null ? null : m.peer.ackRatio * 100) },
@@ -25,6 +26,7 @@ const COLUMNS: (ComparisonColumn & { get: Extract })[] = [
   { key: 'mcast.ackRatio', label: 'mc ack ratio', unit: '%', get: (m) => (m.mcast?.ackRatio == null ? null : m.mcast.ackRatio * 100) },
   { key: 'mcast.deliveryLatencyMs.p50', label: 'deliv p50', unit: 'ms', get: (m) => m.mcast?.deliveryLatencyMs.p50 },
   { key: 'mcast.deliveryLatencyMs.p99', label: 'deliv p99', unit: 'ms', get: (m) => m.mcast?.deliveryLatencyMs.p99 },
+  { key: 'mcast.peersLost', label: 'mc peers lost', unit: '', get: (m) => m.mcast?.peersLost, sparse: true },
 ];
 
 export function spread(values: number[]): Spread {
@@ -48,7 +50,10 @@ function orderCell(runs: SweepRun[]): string | null {
 
 export function comparisonTable(runs: SweepRun[]): ComparisonTable {
   const conditions = [...new Set(runs.map((r) => r.condition))];
-  const present = COLUMNS.filter((c) => runs.some((r) => r.metrics && c.get(r.metrics) != null));
+  const present = COLUMNS.filter((c) => runs.some((r) => {
+    const v = r.metrics ? c.get(r.metrics) : null;
+    return v != null && !(c.sparse && v === 0);
+  }));
   const rows: ComparisonRow[] = conditions.map((condition) => {
     const mine = runs.filter((r) => r.condition === condition);
     const ok = mine.filter(usable);
@@ -59,7 +64,8 @@ export function comparisonTable(runs: SweepRun[]): ComparisonTable {
         return v == null ? [] : [v];
       }));
     }
-    return { condition, runs: mine.length, ok: ok.length, crashed: mine.length - ok.length, cells, order: orderCell(mine) };
+    const invalid = mine.filter((r) => r.status === 'invalid').length;
+    return { condition, runs: mine.length, ok: ok.length, crashed: mine.length - ok.length - invalid, invalid, cells, order: orderCell(mine) };
   });
   return { columns: present.map(({ key, label, unit }) => ({ key, label, unit })), rows };
 }

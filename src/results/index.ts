@@ -5,3 +5,7 @@ export * from './metrics.js';
 export * from './comparison.js';
 export * from './summary.js';
 export * from './verdict.js';
+export * from './roles.js';
+export * from './seed.js';
+export * from './pairs.js';
+export * from './grading.js';

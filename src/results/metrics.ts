@@ -24,6 +24,10 @@ import type {
   UndeliveredPoint,
 } from './format.js';
 import { RUN_FORMAT_VERSION } from './format.js';
+import { accountedCheck, implStatus } from './grading.js';
+import { peerPairs } from './pairs.js';
+import { isMcastMember, memberInfo, nodeProgram } from './roles.js';
+import { seedClientMetrics } from './seed.js';
 
 export type TimedEvent = ProgramEvent & { ts: number };
 
@@ -36,6 +40,14 @@ export interface CollectedNode {
   events: TimedEvent[];
   /** mcast: the delivered file's records, when the program wrote one (else the `delivered` events are used). */
   delivered?: DeliveredRecord[];
+  /** The topology kind (the seed's programs and mcast implementations are known by it). */
+  kind?: string;
+  /** The node's environment (an mcast implementation's ACKLAB_* variables). */
+  env?: Record<string, string>;
+  /** The program's stdout, for the seed's programs, which write no events. */
+  stdout?: string;
+  /** IPv4 address per network. */
+  addresses?: Record<string, string>;
 }
 
 export interface ParsedEvents {
@@ -161,8 +173,8 @@ export function deliveredOf(node: CollectedNode): DeliveredRecord[] {
 function mcastSendTimes(nodes: CollectedNode[]): Map<string, number> {
   const sentAt = new Map<string, number>();
   for (const node of nodes) {
-    const id = Number(flagValue(node.command, '--id'));
-    if (!Number.isInteger(id)) continue;
+    const id = memberInfo(node).id;
+    if (id === null) continue;
     for (const e of node.events) if (e.event === 'mcast_sent') sentAt.set(`${id}:${e.seq}`, e.ts);
   }
   return sentAt;
@@ -196,10 +208,7 @@ export function mcastUndelivered(nodes: CollectedNode[]): UndeliveredPoint[] {
 
 export function mcastMetrics(nodes: CollectedNode[]): NonNullable<RunMetrics['mcast']> {
   const ids = new Map<string, number | null>();
-  for (const node of nodes) {
-    const id = Number(flagValue(node.command, '--id'));
-    ids.set(node.name, Number.isInteger(id) ? id : null);
-  }
+  for (const node of nodes) ids.set(node.name, memberInfo(node).id);
   const deliveries = mcastDeliveries(nodes);
   const sequences: { name: string; records: DeliveredRecord[] }[] = [];
   const perNode: McastNodeMetrics[] = nodes.map((node) => {
@@ -213,9 +222,8 @@ export function mcastMetrics(nodes: CollectedNode[]): NonNullable<RunMetrics['mc
     const delivered = deliveredOf(node);
     const latencies = deliveries.filter((d) => d.node === node.name).map((d) => d.latencyMs);
     sequences.push({ name: node.name, records: delivered });
-    const count = Number(flagValue(node.command, '--count'));
-    const peers = (flagValue(node.command, '--peers') ?? '').split(',').filter((p) => p !== '').length;
-    const expected = Number.isInteger(count) ? count * (peers + 1) : delivered.length;
+    const member = memberInfo(node);
+    const expected = member.count !== null && member.members !== null ? member.count * member.members : delivered.length;
     const undeliveredFromSummary = summary ? summary.undelivered : undefined;
     const undelivered = typeof undeliveredFromSummary === 'number'
       ? undeliveredFromSummary
@@ -225,13 +233,15 @@ export function mcastMetrics(nodes: CollectedNode[]): NonNullable<RunMetrics['mc
     return {
       node: node.name,
       id: ids.get(node.name) ?? null,
-      status: statusOf(node, summary, typeof summary?.complete === 'boolean' ? summary.complete : undelivered === 0),
+      // an implementation of the contract writes no summary: its exit status says how it ended
+      status: nodeProgram(node) === 'mcast-impl' ? implStatus(node.exitCode) : statusOf(node, summary, typeof summary?.complete === 'boolean' ? summary.complete : undelivered === 0),
       exitCode: node.exitCode,
       sent: summary ? num(summary.sent, sent) : sent,
       delivered: delivered.length,
       undelivered,
       acksReceived: summary ? num(summary.acksReceived, acks) : acks,
       deliveryLatencyMs: percentiles(latencies),
+      peersLost: node.events.flatMap((e) => (e.event === 'peer_lost' && typeof e.peer === 'number' ? [{ peer: e.peer, reason: String(e.reason ?? ''), ts: e.ts }] : [])),
     };
   });
   // each message is received by the other members − 1 … and each of them ACKs it to its members − 1 peers
@@ -245,9 +255,11 @@ export function mcastMetrics(nodes: CollectedNode[]): NonNullable<RunMetrics['mc
     undelivered: sum(perNode.map((n) => n.undelivered)),
     acksReceived,
     acksExpected,
+    peersLost: sum(perNode.map((n) => n.peersLost.length)),
     ackRatio: acksExpected > 0 ? round(acksReceived / acksExpected) : null,
     deliveryLatencyMs: percentiles(deliveries.map((d) => d.latencyMs)),
     order: orderCheck(sequences),
+    accounted: accountedCheck(nodes.map((n) => ({ ...n, delivered: deliveredOf(n) }))),
   };
 }
 
@@ -262,8 +274,12 @@ export interface RunMetricsInput {
 export function runMetrics(input: RunMetricsInput): RunMetrics {
   const byRole = (role: ProgramRole) => input.nodes.filter((n) => programRole(n.command) === role);
   const problems = [...(input.problems ?? [])];
-  const clients = byRole('peer-client').map(peerClientMetrics);
-  const mcastNodes = byRole('mcast');
+  // the seed's clients are peer clients too, their acks counted as the seed counts them
+  const clients = input.nodes.flatMap((n) => {
+    const program = nodeProgram(n);
+    return program === 'peer-client' ? [peerClientMetrics(n)] : program === 'twisted-client' ? [seedClientMetrics(n)] : [];
+  });
+  const mcastNodes = input.nodes.filter((n) => isMcastMember(nodeProgram(n)));
   const mcast = mcastNodes.length > 0 ? mcastMetrics(mcastNodes) : null;
   const servers = byRole('peer-server');
   const crashedNodes = [
@@ -272,7 +288,7 @@ export function runMetrics(input: RunMetricsInput): RunMetrics {
     // a server has no summary until it is stopped; a server that exited non-zero without one crashed
     ...servers.filter((s) => s.exitCode !== null && s.exitCode !== 0 && !summaryOf(s.events)).map((s) => s.name),
   ];
-  for (const node of crashedNodes) problems.push(`${node} crashed (no summary); see nodes/${node}/stderr.log`);
+  for (const node of crashedNodes) problems.push(crashProblem(input.nodes.find((n) => n.name === node)));
   const peer = clients.length === 0
     ? null
     : (() => {
@@ -297,7 +313,17 @@ export function runMetrics(input: RunMetricsInput): RunMetrics {
     problems,
     peer,
     mcast,
+    pairs: peerPairs(input.nodes.map((n) => ({ ...n, program: nodeProgram(n) }))),
   };
+}
+
+/** Why a node counts as crashed, and where to look. */
+function crashProblem(node: CollectedNode | undefined): string {
+  if (!node) return 'a node crashed';
+  const program = nodeProgram(node);
+  if (program === 'mcast-impl') return `${node.name} was killed (exit ${node.exitCode}): it did not exit on SIGTERM, or crashed; see nodes/${node.name}/stdout.log`;
+  if (program === 'twisted-client') return `${node.name} crashed (no "Received N acks"); see nodes/${node.name}/stdout.log`;
+  return `${node.name} crashed (no summary); see nodes/${node.name}/stderr.log`;
 }
 
 /** Every ack round trip of the peer clients, as it arrived, with the send time of the update it acks. */
@@ -341,9 +367,10 @@ export function ackArrivals(nodes: CollectedNode[]): AckPoint[] {
   const points: AckPoint[] = [];
   for (const n of nodes) {
     const role = programRole(n.command);
+    const member = isMcastMember(nodeProgram(n));
     for (const e of n.events) {
       if (role === 'peer-client' && e.event === 'ack_received') points.push({ series: 'peer acks', node: n.name, ts: e.ts });
-      else if (role === 'mcast' && e.event === 'mcast_ack') points.push({ series: 'mcast acks', node: n.name, ts: e.ts });
+      else if (member && e.event === 'mcast_ack') points.push({ series: 'mcast acks', node: n.name, ts: e.ts });
     }
   }
   return points.sort((a, b) => a.ts - b.ts);
@@ -352,7 +379,7 @@ export function ackArrivals(nodes: CollectedNode[]): AckPoint[] {
 /** The per-item series the report draws, computed here and nowhere else. */
 export function runSeries(nodes: CollectedNode[]): RunSeries {
   const clients = nodes.filter((n) => programRole(n.command) === 'peer-client');
-  const mcast = nodes.filter((n) => programRole(n.command) === 'mcast');
+  const mcast = nodes.filter((n) => isMcastMember(nodeProgram(n)));
   return {
     rtts: ackRoundTrips(clients),
     unacked: unackedUpdates(clients),

@@ -45,7 +45,7 @@ describe('report data from a real Docker sweep', async () => {
 
   it('has the verdict acklab run exits with, per run and per check', () => {
     const summary = JSON.parse(readFileSync(path.join(DOCKER, 'summary.json'), 'utf8'));
-    expect(data.verdict).toMatchObject({ verdict: summary.verdict, exitCode: 0, interrupted: false, checks: ['run', 'conditions', 'programs', 'total-order', 'mcast-delivery', 'acks'] });
+    expect(data.verdict).toMatchObject({ verdict: summary.verdict, exitCode: 0, interrupted: false, checks: ['run', 'conditions', 'programs', 'total-order', 'accounted', 'mcast-delivery', 'acks'] });
     expect(data.verdict.runs.map((r) => [r.label, r.verdict])).toEqual(summary.runs.map((r: { dir: string; verdict: { verdict: string } }) => [r.dir, r.verdict.verdict]));
     expect(data.verdict.runs.find((r) => r.label === 'partition-no-heal-r1')!.checks.find((c) => c.name === 'acks')!.reason).toMatch(/accounted for by "at 6s partition/);
   });
