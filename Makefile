@@ -40,6 +40,7 @@ bench: build
 	npm run --silent bench:echo
 	npm run --silent bench:lab
 	npm run --silent bench:impair
+	npm run --silent bench:faults
 
 typecheck: deps
 	npx tsc -p tsconfig.test.json
