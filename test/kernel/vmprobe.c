@@ -391,8 +391,10 @@ static void udp_side_out(struct udp_side *u, long count) {
 
 /*
  * Open-loop UDP echo probes, `count` of them every `interval_us`. With a twin (--twin-ns, --twin-to)
- * a second stream goes from another namespace, interleaved half an interval apart and in
- * alternating order (ABBA), so each pair of probes meets the same moment of a busy host; the
+ * a second stream goes from another namespace: probe k of each stream goes out in the k-th
+ * interval, half an interval apart, at a random offset and in a random order, so each pair meets
+ * the same moment of a busy host and neither stream sits on a fixed phase of a periodic disturbance
+ * (the guest's 4 ms tick, under emulation, otherwise delays one stream more than the other). The
  * per-pair differences (primary − twin) are reported too.
  */
 static int udp_probe(const char *id, const char *addr, int port, long count, long interval_us, long timeout_ms,
@@ -405,20 +407,31 @@ static int udp_probe(const char *id, const char *addr, int port, long count, lon
     join_netns(twin_ns); /* the first socket stays in the namespace it was made in */
     udp_side_open(&side[1], twin_addr, port, count);
   }
-  uint64_t slot_ns = (uint64_t)interval_us * 1000ULL / (uint64_t)sides;
   long slots = count * sides, slot = 0;
-  uint64_t t0 = now_ns(), next = t0, deadline = 0;
+  uint64_t *at = malloc(sizeof(uint64_t) * (size_t)slots);
+  unsigned char *who = malloc((size_t)slots);
+  if (!at || !who) die("malloc");
+  uint64_t interval_ns = (uint64_t)interval_us * 1000ULL, rng = now_ns() | 1;
+  for (long k = 0; k < count; k++) {
+    if (sides == 1) { at[k] = (uint64_t)k * interval_ns; who[k] = 0; continue; }
+    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; /* xorshift64 */
+    uint64_t offset = rng % (interval_ns / 2 + 1);
+    int first = (int)((rng >> 32) & 1);
+    at[2 * k] = (uint64_t)k * interval_ns + offset;
+    who[2 * k] = (unsigned char)first;
+    at[2 * k + 1] = at[2 * k] + interval_ns / 2;
+    who[2 * k + 1] = (unsigned char)!first;
+  }
+  uint64_t t0 = now_ns(), next = t0 + at[0], deadline = 0;
   for (;;) {
     uint64_t now = now_ns();
     if (slot < slots && now >= next) {
-      long seq = slot / sides;
-      int which = sides == 1 ? 0 : (int)((slot % 2) ^ (seq % 2)); /* A B, B A, A B, … */
-      struct udp_side *u = &side[which];
-      struct probe_pkt p = { .magic = MAGIC, .seq = (uint32_t)seq, .sent_ns = now };
+      struct udp_side *u = &side[who[slot]];
+      struct probe_pkt p = { .magic = MAGIC, .seq = (uint32_t)(slot / sides), .sent_ns = now };
       if (send(u->fd, &p, sizeof p, 0) < 0) u->send_errors++; /* EPERM from a DROP rule, ENOBUFS: counted, not fatal */
       u->sent++;
       slot++;
-      next += slot_ns;
+      if (slot < slots) next = t0 + at[slot];
       if (slot == slots) deadline = now_ns() + (uint64_t)timeout_ms * 1000000ULL;
       continue;
     }
@@ -452,6 +465,8 @@ static int udp_probe(const char *id, const char *addr, int port, long count, lon
     free(d);
   }
   out_end();
+  free(at);
+  free(who);
   return 0;
 }
 
