@@ -22,7 +22,7 @@
  *                   starts ARGV in the background and returns once it has written its own pid to F
  *                   (acklab-nfq does so after binding its queue), or fails if it exits first
  *
- *   vmprobe now / ask --id ID --since MS
+ *   vmprobe now / ask --section S --id ID --since MS
  *                   asks the host whether the measurement since MS counts (see ask_host)
  *
  * Every mode takes --ns NAME: it first joins the network namespace /run/netns/NAME (setns(2)), which
@@ -555,6 +555,10 @@ static int tput(const char *id, const char *addr, int port, long seconds_ms, lon
       if (write(fd, buf, sizeof buf) < 0 && errno != EAGAIN && errno != EINTR) writing = 0;
     }
   }
+  /* Close with a reset: what is still unsent is dropped instead of draining through the shaper for
+   * seconds (at 1 mbit) and sharing the bottleneck with the next measurement. */
+  struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   close(fd);
   unsigned long long bytes = 0, total = 0, reads = 0;
   double us = 0, slope = 0;
@@ -667,10 +671,10 @@ static int spawn_cmd(const char *id, char **argv, const char *ready, long timeou
  * Under emulation the guest's clocks are the host's: a moment the host gives qemu's CPU to someone
  * else reaches the guest as latency or lost throughput. Only the host can tell (qemu's vCPU thread's
  * run-queue delay), so after a measurement the script asks it over a second serial port:
- * "ask ID MS" → "ok" (counts) or "redo" (the host was busy for too much of those MS).
+ * "ask SECTION ID MS" → "ok" (counts) or "redo" (the host was busy for too much of those MS).
  * Exit status: 0 ok, 1 redo; no answer counts as ok (the host said nothing against it).
  */
-static int ask_host(const char *tty, const char *id, long since_ms, long timeout_ms) {
+static int ask_host(const char *tty, const char *section, const char *id, long since_ms, long timeout_ms) {
   int fd = open(tty, O_RDWR | O_NOCTTY);
   if (fd < 0) return 0;
   struct termios t;
@@ -680,7 +684,7 @@ static int ask_host(const char *tty, const char *id, long since_ms, long timeout
   }
   long now = (long)(now_ns() / 1000000ULL);
   char q[256];
-  int n = snprintf(q, sizeof q, "ask %s %ld\n", id, now - since_ms);
+  int n = snprintf(q, sizeof q, "ask %s %s %ld\n", section, id, now - since_ms);
   write_all(fd, q, (size_t)n);
   char a[64];
   size_t an = 0;
@@ -710,7 +714,7 @@ static void join_netns(const char *ns) {
 int main(int argc, char **argv) {
   if (argc < 2) goto usage;
   const char *mode = argv[1];
-  const char *id = "", *to = NULL, *ns = NULL, *ready = NULL, *twin_ns = NULL, *twin_to = NULL, *tty = NULL;
+  const char *id = "", *to = NULL, *ns = NULL, *ready = NULL, *twin_ns = NULL, *twin_to = NULL, *tty = NULL, *section = NULL;
   long since_ms = 0;
   long count = 100, interval_us = 10000, timeout_ms = 1000, seconds_ms = 3000, warmup_ms = 500;
   double pace_bps = 0;
@@ -720,7 +724,7 @@ int main(int argc, char **argv) {
     {"id", 1, 0, 'i'}, {"to", 1, 0, 't'}, {"count", 1, 0, 'n'}, {"interval-us", 1, 0, 'u'}, {"timeout-ms", 1, 0, 'T'},
     {"seconds-ms", 1, 0, 's'}, {"warmup-ms", 1, 0, 'w'}, {"udp-port", 1, 0, 'U'}, {"tcp-port", 1, 0, 'P'},
     {"ns", 1, 0, 'N'}, {"tolerant", 0, 0, 'o'}, {"capture", 0, 0, 'c'}, {"ready-pidfile", 1, 0, 'r'}, {"pace-bps", 1, 0, 'p'}, {"parts", 1, 0, 'k'}, {"twin-ns", 1, 0, 'x'}, {"twin-to", 1, 0, 'y'},
-    {"since", 1, 0, 'S'}, {"tty", 1, 0, 'Y'}, {0, 0, 0, 0}};
+    {"since", 1, 0, 'S'}, {"tty", 1, 0, 'Y'}, {"section", 1, 0, 'E'}, {0, 0, 0, 0}};
   int c;
   optind = 2;
   /* "+": stop at the first non-option, so the ARGV after "--" is left alone. */
@@ -745,6 +749,7 @@ int main(int argc, char **argv) {
       case 'y': twin_to = optarg; break;
       case 'S': since_ms = atol(optarg); break;
       case 'Y': tty = optarg; break;
+      case 'E': section = optarg; break;
       default: goto usage;
     }
   }
@@ -752,7 +757,7 @@ int main(int argc, char **argv) {
     printf("%llu\n", (unsigned long long)(now_ns() / 1000000ULL));
     return 0;
   }
-  if (!strcmp(mode, "ask")) return ask_host(tty ? tty : "/dev/ttyS1", id, since_ms, timeout_ms > 1000 ? timeout_ms : 5000);
+  if (!strcmp(mode, "ask")) return ask_host(tty ? tty : "/dev/ttyS1", section ? section : "-", id, since_ms, timeout_ms > 1000 ? timeout_ms : 5000);
   if (ns) join_netns(ns);
   if (!strcmp(mode, "run") || !strcmp(mode, "spawn")) {
     if (optind >= argc || argv[optind][0] != '/') goto usage;
@@ -779,6 +784,6 @@ usage:
           "       vmprobe run [--ns NS] --id ID [--tolerant] [--capture] -- /ABS/PATH ARGS...\n"
           "       vmprobe spawn [--ns NS] --id ID --ready-pidfile F [--timeout-ms T] -- /ABS/PATH ARGS...\n"
           "       vmprobe now                                   (monotonic ms)\n"
-          "       vmprobe ask --id ID --since MS [--tty /dev/ttyS1]   (exit 0: the host says it counts; 1: redo)\n");
+          "       vmprobe ask --section S --id ID --since MS [--tty /dev/ttyS1]   (exit 0: the host says it counts; 1: redo)\n");
   return 2;
 }

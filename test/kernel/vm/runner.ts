@@ -31,7 +31,7 @@ export type VmStep =
   | { kind: 'serve'; ns: string }
   | VmMeasure
   /** Measurements run at the same time (an A/B whose two sides see the same moment of the host). */
-  | { kind: 'parallel'; measures: VmMeasure[] };
+  | { kind: 'parallel'; measures: VmMeasure[]; once?: boolean };
 
 export interface VmMeasure {
   kind: 'measure';
@@ -120,12 +120,13 @@ export interface RunOptions {
   nice?: number;
   /**
    * Measure again when the host starved qemu's vCPU for more than `maxWait` of a measurement
-   * (run-queue delay, contention.ts), up to `attempts` times, redoing at most `budgetMs` in all.
+   * (run-queue delay, contention.ts), up to `attempts` times, redoing at most `budgetMs` per section.
    */
   redo?: { attempts: number; maxWait: number; budgetMs: number };
 }
 
 export interface Verdict {
+  section: string;
   id: string;
   ms: number;
   wait: number | undefined;
@@ -134,6 +135,8 @@ export interface Verdict {
 }
 
 const NAME = /^[A-Za-z0-9_.:/#@+-]+$/;
+/** Pause before measuring again, counted in the redo budget. */
+const SETTLE_MS = 1000;
 
 function sq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -170,8 +173,10 @@ export function sectionScript(sec: VmSection, index: number, tools: Readonly<Rec
           '    t=$($P now)',
           ...body.map((l) => `    ${l}`),
           '    n=$((n+1))',
-          `    $P ask --id ${sq(askId)} --since "$t" && break`,
+          `    $P ask --section ${sq(sec.name)} --id ${sq(askId)} --since "$t" && break`,
           `    [ "$n" -lt ${attempts} ] || break`,
+          // What the last attempt left in a shaper's queue (a second of it at 1 mbit) drains first.
+          `    sleep ${SETTLE_MS / 1000}`,
           '  done',
         ];
   const measureLine = (st: VmMeasure): string => {
@@ -209,10 +214,12 @@ export function sectionScript(sec: VmSection, index: number, tools: Readonly<Rec
       case 'measure':
         lines.push(...(st.once ? [`  ${measureLine(st)} || return 1`] : retried(st.id, [`${measureLine(st)} || return 1`])));
         break;
-      case 'parallel':
+      case 'parallel': {
         // Each probe prints its own line (one write(2)); a failing one says so in its JSON.
-        lines.push(...retried(st.measures[0]!.id, [...st.measures.map((m) => `${measureLine(m)} &`), 'wait']));
+        const body = [...st.measures.map((m) => `${measureLine(m)} &`), 'wait'];
+        lines.push(...(st.once ? body.map((l) => `  ${l}`) : retried(st.measures[0]!.id, body)));
         break;
+      }
     }
   }
   const fn = `section_${index}`;
@@ -267,8 +274,9 @@ export function parseLines(consoleText: string): VmLine[] {
 }
 
 /**
- * Answers the guest's "ask ID MS" lines: "redo" when qemu's vCPU waited for a host CPU for more than
- * `maxWait` of those last MS (and the redo budget allows), else "ok". Every answer is recorded.
+ * Answers the guest's "ask SECTION ID MS" lines: "redo" when qemu's vCPU waited for a host CPU for
+ * more than `maxWait` of those last MS (and the section's redo budget allows), else "ok". Every
+ * answer is recorded.
  */
 async function answerAsks(
   sock: string,
@@ -277,26 +285,27 @@ async function answerAsks(
   verdicts: Verdict[],
   log?: (line: string) => void,
 ): Promise<Server> {
-  let redone = 0;
+  const redone = new Map<string, number>();
   const server = createServer((conn) => {
     let buf = '';
     conn.on('data', (d) => {
       buf += d.toString('latin1');
       let i: number;
       while ((i = buf.indexOf('\n')) >= 0) {
-        const m = /^ask (\S+) (\d+)$/.exec(buf.slice(0, i).trim());
+        const m = /^ask (\S+) (\S+) (\d+)$/.exec(buf.slice(0, i).trim());
         buf = buf.slice(i + 1);
         if (!m) continue;
-        const [id, ms] = [m[1]!, Number(m[2])];
+        const [section, id, ms] = [m[1]!, m[2]!, Number(m[3])];
         const wait = waitFraction(Date.now() - ms, Date.now());
         const busy = wait !== undefined && wait > redo.maxWait;
-        const affordable = redone + ms <= redo.budgetMs;
+        const spent = redone.get(section) ?? 0;
+        const affordable = spent + ms + SETTLE_MS <= redo.budgetMs;
         const verdict: Verdict['verdict'] = busy && affordable ? 'redo' : 'ok';
         if (verdict === 'redo') {
-          redone += ms;
+          redone.set(section, spent + ms + SETTLE_MS);
           log?.(`host: ${id} measured again, qemu waited ${(100 * wait!).toFixed(0)} % of its ${ms} ms for a CPU`);
         }
-        verdicts.push({ id, ms, wait, verdict, ...(busy && !affordable ? { why: 'redo budget spent' } : {}) });
+        verdicts.push({ section, id, ms, wait, verdict, ...(busy && !affordable ? { why: 'redo budget spent' } : {}) });
         conn.write(`${verdict}\n`);
       }
     });
