@@ -110,8 +110,9 @@ fetch_kernel() {
   # As root, apt hands the download to the _apt user, who cannot write to a private temp folder.
   local sandbox=()
   [ "$(id -u)" = 0 ] && sandbox=(-o APT::Sandbox::User=root)
-  (cd "$tmp" && apt-get -qq "${sandbox[@]}" download "$pkg" >&2) \
-    || cannot "apt-get download $pkg failed (no reachable Debian mirror?)"
+  local out
+  out=$(cd "$tmp" && apt-get -qq "${sandbox[@]}" download "$pkg" 2>&1) \
+    || cannot "apt-get download $pkg failed: $(echo "$out" | grep -v '^\s*$' | tail -n 1)"
   deb=$(ls "$tmp"/*.deb)
   dpkg -x "$deb" "$tmp/root" || cannot "dpkg -x $deb failed"
   ls "$tmp"/root/boot/vmlinuz-* >/dev/null 2>&1 || cannot "$pkg has no /boot/vmlinuz-*"
