@@ -58,7 +58,8 @@ describe('netem and userspace backends on a real kernel (Debian linux-image unde
     expect(r.ms.total).toBeLessThanOrEqual(180_000);
     expect(r.sections, r.console.slice(-3000)).toEqual(BACKENDS.map((name) => ({ name, ok: true })));
     expect(r.lines.some((l) => l.kind === 'done')).toBe(true);
-    if (r.pid !== undefined) expect(() => process.kill(r.pid!, 0), `qemu (pid ${r.pid}) is still running`).toThrow();
+    expect(r.pid, 'qemu was never seen running').toBeDefined();
+    for (const p of [r.pid, r.wrapperPid]) if (p !== undefined) expect(() => process.kill(p, 0), `pid ${p} (qemu or its timeout) is still running`).toThrow();
     for (const d of run.tmpDirs) expect(existsSync(d), `${d} is left behind`).toBe(false);
   });
 

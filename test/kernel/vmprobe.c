@@ -671,10 +671,11 @@ static int spawn_cmd(const char *id, char **argv, const char *ready, long timeou
  * Under emulation the guest's clocks are the host's: a moment the host gives qemu's CPU to someone
  * else reaches the guest as latency or lost throughput. Only the host can tell (qemu's vCPU thread's
  * run-queue delay), so after a measurement the script asks it over a second serial port:
- * "ask SECTION ID MS" → "ok" (counts) or "redo" (the host was busy for too much of those MS).
+ * "ask SECTION ID MS [last]" → "ok" (counts) or "redo" (the host was busy for too much of those MS);
+ * on the last attempt the host only records how busy it was.
  * Exit status: 0 ok, 1 redo; no answer counts as ok (the host said nothing against it).
  */
-static int ask_host(const char *tty, const char *section, const char *id, long since_ms, long timeout_ms) {
+static int ask_host(const char *tty, const char *section, const char *id, long since_ms, long timeout_ms, int last) {
   int fd = open(tty, O_RDWR | O_NOCTTY);
   if (fd < 0) return 0;
   struct termios t;
@@ -684,7 +685,7 @@ static int ask_host(const char *tty, const char *section, const char *id, long s
   }
   long now = (long)(now_ns() / 1000000ULL);
   char q[256];
-  int n = snprintf(q, sizeof q, "ask %s %s %ld\n", section, id, now - since_ms);
+  int n = snprintf(q, sizeof q, "ask %s %s %ld%s\n", section, id, now - since_ms, last ? " last" : "");
   write_all(fd, q, (size_t)n);
   char a[64];
   size_t an = 0;
@@ -719,12 +720,12 @@ int main(int argc, char **argv) {
   long count = 100, interval_us = 10000, timeout_ms = 1000, seconds_ms = 3000, warmup_ms = 500;
   double pace_bps = 0;
   long parts = 1;
-  int udp_port = 7001, tcp_port = 7002, tolerant = 0, capture = 0;
+  int udp_port = 7001, tcp_port = 7002, tolerant = 0, capture = 0, last = 0;
   static const struct option longopts[] = {
     {"id", 1, 0, 'i'}, {"to", 1, 0, 't'}, {"count", 1, 0, 'n'}, {"interval-us", 1, 0, 'u'}, {"timeout-ms", 1, 0, 'T'},
     {"seconds-ms", 1, 0, 's'}, {"warmup-ms", 1, 0, 'w'}, {"udp-port", 1, 0, 'U'}, {"tcp-port", 1, 0, 'P'},
     {"ns", 1, 0, 'N'}, {"tolerant", 0, 0, 'o'}, {"capture", 0, 0, 'c'}, {"ready-pidfile", 1, 0, 'r'}, {"pace-bps", 1, 0, 'p'}, {"parts", 1, 0, 'k'}, {"twin-ns", 1, 0, 'x'}, {"twin-to", 1, 0, 'y'},
-    {"since", 1, 0, 'S'}, {"tty", 1, 0, 'Y'}, {"section", 1, 0, 'E'}, {0, 0, 0, 0}};
+    {"since", 1, 0, 'S'}, {"tty", 1, 0, 'Y'}, {"section", 1, 0, 'E'}, {"last", 0, 0, 'L'}, {0, 0, 0, 0}};
   int c;
   optind = 2;
   /* "+": stop at the first non-option, so the ARGV after "--" is left alone. */
@@ -750,6 +751,7 @@ int main(int argc, char **argv) {
       case 'S': since_ms = atol(optarg); break;
       case 'Y': tty = optarg; break;
       case 'E': section = optarg; break;
+      case 'L': last = 1; break;
       default: goto usage;
     }
   }
@@ -757,7 +759,7 @@ int main(int argc, char **argv) {
     printf("%llu\n", (unsigned long long)(now_ns() / 1000000ULL));
     return 0;
   }
-  if (!strcmp(mode, "ask")) return ask_host(tty ? tty : "/dev/ttyS1", section ? section : "-", id, since_ms, timeout_ms > 1000 ? timeout_ms : 5000);
+  if (!strcmp(mode, "ask")) return ask_host(tty ? tty : "/dev/ttyS1", section ? section : "-", id, since_ms, timeout_ms > 1000 ? timeout_ms : 5000, last);
   if (ns) join_netns(ns);
   if (!strcmp(mode, "run") || !strcmp(mode, "spawn")) {
     if (optind >= argc || argv[optind][0] != '/') goto usage;
@@ -784,6 +786,6 @@ usage:
           "       vmprobe run [--ns NS] --id ID [--tolerant] [--capture] -- /ABS/PATH ARGS...\n"
           "       vmprobe spawn [--ns NS] --id ID --ready-pidfile F [--timeout-ms T] -- /ABS/PATH ARGS...\n"
           "       vmprobe now                                   (monotonic ms)\n"
-          "       vmprobe ask --section S --id ID --since MS [--tty /dev/ttyS1]   (exit 0: the host says it counts; 1: redo)\n");
+          "       vmprobe ask --section S --id ID --since MS [--last] [--tty /dev/ttyS1]   (exit 0: the host says it counts; 1: redo)\n");
   return 2;
 }

@@ -6,6 +6,16 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 
+/** The first child of `pid` (a wrapper's command once it has exec'd), from /proc. */
+export function childPid(pid: number): number | undefined {
+  try {
+    const first = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0];
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 interface Sample {
   at: number;
   waitNs: number;
@@ -14,10 +24,12 @@ interface Sample {
 export class ContentionSampler {
   private readonly samples: Sample[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private pid: number | undefined;
   private tid: string | undefined;
 
+  /** `qemuPid` answers undefined until qemu runs (it may start behind a wrapper). */
   constructor(
-    private readonly pid: number,
+    private readonly qemuPid: () => number | undefined,
     private readonly everyMs = 100,
   ) {}
 
@@ -52,6 +64,8 @@ export class ContentionSampler {
 
   private sample(): void {
     try {
+      this.pid ??= this.qemuPid();
+      if (this.pid === undefined) return;
       this.tid ??= this.findVcpu();
       if (!this.tid) return;
       const f = readFileSync(`/proc/${this.pid}/task/${this.tid}/schedstat`, 'utf8').trim().split(/\s+/);
@@ -63,6 +77,7 @@ export class ContentionSampler {
 
   /** TCG names its vCPU thread "CPU 0/TCG" (KVM: "CPU 0/KVM"). */
   private findVcpu(): string | undefined {
+    if (this.pid === undefined) return undefined;
     for (const tid of readdirSync(`/proc/${this.pid}/task`)) {
       const comm = readFileSync(`/proc/${this.pid}/task/${tid}/comm`, 'utf8').trim();
       if (/^CPU \d+\//.test(comm)) return tid;

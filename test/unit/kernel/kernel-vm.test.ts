@@ -90,7 +90,8 @@ describe('the VM script', () => {
   it('asks the host after a measurement when re-measuring is on, and not for a once-only one', () => {
     const m = { kind: 'measure', id: 'x:d1', ns: 'na', probe: 'udp', to: '10.0.0.2', count: 200 } as const;
     const sh = sectionScript({ name: 's', steps: [m, { ...m, id: 'x:warm', once: true }] }, 0, tools, 3);
-    expect(sh).toContain(`$P ask --section 's' --id 'x:d1' --since "$t" && break`);
+    expect(sh).toContain(`$P ask --section 's' --id 'x:d1' --since "$t" $last && break`);
+    expect(sh).toContain(`last=; [ "$n" -lt 3 ] || last=--last`);
     expect(sh).not.toContain(`ask --id 'x:warm'`);
   });
 
