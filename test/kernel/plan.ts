@@ -48,9 +48,9 @@ export function partitionOf(...groups: string[][]): Cut[] {
   return partitionCuts(groups);
 }
 
-/** One command in one namespace, as the controller's executor would run it in that node's sidecar. */
+/** One command in one namespace, as the controller's executor would run it in that node's sidecar (`stdin`: e.g. an iptables-restore batch). */
 export type NsStep =
-  | { kind: 'run'; ns: string; argv: string[]; tolerant?: boolean; capture?: string }
+  | { kind: 'run'; ns: string; argv: string[]; tolerant?: boolean; capture?: string; stdin?: string }
   | { kind: 'spawn'; ns: string; argv: string[]; readyPidfile: string };
 
 export interface KernelLab {

@@ -15,9 +15,10 @@
  *                   arrives in [first byte + W, + S] (median of K parts) and sends it back, so data
  *                   still queued or in flight at the sender is never mistaken for throughput
  *
- *   vmprobe run     --id ID [--tolerant] [--capture] -- ARGV…
- *                   runs ARGV (absolute path), prints its exit status, time and stderr (and stdout
- *                   with --capture); exits 1 when ARGV fails unless --tolerant
+ *   vmprobe run     --id ID [--tolerant] [--capture] [--stdin FILE] -- ARGV…
+ *                   runs ARGV (absolute path; stdin from FILE, e.g. an iptables-restore batch, else
+ *                   /dev/null), prints its exit status, time and stderr (and stdout with --capture);
+ *                   exits 1 when ARGV fails unless --tolerant
  *   vmprobe spawn   --id ID --ready-pidfile F [--timeout-ms T] -- ARGV…
  *                   starts ARGV in the background and returns once it has written its own pid to F
  *                   (acklab-nfq does so after binding its queue), or fails if it exits first
@@ -577,13 +578,16 @@ static int tput(const char *id, const char *addr, int port, long seconds_ms, lon
 
 static double ms_since(uint64_t t0) { return (double)(now_ns() - t0) / 1e6; }
 
-static int run_cmd(const char *id, char **argv, int tolerant, int capture) {
+static int run_cmd(const char *id, char **argv, int tolerant, int capture, const char *stdin_file) {
   int po[2], pe[2];
   if (pipe(po) != 0 || pipe(pe) != 0) die("pipe");
   uint64_t t0 = now_ns();
   pid_t pid = fork();
   if (pid < 0) die("fork");
   if (pid == 0) {
+    int in = open(stdin_file ? stdin_file : "/dev/null", O_RDONLY);
+    if (in < 0) { fprintf(stderr, "open %s: %s", stdin_file, strerror(errno)); _exit(127); }
+    dup2(in, 0);
     dup2(po[1], 1);
     dup2(pe[1], 2);
     close(po[0]); close(pe[0]); close(po[1]); close(pe[1]);
@@ -715,7 +719,7 @@ static void join_netns(const char *ns) {
 int main(int argc, char **argv) {
   if (argc < 2) goto usage;
   const char *mode = argv[1];
-  const char *id = "", *to = NULL, *ns = NULL, *ready = NULL, *twin_ns = NULL, *twin_to = NULL, *tty = NULL, *section = NULL;
+  const char *id = "", *to = NULL, *ns = NULL, *ready = NULL, *twin_ns = NULL, *twin_to = NULL, *tty = NULL, *section = NULL, *stdin_file = NULL;
   long since_ms = 0;
   long count = 100, interval_us = 10000, timeout_ms = 1000, seconds_ms = 3000, warmup_ms = 500;
   double pace_bps = 0;
@@ -725,7 +729,7 @@ int main(int argc, char **argv) {
     {"id", 1, 0, 'i'}, {"to", 1, 0, 't'}, {"count", 1, 0, 'n'}, {"interval-us", 1, 0, 'u'}, {"timeout-ms", 1, 0, 'T'},
     {"seconds-ms", 1, 0, 's'}, {"warmup-ms", 1, 0, 'w'}, {"udp-port", 1, 0, 'U'}, {"tcp-port", 1, 0, 'P'},
     {"ns", 1, 0, 'N'}, {"tolerant", 0, 0, 'o'}, {"capture", 0, 0, 'c'}, {"ready-pidfile", 1, 0, 'r'}, {"pace-bps", 1, 0, 'p'}, {"parts", 1, 0, 'k'}, {"twin-ns", 1, 0, 'x'}, {"twin-to", 1, 0, 'y'},
-    {"since", 1, 0, 'S'}, {"tty", 1, 0, 'Y'}, {"section", 1, 0, 'E'}, {"last", 0, 0, 'L'}, {0, 0, 0, 0}};
+    {"since", 1, 0, 'S'}, {"tty", 1, 0, 'Y'}, {"section", 1, 0, 'E'}, {"last", 0, 0, 'L'}, {"stdin", 1, 0, 'I'}, {0, 0, 0, 0}};
   int c;
   optind = 2;
   /* "+": stop at the first non-option, so the ARGV after "--" is left alone. */
@@ -752,6 +756,7 @@ int main(int argc, char **argv) {
       case 'Y': tty = optarg; break;
       case 'E': section = optarg; break;
       case 'L': last = 1; break;
+      case 'I': stdin_file = optarg; break;
       default: goto usage;
     }
   }
@@ -763,7 +768,7 @@ int main(int argc, char **argv) {
   if (ns) join_netns(ns);
   if (!strcmp(mode, "run") || !strcmp(mode, "spawn")) {
     if (optind >= argc || argv[optind][0] != '/') goto usage;
-    if (!strcmp(mode, "run")) return run_cmd(id, argv + optind, tolerant, capture);
+    if (!strcmp(mode, "run")) return run_cmd(id, argv + optind, tolerant, capture, stdin_file);
     if (!ready) goto usage;
     return spawn_cmd(id, argv + optind, ready, timeout_ms);
   }
@@ -783,7 +788,7 @@ usage:
           "usage: vmprobe serve|udp|tcp-rtt|tput [--ns NS] [--id ID] --to ADDR [--count N] [--interval-us U] [--timeout-ms T]\n"
           "                [--twin-ns NS --twin-to ADDR]\n"
           "                [--seconds-ms S] [--warmup-ms W] [--parts K] [--pace-bps B] [--udp-port P] [--tcp-port P]\n"
-          "       vmprobe run [--ns NS] --id ID [--tolerant] [--capture] -- /ABS/PATH ARGS...\n"
+          "       vmprobe run [--ns NS] --id ID [--tolerant] [--capture] [--stdin FILE] -- /ABS/PATH ARGS...\n"
           "       vmprobe spawn [--ns NS] --id ID --ready-pidfile F [--timeout-ms T] -- /ABS/PATH ARGS...\n"
           "       vmprobe now                                   (monotonic ms)\n"
           "       vmprobe ask --section S --id ID --since MS [--last] [--tty /dev/ttyS1]   (exit 0: the host says it counts; 1: redo)\n");

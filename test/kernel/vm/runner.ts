@@ -26,7 +26,8 @@ export const VM_PREFIX = '@@acklab-vm@@ ';
 export const VM_PROBE = '/usr/local/bin/vmprobe';
 
 export type VmStep =
-  | { kind: 'run'; ns?: string; argv: readonly string[]; tolerant?: boolean; capture?: string }
+  /** `stdin`: fed to the command (an iptables-restore batch, …); it travels in the image as a file. */
+  | { kind: 'run'; ns?: string; argv: readonly string[]; tolerant?: boolean; capture?: string; stdin?: string }
   | { kind: 'spawn'; ns?: string; argv: readonly string[]; readyPidfile: string; timeoutMs?: number }
   | { kind: 'serve'; ns: string }
   | VmMeasure
@@ -201,7 +202,8 @@ export function sectionScript(sec: VmSection, index: number, tools: Readonly<Rec
     switch (st.kind) {
       case 'run': {
         if (st.capture !== undefined && !NAME.test(st.capture)) throw new Error(`capture id "${st.capture}" must match ${NAME}`);
-        const flags = `${st.tolerant ? ' --tolerant' : ''}${st.capture !== undefined ? ' --capture' : ''}`;
+        const stdin = st.stdin !== undefined ? ` --stdin ${stdinPath(index, n)}` : '';
+        const flags = `${st.tolerant ? ' --tolerant' : ''}${st.capture !== undefined ? ' --capture' : ''}${stdin}`;
         lines.push(`  $P run${nsOpt(st.ns)} --id ${sq(st.capture ?? id)}${flags} -- ${resolve(st.argv).map(sq).join(' ')} || return 1`);
         break;
       }
@@ -232,6 +234,20 @@ export function sectionScript(sec: VmSection, index: number, tools: Readonly<Rec
     '}',
     `if ${fn}; then emit '{"kind":"section","name":"${sec.name}","ok":true}'; else emit '{"kind":"section","name":"${sec.name}","ok":false}'; fi`,
   ].join('\n');
+}
+
+/** Where step `step` (1-based) of section `section` finds its stdin in the image. */
+export const stdinPath = (section: number, step: number) => `/stdin/${section}-${step}`;
+
+/** The stdin files the script's run steps need, by image path. */
+export function stdinFiles(script: VmScript): Map<string, string> {
+  const out = new Map<string, string>();
+  script.sections.forEach((sec, i) =>
+    sec.steps.forEach((st, j) => {
+      if (st.kind === 'run' && st.stdin !== undefined) out.set(stdinPath(i, j + 1), st.stdin);
+    }),
+  );
+  return out;
 }
 
 /** /init: mounts, modules, the sections, power-off. */
@@ -344,6 +360,7 @@ export async function runVm(image: VmImage, script: VmScript, opts: RunOptions):
     img.symlink('/var/run', '../run');
     for (const m of mods) img.file(`/usr/lib/modules/vm/${m.name}.ko`, moduleBytes(m.file));
     image.populate(img);
+    for (const [at, content] of stdinFiles(script)) img.file(at, content);
     const attempts = opts.redo?.attempts ?? 1;
     img.file('/init', initScript(script, mods.map((m) => m.name), image.tools, attempts), 0o755);
     const initrd = path.join(tmp, 'initrd.cpio');

@@ -9,7 +9,7 @@ import { defaultClassCounters, wireBps } from '../../kernel/checks.js';
 import { PlannedLab, backendProbeSteps, chooseBackend, condition, partitionOf } from '../../kernel/plan.js';
 import { Initramfs, imagePath } from '../../kernel/vm/initramfs.js';
 import { moduleDepends } from '../../kernel/vm/kernel.js';
-import { initScript, parseLines, sectionScript } from '../../kernel/vm/runner.js';
+import { initScript, parseLines, sectionScript, stdinFiles } from '../../kernel/vm/runner.js';
 
 const nodes = [
   { name: 'a', addresses: ['10.77.0.1'] },
@@ -81,6 +81,12 @@ describe('the VM script', () => {
   it('runs real tools by absolute path, quoted, in their namespace', () => {
     const sh = sectionScript({ name: 'netem', steps: [{ kind: 'run', ns: 'na', argv: ['iptables', '-m', 'comment', '--comment', "it's"] }] }, 0, tools);
     expect(sh).toContain(`$P run --ns na --id 'netem#1' -- '/usr/sbin/iptables' '-m' 'comment' '--comment' 'it'\\''s' || return 1`);
+  });
+
+  it('feeds a step its stdin from a file in the image (an iptables-restore batch)', () => {
+    const script = { sections: [{ name: 's', steps: [{ kind: 'run' as const, ns: 'na', argv: ['iptables-restore', '--noflush'], stdin: '*mangle\nCOMMIT\n' }] }] };
+    expect(sectionScript(script.sections[0]!, 0, { 'iptables-restore': '/usr/sbin/iptables-restore' })).toContain(`--stdin /stdin/0-1 -- '/usr/sbin/iptables-restore' '--noflush'`);
+    expect([...stdinFiles(script)]).toEqual([['/stdin/0-1', '*mangle\nCOMMIT\n']]);
   });
 
   it('refuses a command the VM does not have', () => {
