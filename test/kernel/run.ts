@@ -59,7 +59,7 @@ export async function runKernelLab(opts: RunKernelLabOptions = {}): Promise<Kern
     const tPrepared = Date.now();
     const accel = process.env.ACKLAB_VM_ACCEL?.split(',').filter(Boolean);
     const result = await runVm(image, { sections: scenario.sections }, { timeoutMs: VM_TIMEOUT_MS, log, redo: REDO, ...(accel ? { accel } : {}) });
-    const rows = evaluate(scenario, result);
+    const rows = evaluate(scenario, result, REDO.maxWait);
     const captured = (id: string) => {
       const l = result.lines.find((x) => x.kind === 'run' && x.id === id) as (VmLine & { rc: number; stdout?: string; stderr?: string }) | undefined;
       return l ? { rc: l.rc, stdout: l.stdout ?? '', stderr: l.stderr ?? '' } : undefined;

@@ -38,9 +38,9 @@ export const PACE = {
   /** Rate windows: fitted in parts, the median part counts (a moment of host starvation spoils one part only). */
   tputWindowMs: 3000,
   tputParts: 3,
-  /** Untouched destination vs the twin path: probe pairs for RTT, rounds of simultaneous TCP transfers. */
+  /** Untouched destination vs the twin path: probe pairs for RTT, rounds of simultaneous TCP transfers (which side starts first alternates). */
   abRttPairs: 400,
-  abRounds: 3,
+  abRounds: 4,
   abWindowMs: 1000,
   /** Per side, two at once: far below what the emulated CPU carries (~1.5–2 Gbit/s), so only a shaper could hold it back. */
   pacedBps: 200e6,
@@ -157,7 +157,8 @@ export async function kernelScenario(backends: readonly Backend[]): Promise<Scen
       ab[what].tree.push(tree.id);
       ab[what].none.push(none.id);
       // Both sides see the same moment of the host: a busy one cancels out, nothing to measure again.
-      return { kind: 'parallel', measures: [tree, none], once: true };
+      // The side started first gets a head start on a starved vCPU: it alternates.
+      return { kind: 'parallel', measures: r % 2 ? [none, tree] : [tree, none], once: true };
     };
     // RTT: one probe stream to b3 and one on the twin, interleaved packet by packet at random offsets.
     const rttId = id('ab', 'rtt-b3');
