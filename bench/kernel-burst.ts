@@ -4,11 +4,12 @@
  * `tc class show` prints the 10gbit classes of src/impair/tc.ts with `burst 0b cburst 0b`: tc's
  * default burst is rate/HZ + MTU with HZ = 1e9 from /proc/net/psched, about one MTU, which at
  * 10 Gbit/s is ~1.3 µs and prints as 0b. Here the untouched destination b3 is measured behind four
- * root qdiscs on a's eth0, each against a twin namespace pair with no qdisc at all, AT THE SAME TIME
- * (parallel bulk TCP, interleaved UDP probe pairs), so the host's load cancels out:
+ * root qdiscs on a's eth0 (each in a namespace pair of its own), each against a twin namespace pair
+ * with no qdisc at all, AT THE SAME TIME (parallel bulk TCP, interleaved UDP probe pairs), so the
+ * host's load cancels out:
  *
  *   none    nothing (the A/A check: ratio ≈ 1, RTT difference ≈ 0)
- *   tree    the controller's tree as planned (plan.ts): b1 delay 20 ms, b2 rate 10 mbit, b3 default
+ *   tree    the tree a's agent builds (plan.ts): b1 delay 20 ms, b2 rate 10 mbit, b3 default
  *   burst   the same argv with `burst 256k cburst 256k` appended to the two 10gbit classes
  *   pfifo   a bare pfifo root (what any qdisc costs)
  *
@@ -32,32 +33,31 @@ async function main(): Promise<void> {
     process.stdout.write(`## bench:kernel-burst — SKIPPED: ${ready.reason}\n`);
     return;
   }
-  const lab = new PlannedLab(
-    {
-      nodes: [{ name: 'a', addresses: [ADDR.a] }, { name: 'b1', addresses: [ADDR.b1] }, { name: 'b2', addresses: [ADDR.b2] }, { name: 'b3', addresses: [ADDR.b3] }],
-      nsOf: { a: 'x-a', b1: 'x-b', b2: 'x-b', b3: 'x-b' },
-      devices: { a: ['eth0'] },
-    },
-    'netem',
-    1,
-  );
-  const tree = lab.impair([condition('a', 'b1', { delay: '20ms' }), condition('a', 'b2', { rate: '10mbit' })]);
-  const teardown = lab.heal();
+  // Each variant in a namespace pair of its own (nothing to tear down between them); one twin pair with no qdisc.
+  const tree = (ns: string) =>
+    new PlannedLab(
+      {
+        nodes: [{ name: 'a', addresses: [ADDR.a] }, { name: 'b1', addresses: [ADDR.b1] }, { name: 'b2', addresses: [ADDR.b2] }, { name: 'b3', addresses: [ADDR.b3] }],
+        nsOf: { a: ns, b1: `${ns}-b`, b2: `${ns}-b`, b3: `${ns}-b` },
+        devices: { a: ['eth0'] },
+      },
+      'netem',
+      1,
+    ).impair([condition('a', 'b1', { delay: '20ms' }), condition('a', 'b2', { rate: '10mbit' })]);
   const variants: Record<string, VmStep[]> = {
     none: [],
-    tree,
-    burst: tree.map((s) => (s.kind === 'run' && s.argv.includes('class') && s.argv.includes('10gbit') ? { ...s, argv: [...s.argv, 'burst', '256k', 'cburst', '256k'] } : s)),
-    pfifo: [{ kind: 'run', ns: 'x-a', argv: ['tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'pfifo'] }],
+    tree: await tree('tree'),
+    burst: (await tree('burst')).map((s) => (s.kind === 'run' && s.argv.includes('class') && s.argv.includes('10gbit') ? { ...s, argv: [...s.argv, 'burst', '256k', 'cburst', '256k'] } : s)),
+    pfifo: [{ kind: 'run', ns: 'pfifo', argv: ['tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'pfifo'] }],
   };
   const tput = (id: string, ns: string): VmMeasure => ({ kind: 'measure', id, ns, probe: 'tput', to: ADDR.b3, secondsMs: WINDOW_MS, warmupMs: 300, parts: 1 });
-  const steps: VmStep[] = [...topology('x-a', 'x-b'), ...topology('y-a', 'y-b')];
-  for (const ns of ['x-a', 'y-a']) steps.push({ kind: 'measure', id: `warm.${ns}`, ns, probe: 'udp', to: ADDR.b3, count: 20, intervalUs: 2000, timeoutMs: 300, once: true });
+  const steps: VmStep[] = [...Object.keys(variants).flatMap((name) => topology(name, `${name}-b`)), ...topology('y-a', 'y-b')];
+  for (const ns of [...Object.keys(variants), 'y-a']) steps.push({ kind: 'measure', id: `warm.${ns}`, ns, probe: 'udp', to: ADDR.b3, count: 20, intervalUs: 2000, timeoutMs: 300, once: true });
   for (const [name, v] of Object.entries(variants)) {
     steps.push(...v);
-    steps.push({ kind: 'measure', id: `rtt.${name}`, ns: 'x-a', probe: 'udp', to: ADDR.b3, count: 400, intervalUs: 2000, timeoutMs: 300, twin: { ns: 'y-a', to: ADDR.b3 } });
-    for (let i = 0; i < ROUNDS; i++) steps.push({ kind: 'parallel', measures: [tput(`${name}.x.${i}`, 'x-a'), tput(`${name}.y.${i}`, 'y-a')] });
-    steps.push({ kind: 'run', ns: 'x-a', argv: ['tc', '-s', 'class', 'show', 'dev', 'eth0'], capture: `cls.${name}` });
-    steps.push(...(name === 'pfifo' ? [{ kind: 'run' as const, ns: 'x-a', argv: ['tc', 'qdisc', 'del', 'dev', 'eth0', 'root'], tolerant: true }] : teardown));
+    steps.push({ kind: 'measure', id: `rtt.${name}`, ns: name, probe: 'udp', to: ADDR.b3, count: 400, intervalUs: 2000, timeoutMs: 300, twin: { ns: 'y-a', to: ADDR.b3 } });
+    for (let i = 0; i < ROUNDS; i++) steps.push({ kind: 'parallel', measures: [tput(`${name}.x.${i}`, name), tput(`${name}.y.${i}`, 'y-a')] });
+    steps.push({ kind: 'run', ns: name, argv: ['tc', '-s', 'class', 'show', 'dev', 'eth0'], capture: `cls.${name}` });
   }
   const tools = await compileTools();
   try {

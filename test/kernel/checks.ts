@@ -12,8 +12,9 @@
  *              within 5 % (median over rounds of tree/twin, the side started first alternating). Bulk TCP is reported, not asserted: under emulation it
  *              measures the emulated CPU, and any qdisc costs some of it (see README)
  *   partition  0 packets across; heal: every packet back, RTT within the 0 ms delay bound, and no
- *              qdisc, acklab rule or NFQUEUE listener left in either namespace
+ *              qdisc, acklab rule in force, old rule generation or NFQUEUE listener left in either namespace
  */
+import { acklabRules } from './plan.js';
 import type { BackendScenario, Check, Scenario } from './scenario.js';
 import type { VmLine, VmResult } from './vm/runner.js';
 
@@ -301,8 +302,10 @@ function evaluateCheck(backend: string, c: Check, byId: Map<string, VmLine>): Om
       for (const rb of c.readBack) {
         const qdiscs = captured(byId, `${rb}.tc.eth0.0`);
         if (/qdisc (htb|netem)/.test(qdiscs)) left.push(`${rb}: ${qdiscs.split('\n')[0]}`);
-        const rules = captured(byId, `${rb}.rules`).split('\n').filter((l) => /ACKLAB/.test(l));
-        if (rules.length > 0) left.push(`${rb}: ${rules.length} acklab rule(s), e.g. ${rules[0]}`);
+        const rules = acklabRules(captured(byId, `${rb}.rules`));
+        if (rules.inForce.length > 0) left.push(`${rb}: ${rules.inForce.length} acklab rule(s) in force, e.g. ${rules.inForce[0]}`);
+        // The current generation stays (empty, behind the hooked chains' gotos); older ones must be gone.
+        if (rules.generations.length > 1) left.push(`${rb}: ${rules.generations.length} rule generations (${rules.generations.join(', ')}), the old ones not deleted`);
         const queues = captured(byId, `${rb}.queues`).trim();
         if (queues) left.push(`${rb}: NFQUEUE listener(s): ${queues.split('\n').length}`);
       }

@@ -1,7 +1,7 @@
 /**
  * Issue #17: the netem backend — and the userspace one next to it — proven on a real kernel.
  * Debian's kernel (which has sch_netem; this machine's does not) boots under qemu with the
- * controller's own plan for a small topology (test/kernel/plan.ts, scenario.ts); every bound of the
+ * agents' own commands for a small topology (test/kernel/plan.ts, scenario.ts); every bound of the
  * issue is one test case below (test/kernel/checks.ts). One VM run serves them all (beforeAll).
  *
  * Where it cannot run (no qemu and no way to install it, no kernel package reachable, …) every

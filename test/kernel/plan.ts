@@ -1,38 +1,49 @@
 /**
- * THE glue between the kernel VM test and the controller's planning API (src/impair): the only
- * file here that calls it. It turns the controller's verbs — impair, partition, heal, and the
- * backend probe — into the exact argv lists the controller sends, per network namespace, for a
- * small real topology. When the controller changes how it emits its plan (iptables-restore
- * batches, `-j CLASSIFY --set-class` instead of u32 filters, …), this file is what gets rewired.
+ * THE glue between the kernel VM test and src/impair: the only file here that calls it. Each node
+ * that holds conditions gets a real `AgentCore` — the agent that runs in the node's sidecar — over
+ * a RECORDING host: what the agent would run in its namespace becomes that namespace's steps of the
+ * VM script, in the agent's own order, and what it would read is answered here. So the VM runs
+ * exactly the agent's commands, and a change in how the agent works changes the VM script with it.
  *
- * It follows src/impair/controller.ts step for step:
- *   impair     per node: the node's set is rebuilt — teardown of what is in force (tolerant), then
- *              helpers (spawned, waited on until bound) → tc tree → iptables rules
- *   partition  per namespace: the chains once (partitionSetup), then each cut's rules (planCuts -A)
- *   heal       per namespace: impairments torn down, partition chains removed (all tolerant)
- *   probe      the argv probeBackend runs, captured in the VM, then replayed into probeBackend itself
+ *   impair / partition / heal   the controller's lab verbs as per-node ops (egressOps, cutOps,
+ *              healOps in lab-ops.ts), each node's handed to its agent's `change` — the agent made
+ *              (init, configure) when a node first gets something to hold, as the controller does
+ *   recorded   every command that changes the kernel: tc, `iptables` (the hooked chains),
+ *              `iptables-restore` with its batch as stdin (the switch to a new rules generation,
+ *              then the tidy), helpers (a `spawn` step that waits for the helper's pidfile, which the
+ *              helper writes once its queue is bound), and a helper's stop (its own `--stop` argv)
+ *   answered   reads: the kernel probe (the section's backend; see below), `ip -o link show` (the
+ *              lab's devices), `chrt` (refused: no real-time budget in the VM), `iptables-save`
+ *              (empty: every namespace is new, and the agent only compares later reads with it),
+ *              `tc … show`, and the helper's pidfile and /proc/net/netfilter/nfnetlink_queue (bound)
+ *   probe      the VM's kernel has sch_netem, so its probe chooses netem; that probe is run once in
+ *              the VM (backendProbeSteps) and replayed into probeBackend. The agents' own probes are
+ *              answered with their section's backend: the netem section gets the kernel's answers,
+ *              the userspace section those of a kernel without sch_netem.
  *
- * What the controller reads back from the kernel (rules in force, queues, chains) is tracked here
- * instead, from what this file emitted.
+ * No timer fires: the plan is a sequence of immediate changes, with no scheduled step (the agent's
+ * `arm` is refused) and no passage of time for the agent's periodic check to read anything.
  */
+import { AgentCore, type AgentHost, type ArmedRestore, type HelperProcess } from '../../src/impair/agent/core.js';
+import { parseImpairment, partitionCuts, type Cut, type EgressCondition, type ImpairmentInput } from '../../src/conditions/index.js';
 import {
   type Backend,
   type BackendProbe,
-  type Cut,
-  type EgressCondition,
-  type ImpairmentInput,
+  type ExecLike,
+  type LabOps,
   type NodeAddressing,
+  ACKLAB_CHAINS,
   IPTABLES_SAVE,
+  KERNEL_PROBES,
   NFQUEUE_PROC,
-  helperPidfile,
-  parseImpairment,
-  partitionCuts,
-  partitionSetup,
-  partitionTeardown,
-  planCuts,
-  planImpairTeardown,
-  planImpairments,
+  cutOps,
+  effectiveSave,
+  egressOps,
+  healOps,
+  helperStop,
   probeBackend,
+  savedGenerations,
+  tcClassShow,
   tcShow,
 } from '../../src/impair/index.js';
 
@@ -45,10 +56,10 @@ export function condition(node: string, to: string, input: ImpairmentInput): Egr
 
 /** `acklab partition LAB g1 g2 …`: every cut between the groups, both directions, dropping. */
 export function partitionOf(...groups: string[][]): Cut[] {
-  return partitionCuts(groups);
+  return partitionCuts({ kind: 'groups', groups });
 }
 
-/** One command in one namespace, as the controller's executor would run it in that node's sidecar (`stdin`: e.g. an iptables-restore batch). */
+/** One command in one namespace, as the node's agent would run it in that namespace (`stdin`: an iptables-restore batch). */
 export type NsStep =
   | { kind: 'run'; ns: string; argv: string[]; tolerant?: boolean; capture?: string; stdin?: string }
   | { kind: 'spawn'; ns: string; argv: string[]; readyPidfile: string };
@@ -56,21 +67,21 @@ export type NsStep =
 export interface KernelLab {
   /** The lab as the controller sees it: node names and their IPv4 addresses. */
   nodes: NodeAddressing[];
-  /** Node → the network namespace it lives in (several nodes may share one). */
+  /** Node → the network namespace it lives in (several nodes may share one; only one of them may hold conditions). */
   nsOf: Record<string, string>;
-  /** Node → its interfaces (what the controller reads with `ip -o link show`). */
+  /** Node → its interfaces (what the agent reads with `ip -o link show`). */
   devices: Record<string, string[]>;
 }
 
-interface InForce {
-  conds: EgressCondition[];
-  queues: number[];
+interface Agent {
+  core: AgentCore;
+  host: RecordingHost;
+  problems: string[];
 }
 
-/** A lab's conditions, planned the controller's way; each verb returns the commands it sends. */
+/** A lab's conditions as the nodes' agents put them in force; each verb returns the commands they run. */
 export class PlannedLab {
-  private readonly impairments = new Map<string, InForce>();
-  private readonly chains = new Set<string>();
+  private readonly agents = new Map<string, Agent>();
 
   constructor(
     private readonly lab: KernelLab,
@@ -79,63 +90,74 @@ export class PlannedLab {
   ) {}
 
   /** `acklab impair`: each condition replaces the one for the same node and peer. */
-  impair(changes: EgressCondition[]): NsStep[] {
-    const steps: NsStep[] = [];
-    for (const node of new Set(changes.map((c) => c.node))) {
-      const ns = this.ns(node);
-      const current = this.impairments.get(node);
-      const mine = changes.filter((c) => c.node === node);
-      const kept = (current?.conds ?? []).filter((c) => !mine.some((m) => m.to === c.to));
-      const conds = [...kept, ...mine];
-      if (current) steps.push(...this.teardown(node, current));
-      const plan = planImpairments(conds, this.lab.nodes, this.devices(node), this.backend, this.seed);
-      for (const h of plan.helpers) steps.push({ kind: 'spawn', ns, argv: h.argv, readyPidfile: helperPidfile(h.queue) });
-      steps.push(...[...plan.tc, ...plan.iptables].map((argv) => run(ns, argv)));
-      this.impairments.set(node, { conds, queues: plan.helpers.map((h) => h.queue) });
-    }
-    return steps;
+  impair(changes: EgressCondition[]): Promise<NsStep[]> {
+    return this.apply(egressOps(changes), true);
   }
 
-  /** `acklab partition`: cuts added; a namespace gets its chains the first time. */
-  partition(cuts: Cut[]): NsStep[] {
-    const steps: NsStep[] = [];
-    for (const [node, cmds] of planCuts(cuts, this.lab.nodes, '-A')) {
-      const ns = this.ns(node);
-      if (!this.chains.has(ns)) {
-        steps.push(...partitionSetup().map((argv) => run(ns, argv)));
-        this.chains.add(ns);
-      }
-      steps.push(...cmds.map((argv) => run(ns, argv)));
-    }
-    return steps;
+  /** `acklab partition`: cuts added, each on both of its nodes. */
+  partition(cuts: Cut[]): Promise<NsStep[]> {
+    return this.apply(cutOps(cuts), true);
   }
 
-  /** `acklab heal` (the whole lab): every impairment and every partition chain, tolerantly. */
-  heal(): NsStep[] {
-    const steps: NsStep[] = [];
-    for (const [node, current] of this.impairments) steps.push(...this.teardown(node, current));
-    this.impairments.clear();
-    for (const ns of this.chains) steps.push(...partitionTeardown().map((argv) => run(ns, argv, true)));
-    this.chains.clear();
-    return steps;
+  /** `acklab heal` (the whole lab): every node that has an agent drops everything. */
+  heal(): Promise<NsStep[]> {
+    return this.apply(healOps(this.lab.nodes.map((n) => n.name)), false);
   }
 
   /**
-   * What `acklab conditions` reads from a node's kernel, captured: the qdisc tree per device
-   * (tc -s qdisc/class, filters) as `<id>.tc.<dev>.<i>`, the ruleset as `<id>.rules`, the NFQUEUE listeners as `<id>.queues`.
+   * What `acklab conditions` reads from a node's kernel (the agent's status), captured: the qdiscs
+   * per device as `<id>.tc.<dev>.0` and the classes with their counters as `<id>.tc.<dev>.1`, the
+   * ruleset as `<id>.rules`, the NFQUEUE listeners as `<id>.queues`.
    */
   readBack(node: string, id: string): NsStep[] {
     const ns = this.ns(node);
+    // The agent's own check reads the classes without counters (tcClassShow); the test wants the counters.
+    const classes = (dev: string) => ['tc', '-s', 'class', 'show', 'dev', dev];
     return [
-      ...this.devices(node).flatMap((dev) => tcShow(dev).map((argv, i) => ({ ...run(ns, argv), capture: `${id}.tc.${dev}.${i}` }))),
-      { ...run(ns, [...IPTABLES_SAVE]), capture: `${id}.rules` },
-      { ...run(ns, [...NFQUEUE_PROC], true), capture: `${id}.queues` },
+      ...this.devices(node).flatMap((dev) => [tcShow(dev), classes(dev)].map((argv, i): NsStep => ({ kind: 'run', ns, argv, capture: `${id}.tc.${dev}.${i}` }))),
+      { kind: 'run', ns, argv: [...IPTABLES_SAVE], capture: `${id}.rules` },
+      { kind: 'run', ns, argv: [...NFQUEUE_PROC], tolerant: true, capture: `${id}.queues` },
     ];
   }
 
-  private teardown(node: string, current: InForce): NsStep[] {
-    const t = planImpairTeardown(this.devices(node), current.queues);
-    return [...t.iptables, ...t.helpers, ...t.tc].map((argv) => run(this.ns(node), argv, true));
+  /** Each node's ops to its agent, one node after the other (the controller sends them at once; the VM runs one command at a time). */
+  private async apply(ops: LabOps, createAgents: boolean): Promise<NsStep[]> {
+    const steps: NsStep[] = [];
+    for (const [node, nodeOps] of ops) {
+      const adds = nodeOps.some((o) => o.op === 'impair' || o.op === 'cut');
+      const agent = await this.agent(node, createAgents && adds);
+      if (!agent) continue;
+      const record = await agent.core.change(nodeOps);
+      steps.push(...agent.host.take());
+      if (!record.ok) throw new Error(`the agent of node "${node}" failed to switch: ${record.error ?? 'no reason given'}`);
+      if (agent.problems.length > 0) throw new Error(`the agent of node "${node}" reported: ${agent.problems.join('; ')}`);
+    }
+    return steps;
+  }
+
+  /** The node's agent; made (probe, chains hooked, configured) when `create`. Its first steps go with the first change's. */
+  private async agent(node: string, create: boolean): Promise<Agent | undefined> {
+    const existing = this.agents.get(node);
+    if (existing || !create) return existing;
+    const ns = this.ns(node);
+    const other = [...this.agents.keys()].find((n) => this.ns(n) === ns);
+    if (other !== undefined) {
+      throw new Error(
+        `nodes "${other}" and "${node}" share namespace "${ns}" and both hold conditions: an agent owns its namespace's acklab chains, ` +
+          'so give each node that is impaired or cut a namespace of its own',
+      );
+    }
+    const host = new RecordingHost(ns, this.backend, this.devices(node));
+    const problems: string[] = [];
+    const core = new AgentCore(host, (e) => {
+      if (e.event === 'problem') problems.push(e.reason);
+    });
+    await core.init();
+    if (core.backend() !== this.backend) throw new Error(`the agent of node "${node}" chose the ${core.backend()} backend, not ${this.backend}`);
+    await core.configure(node, Object.fromEntries(this.lab.nodes.map((n) => [n.name, n.addresses])), this.seed);
+    const agent = { core, host, problems };
+    this.agents.set(node, agent);
+    return agent;
   }
 
   private ns(node: string): string {
@@ -149,8 +171,122 @@ export class PlannedLab {
   }
 }
 
-function run(ns: string, argv: string[], tolerant = false): NsStep {
-  return tolerant ? { kind: 'run', ns, argv, tolerant } : { kind: 'run', ns, argv };
+const ok = (stdout = ''): ExecLike => ({ exitCode: 0, stdout, stderr: '' });
+const sameArgv = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+/** What the agent runs to find its devices (src/impair/agent/core.ts). */
+const LINK_SHOW = ['ip', '-o', 'link', 'show'];
+const NFQUEUE_FILE = NFQUEUE_PROC[1]!;
+
+/** A helper's flag value from its argv (helperStart), e.g. `--queue`. */
+function flag(argv: readonly string[], name: string): string {
+  const i = argv.indexOf(name);
+  const v = i >= 0 ? argv[i + 1] : undefined;
+  if (v === undefined) throw new Error(`the helper's argv has no ${name}: ${argv.join(' ')}`);
+  return v;
+}
+
+/**
+ * An AgentHost that records what an agent does to its namespace as VM steps and answers what it
+ * reads (see the file's comment). Its clock only moves when the agent sleeps.
+ */
+class RecordingHost implements AgentHost {
+  private steps: NsStep[] = [];
+  private clockMs = 0;
+  private lastPid = 1000;
+  /** Helpers started and not stopped: queue → pid (as the VM's helper would write it in its pidfile). */
+  private readonly bound = new Map<number, { pid: number; pidfile: string }>();
+  private readonly reads: readonly (readonly string[])[];
+
+  constructor(
+    private readonly ns: string,
+    private readonly backend: Backend,
+    private readonly devices: readonly string[],
+  ) {
+    this.reads = [IPTABLES_SAVE, NFQUEUE_PROC, ...devices.flatMap((d) => [tcShow(d), tcClassShow(d)])];
+  }
+
+  /** The steps recorded since the last call. */
+  take(): NsStep[] {
+    const out = this.steps;
+    this.steps = [];
+    return out;
+  }
+
+  now(): number {
+    return this.clockMs;
+  }
+
+  async sleep(ms: number): Promise<void> {
+    this.clockMs += ms;
+  }
+
+  at(): () => void {
+    return () => {};
+  }
+
+  async setPriority(): Promise<boolean> {
+    return false;
+  }
+
+  arm(argv: readonly string[]): ArmedRestore {
+    throw new Error(`the kernel VM plan has no scheduled steps, yet the agent in namespace "${this.ns}" armed \`${argv.join(' ')}\``);
+  }
+
+  async run(argv: readonly string[], stdin?: string): Promise<ExecLike> {
+    const probe = KERNEL_PROBES.find((p) => sameArgv(p.add, argv) || sameArgv(p.remove, argv));
+    if (probe) {
+      const missing = probe.feature === 'netem' && this.backend !== 'netem' && sameArgv(probe.add, argv);
+      return missing ? { exitCode: 2, stdout: '', stderr: 'Error: Specified qdisc kind is unknown.\n' } : ok();
+    }
+    if (sameArgv(argv, ['iptables', '-V'])) return ok('iptables v1.8.9 (nf_tables)\n');
+    if (sameArgv(argv, LINK_SHOW)) return ok(['lo', ...this.devices].map((d, i) => `${i + 1}: ${d}: <UP,LOWER_UP> mtu 1500\n`).join(''));
+    if (argv[0] === 'chrt') return { exitCode: 1, stdout: '', stderr: 'chrt: the kernel VM gives no real-time budget\n' };
+    if (sameArgv(argv, NFQUEUE_PROC)) return ok(this.listeners());
+    if (this.reads.some((r) => sameArgv(r, argv))) return ok();
+    this.steps.push({ kind: 'run', ns: this.ns, argv: [...argv], ...(stdin !== undefined ? { stdin } : {}) });
+    return ok();
+  }
+
+  spawn(argv: readonly string[]): HelperProcess {
+    const queue = Number(flag(argv, '--queue'));
+    const pidfile = flag(argv, '--pidfile');
+    const pid = ++this.lastPid;
+    this.steps.push({ kind: 'spawn', ns: this.ns, argv: [...argv], readyPidfile: pidfile });
+    this.bound.set(queue, { pid, pidfile });
+    let exit!: (r: { code: number | null; signal: string | null }) => void;
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => (exit = resolve));
+    return {
+      pid,
+      exited,
+      kill: () => {
+        // The first signal stops it (the helper's own --stop: SIGTERM, then waiting for it to go); later ones find it gone.
+        if (this.bound.get(queue)?.pid !== pid) return;
+        this.bound.delete(queue);
+        this.steps.push({ kind: 'run', ns: this.ns, argv: helperStop(queue) });
+        exit({ code: 0, signal: null });
+      },
+    };
+  }
+
+  async readFile(path: string): Promise<string | undefined> {
+    if (path === NFQUEUE_FILE) return this.listeners();
+    const helper = [...this.bound.values()].find((h) => h.pidfile === path);
+    return helper ? `${helper.pid}\n` : undefined;
+  }
+
+  /** /proc/net/netfilter/nfnetlink_queue with every running helper bound to its queue. */
+  private listeners(): string {
+    return [...this.bound].map(([q, h]) => `${String(q).padStart(5)} ${String(h.pid).padStart(10)} 0 2 65531 0 0 0 1\n`).join('');
+  }
+}
+
+/**
+ * What `iptables-save` shows of acklab's rules: those in force (the generation each hooked chain's
+ * goto names, read as the hooked chain's own) and the generations whose chains still exist.
+ */
+export function acklabRules(save: string): { inForce: string[]; generations: number[] } {
+  const inForce = effectiveSave(save).filter((l) => ACKLAB_CHAINS.some((c) => new RegExp(`^(\\[\\d+:\\d+\\] )?-A ${c} `).test(l)));
+  return { inForce, generations: savedGenerations(save) };
 }
 
 export interface Captured {

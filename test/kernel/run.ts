@@ -1,6 +1,6 @@
 /**
  * One kernel VM run, as the test and the bench both use it: prerequisites → compiled tools →
- * scenario (planned by the controller's code) → boot → checks. Console, results and the table are
+ * scenario (the nodes' agents' own commands) → boot → checks. Console, results and the table are
  * written to test/output/kernel-vm/ (git-ignored) for a look after the fact.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
- * The kernel VM scenario: a small real topology, the conditions put on it phase by phase (planned by
- * the controller's code through plan.ts), and what is measured after each phase.
+ * The kernel VM scenario: a small real topology, the conditions put on it phase by phase (by the
+ * nodes' own agents, through plan.ts), and what is measured after each phase.
  *
  * ```
  *   namespace <backend>-a                      namespace <backend>-b
@@ -8,8 +8,9 @@
  *                                             node b2 10.77.0.12   (loss, then rate target)
  *                                             node b3 10.77.0.13   (never impaired)
  * ```
- * Every condition is on a's egress. One section per backend, each with its own pair of namespaces,
- * so nothing one backend leaves behind can touch the other's numbers.
+ * Every condition is on a's egress; of the b nodes only b1 holds anything (its side of the cut), so
+ * the three can share one namespace and its one agent. One section per backend, each with its own
+ * pair of namespaces, so nothing one backend leaves behind can touch the other's numbers.
  *
  *   base       no tree: RTT to b1                               (the emulator's own baseline)
  *   d1..d200   b1 delay 1/10/50/200 ms; b2 loss 1/10/30 %, then rate 1 mbit → added RTT, loss, rate
@@ -127,23 +128,23 @@ export async function kernelScenario(backends: readonly Backend[]): Promise<Scen
       ...LOSSES_PCT.map((pct) => ({ cond: { loss: `${pct}%` }, check: { kind: 'loss' as const, pct }, measure: (mid: string): VmMeasure => ({ ...udp(mid, ADDR.b2, PACE.lossPackets, PACE.lossIntervalUs, 300), once: true }) })),
       { cond: { rate: `${RATES_MBIT[0]}mbit` }, check: { kind: 'rate' as const, mbit: RATES_MBIT[0] }, measure: (mid: string) => tput(mid, ADDR.b2) },
     ];
-    DELAYS_MS.forEach((ms, k) => {
+    for (const [k, ms] of DELAYS_MS.entries()) {
       const phase = `d${ms}`;
       const other = second[k]!;
-      steps.push(...lab.impair([condition('a', 'b1', { delay: `${ms}ms` }), condition('a', 'b2', other.cond)]));
+      steps.push(...(await lab.impair([condition('a', 'b1', { delay: `${ms}ms` }), condition('a', 'b2', other.cond)])));
       steps.push(rtt(id(phase, 'delay-b1'), ADDR.b1, ms));
       checks.push({ kind: 'delay', id: id(phase, 'delay-b1'), base, ms });
       const oid = id(phase, `${other.check.kind}-b2`);
       steps.push(other.measure(oid));
       checks.push({ ...other.check, id: oid });
-    });
+    }
 
     // jitter and the second rate.
     const full: EgressCondition[] = [
       condition('a', 'b1', { delay: `${JITTER.delayMs}ms`, jitter: `${JITTER.jitterMs}ms`, distribution: 'normal' }),
       condition('a', 'b2', { rate: `${RATES_MBIT[1]}mbit` }),
     ];
-    steps.push(...lab.impair(full));
+    steps.push(...(await lab.impair(full)));
     steps.push(rtt(id('jitter', 'jitter-b1'), ADDR.b1, JITTER.delayMs + 3 * JITTER.jitterMs, PACE.jitterProbes));
     checks.push({ kind: 'jitter', id: id('jitter', 'jitter-b1'), base, ms: JITTER.delayMs, jitterMs: JITTER.jitterMs });
     steps.push(tput(id('jitter', 'rate-b2'), ADDR.b2));
@@ -175,10 +176,10 @@ export async function kernelScenario(backends: readonly Backend[]): Promise<Scen
     checks.push({ kind: 'untouched-bulk', ...ab.bulk, readBack: id('ab', 'tree') });
 
     // A partition on top of the tree, then heal, and what the kernel holds afterwards.
-    steps.push(...lab.partition(partitionOf(['a'], ['b1'])));
+    steps.push(...(await lab.partition(partitionOf(['a'], ['b1']))));
     steps.push({ ...udp(id('cut', 'b1'), ADDR.b1, 100, PACE.rttIntervalUs, 300), once: true });
     checks.push({ kind: 'partition', id: id('cut', 'b1') });
-    steps.push(...lab.heal());
+    steps.push(...(await lab.heal()));
     steps.push(rtt(id('heal', 'rtt-b1'), ADDR.b1), ...lab.readBack('a', id('heal', 'a')), ...lab.readBack('b1', id('heal', 'b')));
     checks.push({ kind: 'heal', id: id('heal', 'rtt-b1'), base, readBack: [id('heal', 'a'), id('heal', 'b')] });
 

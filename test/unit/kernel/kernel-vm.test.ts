@@ -1,12 +1,14 @@
 /**
- * The pure parts of the kernel VM test (test/kernel/): the glue that turns the controller's verbs
- * into per-namespace argv, the backend probe replay, the VM script, the initramfs format and the
- * read-back parsing. The VM run itself is test/kernel/netem-vm.test.ts.
+ * The pure parts of the kernel VM test (test/kernel/): the glue that drives the nodes' agents and
+ * records their commands per namespace, the backend probe replay, the VM script, the initramfs
+ * format and the read-back parsing. The VM run itself is test/kernel/netem-vm.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { planImpairments } from '../../../src/impair/index.js';
+import { IPTABLES_RESTORE, chainSetup, helperPidfile, helperSeed, helperStart, helperStop, tcRoot, tcStageClass } from '../../../src/impair/index.js';
 import { defaultClassCounters, wireBps } from '../../kernel/checks.js';
-import { PlannedLab, backendProbeSteps, chooseBackend, condition, partitionOf } from '../../kernel/plan.js';
+import { VM_TOOLS, vmModules } from '../../kernel/kernel-vm.js';
+import { type NsStep, PlannedLab, acklabRules, backendProbeSteps, chooseBackend, condition, partitionOf } from '../../kernel/plan.js';
+import { kernelScenario } from '../../kernel/scenario.js';
 import { Initramfs, imagePath } from '../../kernel/vm/initramfs.js';
 import { moduleDepends } from '../../kernel/vm/kernel.js';
 import { initScript, parseLines, sectionScript, stdinFiles } from '../../kernel/vm/runner.js';
@@ -18,46 +20,132 @@ const nodes = [
 ];
 const lab = (backend: 'netem' | 'userspace') =>
   new PlannedLab({ nodes, nsOf: { a: 'na', b1: 'nb', b2: 'nb' }, devices: { a: ['eth0'], b1: ['eth0'], b2: ['eth0'] } }, backend, 7);
+const run = (ns: string, argv: readonly string[]): NsStep => ({ kind: 'run', ns, argv: [...argv] });
+const isRestore = (s: NsStep) => s.kind === 'run' && s.argv.join(' ') === IPTABLES_RESTORE.join(' ');
+const text = (s: NsStep) => (s.kind === 'spawn' ? `spawn ${s.argv.join(' ')}` : `${s.argv.join(' ')}${s.stdin ? `\n${s.stdin}` : ''}`);
 
-describe('PlannedLab: the controller verbs as per-namespace argv', () => {
-  it('impair sends exactly what planImpairments plans, in its order, in the node namespace', () => {
-    const conds = [condition('a', 'b1', { delay: '50ms' }), condition('a', 'b2', { rate: '1mbit' })];
-    const plan = planImpairments(conds, nodes, ['eth0'], 'netem', 7);
-    expect(lab('netem').impair(conds)).toEqual([...plan.tc, ...plan.iptables].map((argv) => ({ kind: 'run', ns: 'na', argv })));
+describe('PlannedLab: the agents\' own commands per namespace', () => {
+  it('impair: the agent hooks its chains, builds a class per destination, then switches with one add-only batch', async () => {
+    const steps = await lab('netem').impair([condition('a', 'b1', { delay: '50ms' }), condition('a', 'b2', { rate: '1mbit' })]);
+    const b1 = condition('a', 'b1', { delay: '50ms' }).impairment;
+    const b2 = condition('a', 'b2', { rate: '1mbit' }).impairment;
+    expect(steps.slice(0, -1)).toEqual(
+      [...chainSetup(), ...tcRoot('eth0'), ...tcStageClass('eth0', 0x10, b1, 'netem'), ...tcStageClass('eth0', 0x11, b2, 'netem')].map((argv) => run('na', argv)),
+    );
+    const batch = steps.at(-1)!;
+    expect(isRestore(batch)).toBe(true);
+    expect(batch.kind === 'run' && batch.stdin).toMatch(/-A ACKLAB-IMPAIR-1 ! -o lo -d 10\.77\.0\.11\/32 -m comment --comment "acklab impair to=b1 delay=50ms" -j CLASSIFY --set-class 1:10\n/);
+    expect(batch.kind === 'run' && batch.stdin).toContain('-I ACKLAB-IMPAIR 1 -g ACKLAB-IMPAIR-1\n');
+    // Every command must succeed: a failure ends the VM's section and names the argv.
+    expect(steps.every((s) => s.kind === 'spawn' || !s.tolerant)).toBe(true);
   });
 
-  it('userspace: helpers are spawned first and waited on by their pidfile', () => {
-    const steps = lab('userspace').impair([condition('a', 'b1', { delay: '10ms', loss: '1%' })]);
-    expect(steps[0]).toMatchObject({ kind: 'spawn', ns: 'na', readyPidfile: '/run/acklab-nfq/100.pid' });
-    expect(steps[0]!.argv.slice(0, 3)).toEqual(['acklab-nfq', '--queue', '100']);
-    expect(steps.slice(1).every((s) => s.kind === 'run')).toBe(true);
+  it('userspace: a helper per destination, waited on by its pidfile, before the batch that queues to it', async () => {
+    const loss = condition('a', 'b1', { delay: '10ms', loss: '1%' });
+    const steps = await lab('userspace').impair([loss]);
+    const spawn = steps.findIndex((s) => s.kind === 'spawn');
+    expect(steps[spawn]).toEqual({ kind: 'spawn', ns: 'na', argv: helperStart(100, loss.impairment, helperSeed(7, 'a', 'b1')), readyPidfile: helperPidfile(100) });
+    const batch = steps.findIndex(isRestore);
+    expect(batch).toBeGreaterThan(spawn);
+    expect(text(steps[batch]!)).toContain('-j NFQUEUE --queue-num 100');
+    // no rate: no tc tree at all on this backend
+    expect(steps.some((s) => s.argv[0] === 'tc')).toBe(false);
   });
 
-  it('a second impair first tears the node set down (tolerantly), keeping the other peer', () => {
+  it('a second impair builds the new stage before the switch and stops the old one after it; the unchanged peer keeps its helper', async () => {
     const l = lab('userspace');
-    l.impair([condition('a', 'b1', { delay: '10ms' }), condition('a', 'b2', { loss: '5%' })]);
-    const steps = l.impair([condition('a', 'b1', { delay: '20ms' })]);
-    const firstApply = steps.findIndex((s) => s.kind === 'spawn');
-    expect(steps.slice(0, firstApply).every((s) => s.kind === 'run' && s.tolerant)).toBe(true);
-    expect(steps.slice(0, firstApply).map((s) => s.argv.join(' '))).toContain('acklab-nfq --stop /run/acklab-nfq/101.pid');
-    // b2's loss is kept: two helpers again
-    expect(steps.filter((s) => s.kind === 'spawn')).toHaveLength(2);
+    await l.impair([condition('a', 'b1', { delay: '10ms' }), condition('a', 'b2', { loss: '5%' })]);
+    const steps = (await l.impair([condition('a', 'b1', { delay: '20ms' })])).map(text);
+    const spawn = steps.findIndex((s) => s.startsWith('spawn acklab-nfq --queue 102 '));
+    const batches = steps.flatMap((s, i) => (s.startsWith(IPTABLES_RESTORE.join(' ')) ? [i] : []));
+    const stop = steps.indexOf(helperStop(100).join(' '));
+    expect(spawn).toBeGreaterThanOrEqual(0);
+    expect(batches).toHaveLength(2); // the switch, then the tidy that deletes the old generation
+    expect(spawn).toBeLessThan(batches[0]!);
+    expect(steps[batches[1]!]).toContain('-X ACKLAB-IMPAIR-1');
+    expect(stop).toBeGreaterThan(batches[1]!);
+    expect(steps.filter((s) => s.startsWith('spawn'))).toHaveLength(1);
+    expect(steps.join('\n')).not.toContain(helperStop(101).join(' '));
   });
 
-  it('partition sets the chains up once per namespace, even for two nodes sharing it', () => {
-    const steps = lab('netem').partition(partitionOf(['a'], ['b1', 'b2']));
-    const setups = steps.filter((s) => s.argv.includes('-N'));
-    expect(setups.map((s) => `${s.ns} ${s.argv.at(-1)}`)).toEqual(['na ACKLAB-PART-OUT', 'na ACKLAB-PART-IN', 'nb ACKLAB-PART-OUT', 'nb ACKLAB-PART-IN']);
+  it('partition: each node hooks its own chains once and holds its side of every cut', async () => {
+    const l = new PlannedLab({ nodes, nsOf: { a: 'na', b1: 'nb', b2: 'nc' }, devices: {} }, 'netem', 7);
+    const steps = await l.partition(partitionOf(['a'], ['b1', 'b2']));
+    expect(steps.filter((s) => s.argv.includes('-N')).map((s) => `${s.ns} ${s.argv.at(-1)}`)).toEqual(
+      ['na', 'nb', 'nc'].flatMap((ns) => [`${ns} ACKLAB-IMPAIR`, `${ns} ACKLAB-PART-OUT`, `${ns} ACKLAB-PART-IN`]),
+    );
+    const batchOf = (ns: string) => steps.filter((s) => s.ns === ns && isRestore(s)).map(text)[0]!;
+    expect(batchOf('na')).toMatch(/-A ACKLAB-PART-OUT-1 -d 10\.77\.0\.11\/32 -m comment --comment "acklab cut a->b1 drop" -j DROP/);
+    expect(batchOf('na')).toMatch(/-A ACKLAB-PART-IN-1 -s 10\.77\.0\.12\/32 -m comment --comment "acklab cut b2->a drop" -j DROP/);
+    expect(batchOf('nb')).toMatch(/-A ACKLAB-PART-IN-1 -s 10\.77\.0\.1\/32 .*"acklab cut a->b1 drop" -j DROP/);
   });
 
-  it('heal removes impairments and partition chains, every command tolerant', () => {
-    const l = lab('netem');
-    l.impair([condition('a', 'b1', { delay: '10ms' })]);
-    l.partition(partitionOf(['a'], ['b1']));
-    const steps = l.heal();
-    expect(steps.every((s) => s.kind === 'run' && s.tolerant)).toBe(true);
-    expect(steps.map((s) => s.argv.join(' '))).toEqual(expect.arrayContaining(['tc qdisc del dev eth0 root', 'iptables -w -X ACKLAB-PART-OUT']));
-    expect(l.heal()).toEqual([]);
+  it('refuses two nodes holding conditions in one namespace (an agent owns its namespace\'s chains)', async () => {
+    await expect(lab('netem').partition(partitionOf(['a'], ['b1', 'b2']))).rejects.toThrow(/nodes "b1" and "b2" share namespace "nb"/);
+  });
+
+  it('heal: an empty generation switched in, then helpers stopped, classes and the root deleted; a second heal only switches', async () => {
+    const l = lab('userspace');
+    await l.impair([condition('a', 'b1', { delay: '10ms', rate: '1mbit' })]);
+    await l.partition(partitionOf(['a'], ['b1']));
+    const steps = (await l.heal()).map(text);
+    expect(steps.filter((s) => !s.startsWith(IPTABLES_RESTORE.join(' ')))).toEqual([helperStop(100).join(' '), 'tc class del dev eth0 classid 1:10', 'tc qdisc del dev eth0 root']);
+    const again = await l.heal();
+    expect(again.every(isRestore)).toBe(true);
+    expect(new Set(again.map((s) => s.ns))).toEqual(new Set(['na', 'nb']));
+  });
+
+  it('reads back what `acklab conditions` reads, each under its capture id', () => {
+    expect(lab('netem').readBack('a', 'x').map((s) => s.kind === 'run' && `${s.capture} ${s.argv.join(' ')}`)).toEqual([
+      'x.tc.eth0.0 tc -s qdisc show dev eth0',
+      'x.tc.eth0.1 tc -s class show dev eth0',
+      'x.rules iptables-save -c',
+      'x.queues cat /proc/net/netfilter/nfnetlink_queue',
+    ]);
+  });
+});
+
+describe('the whole scenario', () => {
+  const scenario = kernelScenario(['netem', 'userspace']);
+
+  it('uses only tools the VM has, and every helper is waited on by the pidfile its argv names', async () => {
+    const { sections } = await scenario;
+    sections.forEach((sec, i) => expect(() => sectionScript(sec, i, VM_TOOLS)).not.toThrow());
+    const spawns = sections.flatMap((s) => s.steps).filter((s) => s.kind === 'spawn');
+    expect(spawns.length).toBeGreaterThan(0);
+    for (const s of spawns) expect(s.argv[s.argv.indexOf('--pidfile') + 1]).toBe(s.readyPidfile);
+  });
+
+  it('loads a module for every iptables match and target its rules use', async () => {
+    const { sections } = await scenario;
+    const rules = sections.flatMap((s) => s.steps).flatMap((s) => (s.kind === 'run' && s.argv[0]?.startsWith('iptables') ? [s.argv.join(' '), s.stdin ?? ''] : []));
+    const used = new Set(rules.flatMap((r) => [...r.matchAll(/-m (\S+)|-j ([A-Z]+)\b(?!-)/g)].map((m) => m[1] ?? m[2]!)));
+    const builtIn = new Set(['DROP', 'RETURN', 'ACCEPT']);
+    expect([...used].sort()).toEqual(['CLASSIFY', 'DROP', 'NFQUEUE', 'RETURN', 'comment', 'mark']);
+    const modules = vmModules('nft');
+    for (const u of [...used].filter((x) => !builtIn.has(x))) expect(modules.some((m) => m === `xt_${u}` || m === `ipt_${u}`), `no module for ${u}`).toBe(true);
+  });
+});
+
+describe('read-back of the rules in force', () => {
+  it('resolves the gotos to the current generation, and lists the generations still there', () => {
+    const save = [
+      '*mangle',
+      ':ACKLAB-IMPAIR - [0:0]',
+      ':ACKLAB-IMPAIR-3 - [0:0]',
+      ':ACKLAB-IMPAIR-4 - [0:0]',
+      '[0:0] -A POSTROUTING -j ACKLAB-IMPAIR',
+      '[0:0] -A ACKLAB-IMPAIR -g ACKLAB-IMPAIR-4',
+      '[0:0] -A ACKLAB-IMPAIR -g ACKLAB-IMPAIR-3',
+      '[5:300] -A ACKLAB-IMPAIR-3 ! -o lo -d 10.77.0.11/32 -m comment --comment "acklab impair to=b1 delay=1ms" -j CLASSIFY --set-class 1:10',
+      '[7:420] -A ACKLAB-IMPAIR-4 ! -o lo -d 10.77.0.11/32 -m comment --comment "acklab impair to=b1 delay=2ms" -j CLASSIFY --set-class 1:12',
+      'COMMIT',
+    ].join('\n');
+    expect(acklabRules(save)).toEqual({
+      inForce: ['[7:420] -A ACKLAB-IMPAIR ! -o lo -d 10.77.0.11/32 -m comment --comment "acklab impair to=b1 delay=2ms" -j CLASSIFY --set-class 1:12'],
+      generations: [3, 4],
+    });
+    expect(acklabRules(save.replace(/.*ACKLAB-IMPAIR-[34] !.*\n/g, ''))).toEqual({ inForce: [], generations: [3, 4] });
   });
 });
 
