@@ -48,14 +48,17 @@ export async function ensureKernelVm(log: (line: string) => void = () => {}): Pr
 
 /** Modules per backend (dependencies are resolved from the modules themselves). */
 export const MODULES = {
-  netem: ['veth', 'sch_htb', 'cls_u32', 'sch_netem'],
+  // The htb tree (a class per stage, a netem leaf on the netem backend); no tc filters: CLASSIFY picks the class.
+  netem: ['veth', 'sch_htb', 'sch_netem'],
   // iptables-nft (Debian's default `iptables`): nf_tables needs libcrc32c, whose crc32c comes from
   // crc32c_generic — a soft dependency modinfo does not list, and no modprobe in the VM to find it.
+  // Matches and targets it does not translate to native nft expressions go through nft_compat.
   iptablesNft: ['crc32c_generic', 'nf_tables', 'nft_compat'],
   iptablesLegacy: ['ip_tables', 'iptable_filter', 'iptable_mangle'],
-  // The matches and targets the builders use: comment, mark, tcp (-p tcp), REJECT, NFQUEUE, and CLASSIFY
-  // (the planned switch from u32 filters to `-j CLASSIFY --set-class`).
-  xt: ['xt_comment', 'xt_mark', 'xt_tcpudp', 'ipt_REJECT', 'xt_NFQUEUE', 'xt_CLASSIFY', 'xt_statistic'],
+  // The matches and targets the agent's rules use (src/impair/iptables.ts): comment (the condition's
+  // record), CLASSIFY (the stage's class), mark (the helper's duplicates), NFQUEUE, tcp/udp (reset-style
+  // cuts, the probe's rule) and REJECT (reset-style cuts).
+  xt: ['xt_comment', 'xt_CLASSIFY', 'xt_mark', 'xt_NFQUEUE', 'xt_tcpudp', 'ipt_REJECT'],
   userspace: ['nfnetlink_queue'],
 } as const;
 
@@ -100,7 +103,7 @@ function findHost(candidates: string[]): string {
   return hit;
 }
 
-/** Paths of the tools inside the VM (what the controller's argv[0] names become). */
+/** Paths of the tools inside the VM (what the agent's argv[0] names become). */
 export const VM_TOOLS = {
   tc: '/usr/sbin/tc',
   ip: '/usr/sbin/ip',
@@ -108,7 +111,7 @@ export const VM_TOOLS = {
   'iptables-save': '/usr/sbin/iptables-save',
   'iptables-restore': '/usr/sbin/iptables-restore',
   'acklab-nfq': '/usr/local/bin/acklab-nfq',
-  // Read-back commands the controller runs (e.g. `cat /proc/net/netfilter/nfnetlink_queue`): busybox's.
+  // Read-back commands the agent runs (e.g. `cat /proc/net/netfilter/nfnetlink_queue`): busybox's.
   cat: '/usr/bin/cat',
 } as const;
 
