@@ -1,9 +1,10 @@
 /**
- * THE glue between the kernel VM test and src/impair: the only file here that calls it. Each node
- * that holds conditions gets a real `AgentCore` — the agent that runs in the node's sidecar — over
- * a RECORDING host: what the agent would run in its namespace becomes that namespace's steps of the
- * VM script, in the agent's own order, and what it would read is answered here. So the VM runs
- * exactly the agent's commands, and a change in how the agent works changes the VM script with it.
+ * THE glue between the kernel VM test and src/ (impair, conditions): the only file here that
+ * imports it. Each node that holds conditions gets a real `AgentCore` — the agent that runs in the
+ * node's sidecar — over a RECORDING host: what the agent would run in its namespace becomes that
+ * namespace's steps of the VM script, in the agent's own order, and what it would read is answered
+ * here. So the VM runs exactly the agent's commands, and a change in how the agent works changes
+ * the VM script with it.
  *
  *   impair / partition / heal   the controller's lab verbs as per-node ops (egressOps, cutOps,
  *              healOps in lab-ops.ts), each node's handed to its agent's `change` — the agent made
@@ -18,8 +19,9 @@
  *              `tc … show`, and the helper's pidfile and /proc/net/netfilter/nfnetlink_queue (bound)
  *   probe      the VM's kernel has sch_netem, so its probe chooses netem; that probe is run once in
  *              the VM (backendProbeSteps) and replayed into probeBackend. The agents' own probes are
- *              answered with their section's backend: the netem section gets the kernel's answers,
- *              the userspace section those of a kernel without sch_netem.
+ *              answered with their section's backend: in the netem section every feature works (as
+ *              that replay shows this kernel answering), in the userspace section netem is missing,
+ *              as on a kernel without sch_netem.
  *
  * No timer fires: the plan is a sequence of immediate changes, with no scheduled step (the agent's
  * `arm` is refused) and no passage of time for the agent's periodic check to read anything.
