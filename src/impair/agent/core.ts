@@ -82,8 +82,6 @@ interface Pending extends ScheduledStep {
   cancel?: () => void;
   armed?: ArmedRestore;
   cancelArm?: () => void;
-  /** It holds the agent's real-time priority until it has switched. */
-  boosted?: boolean;
 }
 
 interface RunningHelper {
@@ -115,8 +113,8 @@ export class AgentCore {
   private transitioning = false;
   /** The agent may run SCHED_FIFO here (probed at init). */
   private realtime = false;
-  /** Steps armed and not yet switched: the agent keeps real-time priority while there is one. */
-  private boosted = 0;
+  /** The agent runs SCHED_FIFO now: from a step's arming until no step is due soon. */
+  private fifo = false;
   /** The last rules generation used, the one in force, and every one whose chains are in the kernel. */
   private lastGen = 0;
   private currentGen: number | null = null;
@@ -192,9 +190,9 @@ export class AgentCore {
       p.cancel?.();
       p.cancelArm?.();
       p.armed?.abort();
-      if (p.boosted) this.unboost();
     }
     this.pending = ids ? this.pending.filter((p) => !ids.includes(p.id)) : [];
+    this.setFifo(this.stepDueWithin(2 * ARM_AHEAD_MS));
   }
 
   /** Removes everything: pending steps, conditions, helpers, classes, and the chains. */
@@ -298,10 +296,8 @@ export class AgentCore {
     // even a failed batch may have committed one table: its chains go at the next tidy
     this.gens.add(gen);
     const switchedAtMs = this.host.now();
-    if (pending?.boosted) {
-      pending.boosted = false;
-      this.unboost();
-    }
+    // back to the default policy, unless the next step is close: no churn between steps of a burst
+    if (pending) this.setFifo(this.stepDueWithin(2 * ARM_AHEAD_MS));
     const done: SwitchRecord = { ...record, firedAtMs, switchedAtMs, ok: r.exitCode === 0 };
     if (r.exitCode !== 0) {
       done.error = `iptables-restore failed (exit ${r.exitCode}): ${r.stderr.trim()}`;
@@ -340,21 +336,20 @@ export class AgentCore {
     return this.pending.some((p) => p.dueMs !== undefined && p.dueMs <= limit);
   }
 
-  private boost(): void {
-    if (this.boosted++ === 0) void this.host.setPriority(SWITCH_PRIORITY);
-  }
-
-  private unboost(): void {
-    if (this.boosted > 0 && --this.boosted === 0) void this.host.setPriority(null);
+  /**
+   * SCHED_FIFO on or off (when the sidecar may have it). What the agent does meanwhile is paid from
+   * the sidecar's small real-time budget, so it does little: the timer, the batch, the event.
+   */
+  private setFifo(on: boolean): void {
+    if (!this.realtime || on === this.fifo) return;
+    this.fifo = on;
+    void this.host.setPriority(on ? SWITCH_PRIORITY : null);
   }
 
   private arm(p: Pending): void {
     const due = p.dueMs!;
     p.cancelArm = this.host.at(due - ARM_AHEAD_MS, () => {
-      if (this.realtime) {
-        p.boosted = true;
-        this.boost();
-      }
+      this.setFifo(true);
       p.armed = this.host.arm(this.realtime ? ['chrt', '-f', String(SWITCH_PRIORITY), ...IPTABLES_RESTORE] : IPTABLES_RESTORE);
     });
     p.cancel = this.host.at(due, () => {
@@ -479,7 +474,8 @@ export class AgentCore {
     const tick = async () => {
       const expected = this.snapshot;
       const generation = this.generation;
-      if (expected && !this.transitioning) {
+      // not while a step is armed: the check's processes and parsing would spend the real-time budget
+      if (expected && !this.transitioning && !this.fifo) {
         const now = await this.kernelView().catch(() => undefined);
         if (now && expected === this.snapshot && generation === this.generation && !this.transitioning) {
           if (now.rules !== expected.rules) this.report(`the acklab rules on ${this.self()} were changed from outside: ${ruleDiff(expected.rules, now.rules)}`);

@@ -70,12 +70,13 @@ describe('agent core', () => {
     expect(kernel.log.slice(-2)).toEqual(['priority fifo 10', 'arm chrt -f 10 iptables-restore -w 5 --noflush']);
     await kernel.advanceTo(t0);
     expect(kernel.effective('ACKLAB-PART-OUT')).toEqual(['-d 10.9.0.3/32 -m comment --comment "acklab cut n1->n2 drop" -j DROP']);
-    // switched: back to the default policy until the next step is armed
-    expect(kernel.priority).toBe('default');
-    await kernel.advanceTo(t0 + 500 - ARM_AHEAD_MS);
+    // switched, with the next step due within two arming leads: it stays at real-time priority
     expect(kernel.priority).toBe('fifo 10');
+    expect(kernel.log.filter((l) => l.startsWith('priority'))).toEqual(['priority fifo 10']);
     await kernel.advanceTo(t0 + 500);
     expect(kernel.effective('ACKLAB-PART-OUT')).toEqual([]);
+    // the last step switched: back to the default policy
+    expect(kernel.priority).toBe('default');
     const switched = events.filter((e) => e.event === 'switched');
     expect(switched.map((e) => e.event === 'switched' && [e.stepId, e.dueMs, e.firedAtMs, e.switchedAtMs, e.ok])).toEqual([
       ['s1', t0, t0, t0, true],
@@ -83,6 +84,23 @@ describe('agent core', () => {
     ]);
     // after the heal no stage is needed: the helper is retired
     expect(kernel.log).toContain('kill SIGTERM helper 100');
+  });
+
+  it('steps far apart: real-time priority from each arming to its switch only', async () => {
+    const { core, kernel } = await agent();
+    const cut = (to: string) => [{ op: 'cut' as const, cut: { from: 'n1', to, style: 'drop' as const }, side: 'from' as const }];
+    await core.schedule([{ id: 'a', atMs: 1000, ops: cut('n2') }, { id: 'b', atMs: 3000, ops: cut('n3') }]);
+    const t0 = kernel.now() + 1000;
+    core.start(t0);
+    await kernel.advanceTo(t0 + 1000 - ARM_AHEAD_MS);
+    expect(kernel.priority).toBe('fifo 10');
+    await kernel.advanceTo(t0 + 1000);
+    expect(kernel.priority).toBe('default');
+    await kernel.advanceTo(t0 + 3000 - ARM_AHEAD_MS);
+    expect(kernel.priority).toBe('fifo 10');
+    await kernel.advanceTo(t0 + 3000);
+    expect(kernel.priority).toBe('default');
+    expect(kernel.log.filter((l) => l.startsWith('priority'))).toEqual(['priority fifo 10', 'priority default', 'priority fifo 10', 'priority default']);
   });
 
   it('without a real-time budget a step is armed all the same, at the default priority', async () => {
