@@ -21,6 +21,9 @@ import { StartedLab, type StartedNetwork, type StartedNode } from './started-lab
 import { chooseSubnets } from './subnets.js';
 import { ensureWatchdog } from './watchdog.js';
 
+/** The resolver of a node on an internal network: one try of one second (glibc's default is 2 × 5 s). */
+export const INTERNAL_DNS_OPTIONS = ['timeout:1', 'attempts:1'];
+
 /** How often a network create is tried again after another process took the chosen subnet. */
 const SUBNET_ATTEMPTS = 12;
 
@@ -119,6 +122,7 @@ export class Lab {
       const networks = await this.createNetworks(runtime, run, options.random ?? Math.random, progress);
       signal?.throwIfAborted();
       const byNetwork = new Map(networks.map((n) => [n.name, n]));
+      const internal = new Set(t.networks.filter((n) => n.internal).map((n) => n.name));
       const firstStage = new Set(t.stages[0] ?? []);
       progress(`creating ${t.nodes.length} containers; starting stage 1/${t.stages.length}: ${[...firstStage].join(', ')}`);
       const ids = new Map<string, string>();
@@ -136,6 +140,9 @@ export class Lab {
             network: { id: first.id, aliases: [node.name] },
             limits: node.limits,
             logs: { maxSize: `${Math.ceil(node.logs.maxBytes / 1024)}k`, maxFiles: node.logs.maxFiles },
+            // On an internal network Docker's DNS never answers for a name it does not know (another
+            // lab's, the outside world's, a node that is down): fail such a lookup in 1 s, not 10–20 s.
+            ...(node.networks.some((n) => internal.has(n)) ? { dnsOptions: INTERNAL_DNS_OPTIONS } : {}),
           });
           ids.set(node.name, id);
           for (const extra of node.networks.slice(1)) await runtime.networks.connect(byNetwork.get(extra)!.id, id, [node.name]);

@@ -37,6 +37,7 @@ export class DockerContainerClient implements ContainerClient {
     }
     if (spec.limits?.memoryBytes !== undefined) hostConfig.Memory = spec.limits.memoryBytes;
     if (spec.limits?.pids !== undefined) hostConfig.PidsLimit = spec.limits.pids;
+    if (spec.dnsOptions?.length) hostConfig.DnsOptions = spec.dnsOptions;
     if (spec.logs) hostConfig.LogConfig = { Type: 'json-file', Config: { 'max-size': spec.logs.maxSize, 'max-file': String(spec.logs.maxFiles) } };
     const c = await this.docker
       .createContainer({

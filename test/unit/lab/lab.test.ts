@@ -54,6 +54,7 @@ networks: { a: {}, b: { internal: false } }
 nodes:
   s: { kind: peer-server, networks: [a, b] }
   c: { kind: peer-client, networks: [a], args: { server: s }, limits: { memory: 64MiB, pids: none }, logs: { maxSize: 1MiB, maxFiles: 2 } }
+  o: { kind: peer-client, networks: [b], args: { server: s } }
 `);
     const created: unknown[] = [];
     const create = rt.networks.create;
@@ -63,6 +64,10 @@ nodes:
     expect(rt.containerOf('c').spec.limits).toEqual({ memoryBytes: 64 * 1024 ** 2 });
     expect(rt.containerOf('c').spec.logs).toEqual({ maxSize: '1024k', maxFiles: 2 });
     expect(created).toEqual([expect.objectContaining({ name: 'acklab-lim.a', internal: true }), expect.objectContaining({ name: 'acklab-lim.b', internal: false })]);
+    // Docker's DNS never answers an unknown name on an internal network: such lookups fail in 1 s there.
+    expect(rt.containerOf('c').spec.dnsOptions).toEqual(['timeout:1', 'attempts:1']);
+    expect(rt.containerOf('s').spec.dnsOptions).toEqual(['timeout:1', 'attempts:1']);
+    expect(rt.containerOf('o').spec.dnsOptions).toBeUndefined();
   });
 
   it('joins a node to every network it lists, with its name as DNS alias; keeps user subnets', async () => {
