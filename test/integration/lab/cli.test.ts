@@ -93,7 +93,7 @@ describe('acklab on client-server.yaml', () => {
     const d = await acklab(['down', testLab('itest-pair')]);
     expect(d.exitCode).toBe(0);
     expect(await countLab(testLab('itest-pair'))).toEqual({ containers: 0, networks: 0 });
-    expect((await acklab(['logs', 'client', '--lab', testLab('itest-pair')])).stderr).toContain('no lab named "itest-pair" is running');
+    expect((await acklab(['logs', 'client', '--lab', testLab('itest-pair')])).stderr).toContain(`no lab named "${testLab('itest-pair')}" is running`);
   }, 180_000);
 });
 
