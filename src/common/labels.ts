@@ -35,6 +35,10 @@ export const LABELS = {
   topology: `${LABEL_PREFIX}.topology`,
   /** On a lease: "true" once the lab outlives its holder (a finished `up`). */
   detached: `${LABEL_PREFIX}.detached`,
+  /** For nodes and sidecars of a lab spread over several engines: the topology's name of the engine it runs on. */
+  engine: `${LABEL_PREFIX}.engine`,
+  /** On a lease of a lab spread over several engines: every engine (encodeEngines), so later verbs reach them all. */
+  engines: `${LABEL_PREFIX}.engines`,
 } as const;
 
 export type ResourceRole = 'node' | 'network' | 'sidecar' | 'probe' | 'image' | 'test' | 'lease';
@@ -53,6 +57,28 @@ export interface LabelInput {
   holder?: string;
   topology?: string;
   detached?: boolean;
+  engine?: string;
+  engines?: readonly EngineAddress[];
+}
+
+/** An engine of a lab: its name in the topology and its address (unix://, tcp://, https://, ssh://). */
+export interface EngineAddress {
+  name: string;
+  address: string;
+}
+
+/** The engines label's value: `name=address` joined by spaces (neither holds one). */
+export function encodeEngines(engines: readonly EngineAddress[]): string {
+  return engines.map((e) => `${e.name}=${e.address}`).join(' ');
+}
+
+export function decodeEngines(value: string | undefined): EngineAddress[] {
+  if (!value) return [];
+  return value
+    .split(' ')
+    .map((part) => /^([^=\s]+)=(\S+)$/.exec(part))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ name: m[1]!, address: m[2]! }));
 }
 
 export function createLabels(input: LabelInput): Record<string, string> {
@@ -69,11 +95,13 @@ export function createLabels(input: LabelInput): Record<string, string> {
   if (input.holder !== undefined) labels[LABELS.holder] = input.holder;
   if (input.topology !== undefined) labels[LABELS.topology] = input.topology;
   if (input.detached) labels[LABELS.detached] = 'true';
+  if (input.engine !== undefined) labels[LABELS.engine] = input.engine;
+  if (input.engines !== undefined && input.engines.length > 0) labels[LABELS.engines] = encodeEngines(input.engines);
   return labels;
 }
 
 /** A Docker API `filters.label` list selecting resources by the given labels. */
-export function labelFilter(selector: Partial<Omit<LabelInput, 'role' | 'detached'>> & { role?: ResourceRole }): string[] {
+export function labelFilter(selector: Partial<Omit<LabelInput, 'role' | 'detached' | 'engines'>> & { role?: ResourceRole }): string[] {
   const filter = [`${LABELS.managed}=true`];
   if (selector.role !== undefined) filter.push(`${LABELS.role}=${selector.role}`);
   if (selector.lab !== undefined) filter.push(`${LABELS.lab}=${selector.lab}`);

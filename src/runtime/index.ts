@@ -5,3 +5,4 @@ export { engineHost } from './docker-engine.js';
 export { demux, demuxFrames, parseListening } from './demux.js';
 export { withThrowawayContainer, type ThrowawaySpec } from './throwaway.js';
 export { NameConflictError } from './docker-errors.js';
+export { multiEngineRuntime, engineMembers } from './multi-engine.js';

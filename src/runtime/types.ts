@@ -218,4 +218,14 @@ export interface Runtime {
   containers: ContainerClient;
   images: ImageClient;
   engine: EngineClient;
+  /** A runtime over several engines (multiEngineRuntime): each engine's own runtime, the primary first. */
+  readonly members?: readonly EngineMember[];
+}
+
+/** One engine of a runtime over several. */
+export interface EngineMember {
+  /** The engine's name in the topology (`engines: { a: … }`). */
+  name: string;
+  address: string;
+  runtime: Runtime;
 }

@@ -62,6 +62,18 @@ export interface TopologyNode {
   limits: NodeLimits;
   /** json-file log rotation: at most maxFiles files of maxBytes each. */
   logs: NodeLogs;
+  /** The engine (a name of Topology.engines) that runs the node; absent when the topology names no engines. */
+  engine?: string;
+}
+
+/**
+ * A Docker engine of a lab spread over several (`engines:` in the file). With more than one, the
+ * lab's networks are attachable overlay networks of the swarm the engines are in.
+ */
+export interface TopologyEngine {
+  name: string;
+  /** unix://, tcp://, https:// or ssh:// address; "local": DOCKER_HOST or the default socket. */
+  address: string;
 }
 
 export interface NodeLimits {
@@ -99,6 +111,8 @@ export interface Topology {
   networks: TopologyNetwork[];
   nodes: TopologyNode[];
   links: TopologyLink[];
+  /** The engines the lab spreads over (the first is the primary: lease, networks, images); absent: the one engine acklab talks to. */
+  engines?: TopologyEngine[];
   /** Start order: each stage's nodes start in parallel once every earlier stage is ready. */
   stages: string[][];
 }

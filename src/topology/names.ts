@@ -72,3 +72,23 @@ export function imageRefProblem(ref: string): string | undefined {
   }
   return undefined;
 }
+
+/** The engine addresses a topology may name (the schemes src/runtime's dockerOptions takes), and `local`. */
+export const ENGINE_SCHEMES = ['unix', 'tcp', 'https', 'ssh'] as const;
+export const LOCAL_ENGINE = 'local';
+
+/** Why `address` is not an engine address, or undefined when it is. */
+export function engineAddressProblem(address: string): string | undefined {
+  if (address === LOCAL_ENGINE) return undefined;
+  const allowed = `write unix:///path/docker.sock, tcp://host:2376, https://host:2376, ssh://user@host, or ${LOCAL_ENGINE}`;
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    return `"${address}" is not an engine address; ${allowed}`;
+  }
+  const scheme = url.protocol.replace(/:$/, '');
+  if (!(ENGINE_SCHEMES as readonly string[]).includes(scheme)) return `engine address "${address}": scheme ${scheme}: is not one of ${ENGINE_SCHEMES.map((s) => `${s}:`).join(', ')}; ${allowed}`;
+  if (scheme === 'unix' ? url.pathname === '' || url.pathname === '/' : url.hostname === '') return `engine address "${address}" names no ${scheme === 'unix' ? 'socket path' : 'host'}; ${allowed}`;
+  return undefined;
+}

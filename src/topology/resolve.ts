@@ -5,12 +5,12 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { cidrsOverlap, dnsNameProblem, formatCidr, imageRefProblem, parseCidr, type Ipv4Cidr } from './names.js';
+import { cidrsOverlap, dnsNameProblem, engineAddressProblem, formatCidr, imageRefProblem, parseCidr, type Ipv4Cidr } from './names.js';
 import { envNameProblem, envValueProblem } from './fields.js';
 import { MCAST_DEFAULTS, MESH_KINDS, getKind, kindNames, type KindDefinition, type ParsedNode, type ResolveContext } from './kinds.js';
 import { TopologyError, type FieldPath, type TopologyIssue } from './issues.js';
 import { IMPAIRMENT_FIELDS, parseImpairmentFields } from '../conditions/index.js';
-import type { BuildImageSpec, ImageSpec, NodeLimits, NodeLogs, Topology, TopologyLink, TopologyNetwork, TopologyNode } from './model.js';
+import type { BuildImageSpec, ImageSpec, NodeLimits, NodeLogs, Topology, TopologyEngine, TopologyLink, TopologyNetwork, TopologyNode } from './model.js';
 import { DependencyCycleError, startStages } from './order.js';
 import { rawImageSchema, rawLinkSchema, rawNodeSchema, rawTopologySchema, type RawLink, type RawTopology } from './schema.js';
 import type { YamlSource } from './source.js';
@@ -121,6 +121,7 @@ function resolveParsed(raw: RawTopology, report: Report, file: FileContext, maxN
   checkEnv(raw.defaults?.env, ['defaults', 'env'], report);
 
   const images = resolveImages(raw.images ?? {}, report, file);
+  const engines = resolveEngines(raw.engines, report);
 
   // Defaults per kind: validated as partial args of that kind.
   const kindList = kindNames().join(', ');
@@ -211,6 +212,7 @@ function resolveParsed(raw: RawTopology, report: Report, file: FileContext, maxN
   const allKinds = new Map(
     Object.entries(raw.nodes).map(([name, spec]) => [name, typeof (spec as { kind?: unknown })?.kind === 'string' ? (spec as { kind: string }).kind : '']),
   );
+  const placed = placeNodes(raw, engines, parsed.keys(), report);
   const nodes: TopologyNode[] = [];
   for (const n of parsed.values()) {
     const ctx: ResolveContext = {
@@ -246,6 +248,8 @@ function resolveParsed(raw: RawTopology, report: Report, file: FileContext, maxN
     };
     if (r.group !== undefined) node.group = r.group;
     if (r.gate !== undefined) node.gate = r.gate;
+    const engine = placed.get(n.name);
+    if (engine !== undefined) node.engine = engine;
     nodes.push(node);
   }
 
@@ -278,7 +282,65 @@ function resolveParsed(raw: RawTopology, report: Report, file: FileContext, maxN
     if (!(err instanceof DependencyCycleError)) throw err;
     report(['nodes', err.cycle[0]!.split(' ')[0]!, 'dependsOn'], `${err.message}; break the cycle`);
   }
-  return { name: raw.name, networks, nodes, links, stages };
+  return { name: raw.name, networks, nodes, links, stages, ...(engines ? { engines } : {}) };
+}
+
+/** `engines:` → the engines, in file order (the first is the primary); names are DNS labels, addresses distinct. */
+function resolveEngines(raw: Record<string, string> | undefined, report: Report): TopologyEngine[] | undefined {
+  if (raw === undefined) return undefined;
+  const engines: TopologyEngine[] = [];
+  const byAddress = new Map<string, string>();
+  for (const [name, address] of Object.entries(raw)) {
+    const nameProblem = dnsNameProblem(name);
+    if (nameProblem) report(['engines'], nameProblem, name);
+    if (name === 'auto') report(['engines'], '"auto" is the value that spreads nodes over the engines; name the engine otherwise', name);
+    const addressProblem = engineAddressProblem(address);
+    if (addressProblem) report(['engines', name], addressProblem);
+    const other = byAddress.get(address);
+    if (other !== undefined) report(['engines', name], `engine "${name}" has the address of engine "${other}" (${address}); each engine is listed once`);
+    byAddress.set(address, name);
+    engines.push({ name, address });
+  }
+  if (engines.length === 0) report(['engines'], 'engines: lists no engine; list at least one, or leave engines: out for the one engine acklab talks to');
+  return engines;
+}
+
+/**
+ * Each node's engine: the one it names, else the engine with the fewest nodes so far (file order
+ * breaks ties), so `engine: auto` or no `engine:` spreads the nodes evenly, in file order.
+ */
+function placeNodes(raw: RawTopology, engines: TopologyEngine[] | undefined, names: Iterable<string>, report: Report): Map<string, string> {
+  const placed = new Map<string, string>();
+  const rawNodes = raw.nodes as Record<string, { engine?: unknown } | null>;
+  const wanted = (name: string) => {
+    const e = rawNodes[name]?.engine;
+    return typeof e === 'string' && e !== 'auto' ? e : undefined;
+  };
+  const list = [...names];
+  if (engines === undefined) {
+    for (const name of list) if (wanted(name) !== undefined) report(['nodes', name, 'engine'], 'the topology lists no engines; add engines: { NAME: ADDRESS, … } at the top, or remove engine:');
+    return placed;
+  }
+  if (engines.length === 0) return placed;
+  const load = new Map(engines.map((e) => [e.name, 0]));
+  for (const name of list) {
+    const e = wanted(name);
+    if (e === undefined) continue;
+    if (!load.has(e)) {
+      report(['nodes', name, 'engine'], `no engine named "${e}"; engines: ${engines.map((x) => x.name).join(', ')}, or auto`);
+      continue;
+    }
+    placed.set(name, e);
+    load.set(e, load.get(e)! + 1);
+  }
+  for (const name of list) {
+    if (placed.has(name) || wanted(name) !== undefined) continue;
+    let best = engines[0]!.name;
+    for (const e of engines) if (load.get(e.name)! < load.get(best)!) best = e.name;
+    placed.set(name, best);
+    load.set(best, load.get(best)! + 1);
+  }
+  return placed;
 }
 
 function resolveLinks(

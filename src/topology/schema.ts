@@ -47,6 +47,8 @@ export const rawNodeSchema = strict({
   image: z.string({ error: 'expected the name of an image under images:, or a local image reference' }).min(1, 'expected an image name').optional(),
   limits: rawLimitsSchema.optional(),
   logs: rawLogsSchema.optional(),
+  /** Which engine of the topology's `engines:` runs the node; absent or "auto": spread in file order. */
+  engine: z.string({ error: 'expected the name of an engine under engines:, or "auto"' }).min(1, 'expected an engine name').optional(),
 });
 
 /** An image acklab builds for the topology: `images: { seed: { build: ../../docker/twisted } }`. */
@@ -72,6 +74,12 @@ export const rawTopologySchema = strict({
     logs: rawLogsSchema.optional(),
   }).optional(),
   networks: z.record(z.string(), rawNetworkSchema.nullable(), { error: 'expected a map of network name: { subnet }' }).optional(),
+  /** Docker engines the lab spreads over: name → address (unix://, tcp://, https://, ssh://, or "local"). */
+  engines: z
+    .record(z.string(), z.string({ error: 'expected an engine address: unix:///path/docker.sock, tcp://host:2376, ssh://user@host, or local' }), {
+      error: 'expected a map of engine name: address',
+    })
+    .optional(),
   images: z.record(z.string(), z.unknown(), { error: 'expected a map of image name: { build: folder }' }).optional(),
   // Nodes and links are checked one by one afterwards, so one bad node does not hide the others.
   nodes: z.record(z.string(), z.unknown(), { error: 'expected a map of node name: { kind, args, … }' }),

@@ -1,0 +1,160 @@
+/**
+ * One Runtime over several engines (a lab spread over the engines of a swarm), so everything above
+ * src/runtime — the lab, the impairment layer, cleanup, every verb — works unchanged:
+ *
+ *  - a container is created on the engine its `dev.acklab.engine` label names; a sidecar
+ *    (`networkMode: { container }`) on its node's engine; anything else on the primary (the first);
+ *  - every operation on a container goes to the engine that has it (remembered from create and
+ *    list, else asked of each engine in turn);
+ *  - lists are the union over the engines; networks are created and removed through the primary
+ *    (a swarm manager: attachable overlay networks are made there and reach the others on attach);
+ *  - images are the primary's: the lab loads them onto the others itself (save | load).
+ */
+import { AcklabError, LABELS, errorMessage } from '../common/index.js';
+import type { ContainerClient, ContainerInfo, ContainerSpec, EngineMember, NetworkClient, NetworkInfo, NetworkSpec, Runtime } from './types.js';
+
+export function multiEngineRuntime(members: readonly EngineMember[]): Runtime {
+  if (members.length === 0) throw new AcklabError('a runtime over several engines needs at least one engine');
+  const names = new Set<string>();
+  for (const m of members) {
+    if (names.has(m.name)) throw new AcklabError(`engine "${m.name}" is named twice`);
+    names.add(m.name);
+  }
+  const primary = members[0]!.runtime;
+  const containers = new MultiContainers(members);
+  return {
+    containers,
+    networks: new MultiNetworks(members, containers),
+    images: primary.images,
+    engine: primary.engine,
+    members,
+  };
+}
+
+/** The engines of a runtime: its members, or itself as the one engine "default". */
+export function engineMembers(runtime: Runtime): readonly EngineMember[] {
+  return runtime.members ?? [{ name: 'default', address: runtime.engine.host, runtime }];
+}
+
+class MultiContainers implements ContainerClient {
+  private readonly owner = new Map<string, EngineMember>();
+
+  constructor(private readonly members: readonly EngineMember[]) {}
+
+  /** The engine that has container `id` (an id, a prefix of one, or a name). */
+  async memberOf(id: string): Promise<EngineMember> {
+    const known = this.owner.get(id);
+    if (known) return known;
+    let firstError: unknown;
+    for (const m of this.members) {
+      try {
+        const info = await m.runtime.containers.inspect(id);
+        this.owner.set(id, m);
+        this.owner.set(info.id, m);
+        return m;
+      } catch (err) {
+        firstError ??= err;
+      }
+    }
+    throw new AcklabError(`no engine of ${this.members.map((m) => m.name).join(', ')} has container ${id.slice(0, 12)}: ${errorMessage(firstError)}`, 1, { cause: firstError });
+  }
+
+  private async on<T>(id: string, op: (c: ContainerClient) => Promise<T>): Promise<T> {
+    return op((await this.memberOf(id)).runtime.containers);
+  }
+
+  async create(spec: ContainerSpec): Promise<string> {
+    const wanted = spec.labels[LABELS.engine];
+    let member: EngineMember;
+    if (wanted !== undefined) {
+      const named = this.members.find((m) => m.name === wanted);
+      if (!named) throw new AcklabError(`container ${spec.name ?? spec.image}: no engine named "${wanted}"; engines: ${this.members.map((m) => m.name).join(', ')}`, 2);
+      member = named;
+    } else if (typeof spec.networkMode === 'object') {
+      member = await this.memberOf(spec.networkMode.container);
+    } else {
+      member = this.members[0]!;
+    }
+    const id = await member.runtime.containers.create(spec);
+    this.owner.set(id, member);
+    return id;
+  }
+
+  async list(labels: string[]): Promise<ContainerInfo[]> {
+    const lists = await Promise.all(
+      this.members.map((m) =>
+        m.runtime.containers.list(labels).then(
+          (found) => found.map((c) => (this.owner.set(c.id, m), c)),
+          (err: unknown) => {
+            throw new AcklabError(`engine "${m.name}" (${m.address}): ${errorMessage(err)}`, 1, { cause: err });
+          },
+        ),
+      ),
+    );
+    return lists.flat();
+  }
+
+  start = (id: string) => this.on(id, (c) => c.start(id));
+  inspect = (id: string) => this.on(id, (c) => c.inspect(id));
+  stop = (id: string, graceMs: number) => this.on(id, (c) => c.stop(id, graceMs));
+  kill = (id: string, signal?: string) => this.on(id, (c) => c.kill(id, signal));
+  pause = (id: string) => this.on(id, (c) => c.pause(id));
+  unpause = (id: string) => this.on(id, (c) => c.unpause(id));
+  wait = (id: string) => this.on(id, (c) => c.wait(id));
+  logs: ContainerClient['logs'] = (id, options) => this.on(id, (c) => c.logs(id, options));
+  followLogs: ContainerClient['followLogs'] = (id, out, err, options) => this.on(id, (c) => c.followLogs(id, out, err, options));
+  exec: ContainerClient['exec'] = (id, argv, options) => this.on(id, (c) => c.exec(id, argv, options));
+  execStream: ContainerClient['execStream'] = (id, argv, out, err) => this.on(id, (c) => c.execStream(id, argv, out, err));
+  execDetached: ContainerClient['execDetached'] = (id, argv) => this.on(id, (c) => c.execDetached(id, argv));
+  openExec: ContainerClient['openExec'] = (id, argv) => this.on(id, (c) => c.openExec(id, argv));
+  copyFileOut: ContainerClient['copyFileOut'] = (id, path) => this.on(id, (c) => c.copyFileOut(id, path));
+  archiveOut: ContainerClient['archiveOut'] = (id, path) => this.on(id, (c) => c.archiveOut(id, path));
+  listeningPorts: ContainerClient['listeningPorts'] = (id) => this.on(id, (c) => c.listeningPorts(id));
+
+  /** A container no engine has is already removed. */
+  async remove(id: string): Promise<void> {
+    let member: EngineMember;
+    try {
+      member = await this.memberOf(id);
+    } catch {
+      return;
+    }
+    await member.runtime.containers.remove(id);
+  }
+}
+
+class MultiNetworks implements NetworkClient {
+  constructor(
+    private readonly members: readonly EngineMember[],
+    private readonly containers: MultiContainers,
+  ) {}
+
+  create(spec: NetworkSpec): Promise<NetworkInfo> {
+    return this.members[0]!.runtime.networks.create(spec);
+  }
+
+  /** Every engine's networks, each once (an overlay network shows on every engine that has a container on it). */
+  async list(labels?: string[]): Promise<NetworkInfo[]> {
+    const lists = await Promise.all(this.members.map((m) => m.runtime.networks.list(labels)));
+    const byId = new Map<string, NetworkInfo>();
+    for (const n of lists.flat()) if (!byId.has(n.id)) byId.set(n.id, n);
+    return [...byId.values()];
+  }
+
+  async connect(networkId: string, containerId: string, aliases: string[]): Promise<void> {
+    const member = await this.containers.memberOf(containerId);
+    await member.runtime.networks.connect(networkId, containerId, aliases);
+  }
+
+  /**
+   * Removed through the primary (which made it); then from any other engine that still lists it
+   * (a bridge network made there by an earlier, single-engine run).
+   */
+  async remove(id: string): Promise<void> {
+    await this.members[0]!.runtime.networks.remove(id);
+    for (const m of this.members.slice(1)) {
+      const still = (await m.runtime.networks.list().catch(() => [])).some((n) => n.id === id && n.driver !== 'overlay');
+      if (still) await m.runtime.networks.remove(id);
+    }
+  }
+}
