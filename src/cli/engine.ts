@@ -3,16 +3,18 @@
  * host that died before their lab was detached (a killed `up`, `run` or test) are removed, with a
  * line saying so — one list call of containers and one of networks.
  */
-import { currentOwner, reapOrphans } from '../lab/index.js';
+import { currentOwner, labRuntime, reapOrphans } from '../lab/index.js';
 import { dockerRuntime, type Runtime } from '../runtime/index.js';
 
 let checked: Promise<Runtime> | undefined;
 
 export function engineRuntime(): Promise<Runtime> {
   checked ??= (async () => {
-    const runtime = dockerRuntime();
+    const log = (line: string) => process.stderr.write(`acklab: ${line}\n`);
+    // Widened to the engines the labs here were spread over, so a verb reaches every node by lab name.
     // A failure here is the verb's to report (no engine, …): it runs into the same error itself.
-    await reapOrphans(runtime, { log: (line) => process.stderr.write(`acklab: ${line}\n`) }).catch(() => undefined);
+    const runtime = await labRuntime(dockerRuntime(), { log }).catch(() => dockerRuntime());
+    await reapOrphans(runtime, { log }).catch(() => undefined);
     return runtime;
   })();
   return checked;

@@ -36,6 +36,8 @@ export interface NodeToCollect {
   command: string[];
   env?: Record<string, string>;
   outputs: NodeOutputs;
+  /** The engine it ran on (a topology that names engines). */
+  engine?: string;
   /** The timeline started it again (start/restart): the earlier starts' outputs are collected too. */
   startedAgain?: boolean;
 }
@@ -54,6 +56,7 @@ export async function collectNode(containers: ContainerClient, runDir: string, n
     addresses: node.addresses,
     command: node.command,
     ...(node.env && Object.keys(node.env).length > 0 ? { env: node.env } : {}),
+    ...(node.engine === undefined ? {} : { engine: node.engine }),
     exitCode: await exitCodeOf(containers, node.containerId),
     files: { stdout: rel(RUN_FILES.stdout), stderr: rel(RUN_FILES.stderr), events: rel(RUN_FILES.events), extra: [] },
   };

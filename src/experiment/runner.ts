@@ -19,7 +19,7 @@ import { execa } from 'execa';
 import { AcklabError, errorMessage } from '../common/index.js';
 import { describeAction } from '../conditions/index.js';
 import { buildKey, ensureImages, ensureTopologyImages, REPO_ROOT, type BuiltImages, type ImageTags } from '../images/index.js';
-import { Lab, labSelector, removeByLabels, type StartedLab } from '../lab/index.js';
+import { Lab, labSelector, removeByLabels, runtimeForTopology, type StartedLab } from '../lab/index.js';
 import {
   RUN_FILES,
   RUN_FORMAT_VERSION,
@@ -199,7 +199,10 @@ interface SweepContext {
   sweepId: string;
   progress: ProgressSink;
   signal: AbortSignal | undefined;
+  /** Over every engine of the lab (its topology's engines: or the one engine). */
   runtime: Runtime;
+  /** The engine acklab talks to: images are built there, and labs started from it. */
+  home: Runtime;
   images: ImageTags;
   /** The topology's build contexts, built once for the sweep. */
   built: BuiltImages;
@@ -257,14 +260,17 @@ async function prepareSweep(loaded: LoadedExperiment, options: RunnerOptions, st
   // An --out holding an earlier sweep is refused before anything is built or written.
   const outDir = options.outDir === undefined ? undefined : path.resolve(options.outDir);
   if (outDir !== undefined) await checkSweepDir(outDir, options.force);
-  const runtime = options.runtime ?? dockerRuntime();
+  // Over the topology's engines when it names some (logs, copies and faults reach every node).
+  // Images are built on the engine acklab talks to (`home`); each lab loads them onto its engines.
+  const home = options.runtime ?? dockerRuntime();
+  const runtime = runtimeForTopology(home, base);
   const progress = options.progress ?? createProgress({ total: planned.length, parallel, expectedRunMs: experiment.durationMs + 8_000 });
   let built: BuiltImages;
   let imageArgv: Map<string, ImageArgv>;
   try {
     // Build contexts first: a failed build stops the sweep before any run (or folder), naming its topology line.
-    built = await ensureTopologyImages(base, { runtime, log: (l) => progress.log(`images: ${l}`) });
-    imageArgv = await imageArgvOf(runtime, base, experiment, built);
+    built = await ensureTopologyImages(base, { runtime: home, log: (l) => progress.log(`images: ${l}`) });
+    imageArgv = await imageArgvOf(home, base, experiment, built);
   } catch (err) {
     progress.close();
     throw err;
@@ -289,10 +295,11 @@ async function prepareSweep(loaded: LoadedExperiment, options: RunnerOptions, st
     progress,
     signal: options.signal,
     runtime,
-    images: options.images ?? (await ensureImages({ runtime, log: (l) => progress.log(`images: ${l}`) })),
+    home,
+    images: options.images ?? (await ensureImages({ runtime: home, log: (l) => progress.log(`images: ${l}`) })),
     built,
     imageArgv,
-    versions: await versions(runtime),
+    versions: await versions(home),
     host: hostFacts(),
     gitCommit: await gitCommit(),
     player: options.player ?? ((lab, seed) => networkPlayer(lab, { seed })),
@@ -532,6 +539,7 @@ async function collectPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): P
             addresses: node.addresses,
             command: node.spec.command,
             env: node.spec.env,
+            ...(node.engine === undefined ? {} : { engine: node.engine }),
             outputs: r.outputs.get(node.name)!,
             startedAgain: startedAgain.has(node.name),
           },
@@ -583,7 +591,7 @@ async function startLab(ctx: SweepContext, topology: Topology, runId: string, on
   await previous;
   try {
     return await Lab.fromTopology(topology).start({
-      runtime: ctx.runtime,
+      runtime: ctx.home,
       images: ctx.images,
       built: ctx.built,
       runId,

@@ -4,7 +4,7 @@ import type { ContainerInfo, Runtime } from '../runtime/index.js';
 import { removeByLabels, type RemovedResources } from './cleanup.js';
 import { decodeHolder, holderState, type Holder, type HolderState } from './holder.js';
 import { leasesOf } from './lease.js';
-import { KIND_LABEL, LABELS, anyLabSelector, labSelector, networkName } from './naming.js';
+import { KIND_LABEL, LABELS, anyLabSelector, labSelector, networkName, overlayNetworkName } from './naming.js';
 import { labelFilter } from '../common/index.js';
 
 export interface RunningNode {
@@ -37,9 +37,12 @@ export async function listNodes(runtime: Runtime, lab?: string, scope: OwnerScop
 
 function toRunningNode(c: ContainerInfo): RunningNode {
   const lab = c.labels[LABELS.lab]!;
-  const prefix = networkName(lab, '');
+  const prefixes = [networkName(lab, ''), overlayNetworkName(lab, '')];
   const addresses: Record<string, string> = {};
-  for (const [net, ip] of Object.entries(c.addresses)) addresses[net.startsWith(prefix) ? net.slice(prefix.length) : net] = ip;
+  for (const [net, ip] of Object.entries(c.addresses)) {
+    const prefix = prefixes.find((p) => net.startsWith(p));
+    addresses[prefix ? net.slice(prefix.length) : net] = ip;
+  }
   return {
     lab,
     runId: c.labels[LABELS.runId] ?? '',

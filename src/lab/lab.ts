@@ -9,12 +9,13 @@
 import { randomBytes } from 'node:crypto';
 import { AcklabError, errorMessage } from '../common/index.js';
 import { buildKey, ensureImages, ensureTopologyImages, type BuiltImages, type ImageTags } from '../images/index.js';
-import { dockerRuntime, type Runtime } from '../runtime/index.js';
+import { dockerRuntime, engineMembers, type Runtime } from '../runtime/index.js';
 import { DEFAULT_MAX_NODES, dnsNameProblem, loadTopologySync, type LoadOptions, type Topology, type TopologyNode } from '../topology/index.js';
 import { removeByLabels, settleAll } from './cleanup.js';
+import { engineAddresses, primaryOf, runtimeForTopology, shipImages, type OpenEngine } from './engines.js';
 import { currentHolder, currentOwner, encodeHolder } from './holder.js';
 import { claimLease } from './lease.js';
-import { containerName, labSelector, networkLabels, networkName, nodeLabels, type RunLabels } from './naming.js';
+import { OVERLAY_NAME_MAX, containerName, labSelector, networkLabels, networkName, nodeLabels, overlayNetworkName, type RunLabels } from './naming.js';
 import { STANDARD_STEPS, type StartStep } from './steps.js';
 import { waitReady } from './readiness.js';
 import { StartedLab, type StartedNetwork, type StartedNode } from './started-lab.js';
@@ -62,6 +63,8 @@ export interface StartOptions {
   random?: () => number;
   /** Start this process's watchdog (default true; a fake runtime never gets one). */
   watchdog?: boolean;
+  /** Opens the engines a topology names (`engines:`); default dockerRuntime. */
+  openEngine?: OpenEngine;
 }
 
 export class Lab {
@@ -89,20 +92,36 @@ export class Lab {
     if (t.nodes.length > maxNodes) {
       throw new AcklabError(`lab "${name}" has ${t.nodes.length} nodes; acklab starts at most ${maxNodes} nodes in one lab (maxNodes / --max-nodes raises it)`, 2);
     }
-    const runtime = options.runtime ?? dockerRuntime();
+    // Over the topology's engines when it names some: containers go to their node's engine, networks
+    // and the lease to the primary (the first), and every list and removal covers them all.
+    // Images are built where acklab talks to (`home`) and loaded onto the engines from there.
+    const home = primaryOf(options.runtime ?? dockerRuntime());
+    const runtime = runtimeForTopology(options.runtime ?? home, t, options.openEngine);
+    const members = engineMembers(runtime);
+    const overlay = members.length > 1;
+    for (const n of overlay ? t.networks : []) {
+      const swarmName = overlayNetworkName(name, n.name);
+      if (swarmName.length > OVERLAY_NAME_MAX) {
+        throw new AcklabError(`lab "${name}": the swarm network name "${swarmName}" is ${swarmName.length} characters, a swarm allows ${OVERLAY_NAME_MAX}; choose a shorter lab name (--name) or network name`, 2);
+      }
+    }
+    const engines = engineAddresses(runtime);
     const run: RunLabels = {
       lab: name,
       runId: options.runId ?? randomBytes(6).toString('hex'),
       owner: options.owner ?? currentOwner(),
       holder: encodeHolder(currentHolder()),
       topology: t.name,
+      ...(engines ? { engines } : {}),
     };
     const progress = options.onProgress ?? (() => {});
     const { signal } = options;
 
     // Everything the topology needs is built before anything is created: a failed build creates nothing.
-    const built = options.built ?? (await ensureTopologyImages(t, { runtime, log: (line) => progress(`images: ${line}`) }));
-    const images = await this.images(runtime, options.images, options.onProgress);
+    const built = options.built ?? (await ensureTopologyImages(t, { runtime: home, log: (line) => progress(`images: ${line}`) }));
+    let images = await this.images(home, options.images, options.onProgress);
+    // Sidecars are made on their node's engine: over several engines the shaper image goes too.
+    if (overlay && !images.shaper) images = await ensureImages({ runtime: home, log: (line) => progress(`images: ${line}`) });
     signal?.throwIfAborted();
     const imageOf = (node: TopologyNode): string => {
       if (node.image.type === 'acklab-node') return images.node;
@@ -113,13 +132,21 @@ export class Lab {
     };
     // Any image the lab has will do for its lease: the lease never runs.
     const leaseImage = images.node || imageOf(t.nodes[0]!);
-    // Before anything is created: if this process dies from here on, its watchdog removes the run.
-    if (options.watchdog !== false) ensureWatchdog(runtime, run.holder, progress);
+    if (runtime !== home) {
+      const refs = new Map(members.map((m) => [m.name, new Set<string>(images.shaper ? [images.shaper] : [])]));
+      refs.get(members[0]!.name)!.add(leaseImage);
+      for (const node of t.nodes) refs.get(node.engine ?? members[0]!.name)?.add(imageOf(node));
+      await shipImages(home, runtime, refs, (line) => progress(`images: ${line}`));
+      signal?.throwIfAborted();
+    }
+    // Before anything is created: if this process dies from here on, its watchdog removes the run
+    // (one watchdog per engine, each removing what the run has there).
+    if (options.watchdog !== false) for (const m of members) ensureWatchdog(m.runtime, run.holder, progress);
 
     try {
       await claimLease(runtime, run, { image: leaseImage, ...(options.replace === undefined ? {} : { replace: options.replace }), log: progress });
       signal?.throwIfAborted();
-      const networks = await this.createNetworks(runtime, run, options.random ?? Math.random, progress);
+      const networks = await this.createNetworks(runtime, run, options.random ?? Math.random, progress, overlay);
       signal?.throwIfAborted();
       const byNetwork = new Map(networks.map((n) => [n.name, n]));
       const internal = new Set(t.networks.filter((n) => n.internal).map((n) => n.name));
@@ -136,7 +163,7 @@ export class Lab {
             ...(node.entrypoint ? { entrypoint: node.entrypoint } : {}),
             env: node.env,
             hostname: node.name,
-            labels: nodeLabels(run, node.name, node.kind),
+            labels: nodeLabels(run, node.name, node.kind, node.engine),
             network: { id: first.id, aliases: [node.name] },
             limits: node.limits,
             logs: { maxSize: `${Math.ceil(node.logs.maxBytes / 1024)}k`, maxFiles: node.logs.maxFiles },
@@ -203,7 +230,7 @@ export class Lab {
    * may create a network on the same subnet between the list and the create: the engine refuses
    * ("Pool overlaps"), and a picked subnet is chosen again.
    */
-  private async createNetworks(runtime: Runtime, run: RunLabels, random: () => number, progress: (l: string) => void): Promise<StartedNetwork[]> {
+  private async createNetworks(runtime: Runtime, run: RunLabels, random: () => number, progress: (l: string) => void, overlay: boolean): Promise<StartedNetwork[]> {
     const created: StartedNetwork[] = [];
     for (const n of this.topology.networks) {
       for (let attempt = 1; ; attempt++) {
@@ -216,7 +243,14 @@ export class Lab {
           throw new AcklabError(`lab "${run.lab}": ${errorMessage(err)}`, 2, { cause: err });
         }
         try {
-          const info = await runtime.networks.create({ name: networkName(run.lab, n.name), subnet, labels: networkLabels(run, n.name), internal: n.internal });
+          const info = await runtime.networks.create({
+            name: overlay ? overlayNetworkName(run.lab, n.name) : networkName(run.lab, n.name),
+            subnet,
+            labels: networkLabels(run, n.name),
+            internal: n.internal,
+            // Over several engines: a network of their swarm that plain containers may join.
+            ...(overlay ? { driver: 'overlay' as const, attachable: true } : {}),
+          });
           created.push({ name: n.name, dockerName: info.name, id: info.id, subnet: info.subnets[0] ?? subnet });
           break;
         } catch (err) {
@@ -228,7 +262,7 @@ export class Lab {
         }
       }
     }
-    progress(`networks: ${created.map((n) => `${n.name} ${n.subnet}${this.topology.networks.find((x) => x.name === n.name)?.internal ? ' (internal)' : ''}`).join(', ')}`);
+    progress(`networks${overlay ? ' (overlay)' : ''}: ${created.map((n) => `${n.name} ${n.subnet}${this.topology.networks.find((x) => x.name === n.name)?.internal ? ' (internal)' : ''}`).join(', ')}`);
     return created;
   }
 
@@ -239,6 +273,6 @@ export class Lab {
       const ip = info.addresses[n.dockerName];
       if (ip !== undefined && node.networks.includes(n.name)) addresses[n.name] = ip;
     }
-    return { name: node.name, kind: node.kind, containerId: id, containerName: info.name, addresses, spec: node };
+    return { name: node.name, kind: node.kind, containerId: id, containerName: info.name, addresses, spec: node, ...(node.engine === undefined ? {} : { engine: node.engine }) };
   }
 }

@@ -5,13 +5,19 @@
  * `acklab-<lab>.<network>`. Lab and node names are DNS labels (no "."), so the "." keeps two labs
  * apart whatever their names ("a-b" + "c" never meets "a" + "b-c").
  */
-import { LABELS, createLabels, labelFilter } from '../common/index.js';
+import { LABELS, createLabels, labelFilter, type EngineAddress } from '../common/index.js';
 
 export const KIND_LABEL = LABELS.kind;
 export const NETWORK_LABEL = LABELS.network;
 
 export const containerName = (lab: string, node: string) => `acklab-${lab}.${node}`;
 export const networkName = (lab: string, network: string) => `acklab-${lab}.${network}`;
+/**
+ * A swarm's network names are DNS name components (no "."; at most 63 characters): over several
+ * engines `acklab-<lab>_<network>` — "_" is in no lab or network name, so two labs still never meet.
+ */
+export const overlayNetworkName = (lab: string, network: string) => `acklab-${lab}_${network}`;
+export const OVERLAY_NAME_MAX = 63;
 /** The lab's lease: the name that only one run of the lab can hold at a time. */
 export const leaseName = (lab: string) => `acklab-${lab}`;
 /** The mark of a lab that outlives the process that started it (a finished `up`). */
@@ -26,10 +32,12 @@ export interface RunLabels {
   holder: string;
   /** The topology's own name (the lab name is the instance's). */
   topology: string;
+  /** A lab over several engines: all of them, so a verb that finds any of its resources can reach the rest. */
+  engines?: EngineAddress[];
 }
 
-export function nodeLabels(run: RunLabels, node: string, kind: string): Record<string, string> {
-  return createLabels({ role: 'node', ...run, node, kind });
+export function nodeLabels(run: RunLabels, node: string, kind: string, engine?: string): Record<string, string> {
+  return createLabels({ role: 'node', ...run, node, kind, ...(engine === undefined ? {} : { engine }) });
 }
 
 export function networkLabels(run: RunLabels, network: string): Record<string, string> {

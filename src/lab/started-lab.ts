@@ -20,6 +20,8 @@ export interface StartedNode {
   /** IPv4 address per topology network name. */
   addresses: Record<string, string>;
   spec: TopologyNode;
+  /** The engine (its topology name) the node runs on, for a topology that names engines. */
+  engine?: string;
 }
 
 export interface StartedNetwork {
@@ -38,7 +40,8 @@ export class StartedLab implements AsyncDisposable {
     private readonly run: RunLabels,
     readonly nodes: StartedNode[],
     readonly networks: StartedNetwork[],
-    private readonly runtime: Runtime,
+    /** Over every engine of the lab (one runtime per engine behind it, when the topology names several). */
+    readonly runtime: Runtime,
     private readonly images: ImageTags,
     private readonly leaseImage: string,
   ) {}

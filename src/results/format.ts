@@ -132,6 +132,8 @@ export interface NodeRecord {
   command: string[];
   /** The node's environment as the topology set it (an mcast-impl member's ACKLAB_* variables); absent in older runs. */
   env?: Record<string, string>;
+  /** The engine (its topology name) the node ran on, for a topology that names engines. */
+  engine?: string;
   /** Container exit code; null when it had not exited. */
   exitCode: number | null;
   /** Paths relative to the run folder. */

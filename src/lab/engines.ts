@@ -1,0 +1,91 @@
+/**
+ * A lab over several Docker engines: the runtime that reaches them all (one per engine, behind
+ * src/runtime's multiEngineRuntime), the images each one needs, and — for verbs that only have a
+ * lab's name — the engines recorded on the labs of the engine acklab talks to.
+ */
+import { AcklabError, LABELS, decodeEngines, errorMessage, labelFilter, type EngineAddress } from '../common/index.js';
+import { dockerRuntime, engineMembers, multiEngineRuntime, type EngineMember, type Runtime } from '../runtime/index.js';
+import { LOCAL_ENGINE, type Topology } from '../topology/index.js';
+
+/** Opens the runtime of an engine address (dockerRuntime; a fake in tests). */
+export type OpenEngine = (address: string) => Runtime;
+
+/** The primary engine of a runtime (itself when it is over one engine). */
+export function primaryOf(runtime: Runtime): Runtime {
+  return runtime.members?.[0]?.runtime ?? runtime;
+}
+
+/**
+ * The runtime a lab of `topology` runs on: `runtime` itself when the topology names no engines;
+ * else one over the topology's engines, in its order (the first is the primary), where `local`
+ * (and the address `runtime` talks to) is `runtime`'s own engine.
+ */
+export function runtimeForTopology(runtime: Runtime, topology: Topology, open: OpenEngine = dockerRuntime): Runtime {
+  if (!topology.engines) return runtime;
+  const base = primaryOf(runtime);
+  const known = new Map((runtime.members ?? []).map((m) => [m.address, m.runtime]));
+  known.set(base.engine.host, base);
+  const members: EngineMember[] = topology.engines.map((e) => {
+    const address = e.address === LOCAL_ENGINE ? base.engine.host : e.address;
+    let r = known.get(address);
+    if (!r) known.set(address, (r = open(address)));
+    return { name: e.name, address, runtime: r };
+  });
+  return multiEngineRuntime(members);
+}
+
+/** The engines to record on a lab's resources: more than one, or one that is not the primary's own. */
+export function engineAddresses(runtime: Runtime): EngineAddress[] | undefined {
+  if (!runtime.members) return undefined;
+  return runtime.members.map((m) => ({ name: m.name, address: m.address }));
+}
+
+/**
+ * Makes every image in `refs` (per engine name) present on each engine of `runtime` that lacks it,
+ * from `source` — the engine acklab builds on (`docker save | docker load`: there is no registry
+ * to pull from, and an engine of a swarm may have no way out to build there).
+ */
+export async function shipImages(source: Runtime, runtime: Runtime, refs: Map<string, Set<string>>, log: (line: string) => void = () => {}): Promise<void> {
+  const primary = { name: 'the engine acklab builds on', address: source.engine.host, runtime: source };
+  for (const m of engineMembers(runtime)) {
+    if (m.runtime === source) continue;
+    for (const ref of refs.get(m.name) ?? []) {
+      if (await m.runtime.images.exists(ref)) continue;
+      const started = Date.now();
+      try {
+        await m.runtime.images.load(await primary.runtime.images.save([ref]));
+      } catch (err) {
+        throw new AcklabError(`could not load image ${ref} onto engine "${m.name}" (${m.address}) from ${primary.address}: ${errorMessage(err)}`, 1, { cause: err });
+      }
+      if (!(await m.runtime.images.exists(ref))) throw new AcklabError(`image ${ref} was loaded onto engine "${m.name}" (${m.address}) but is not there`);
+      log(`${ref} loaded onto engine "${m.name}" in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+  }
+}
+
+/**
+ * The runtime verbs use when they only have a lab's name: `primary`, widened to every engine a lab
+ * on it recorded (the engines label of its lease and containers), so `ps`, `logs`, `exec`, `down`,
+ * `impair`… reach nodes on any engine of the lab. An engine that does not answer is left out with
+ * a line, so the labs of the others stay reachable.
+ */
+export async function labRuntime(primary: Runtime, options: { open?: OpenEngine; log?: (line: string) => void } = {}): Promise<Runtime> {
+  const open = options.open ?? dockerRuntime;
+  const leases = await primary.containers.list([...labelFilter({ role: 'lease' }), LABELS.engines]);
+  const addresses: string[] = [];
+  for (const c of leases) for (const e of decodeEngines(c.labels[LABELS.engines])) if (e.address !== primary.engine.host && !addresses.includes(e.address)) addresses.push(e.address);
+  if (addresses.length === 0) return primary;
+  const members: EngineMember[] = [{ name: 'primary', address: primary.engine.host, runtime: primary }];
+  for (const [i, address] of addresses.entries()) {
+    const r = open(address);
+    const answers = await r.containers.list(labelFilter({ role: 'lease' })).then(
+      () => true,
+      (err: unknown) => {
+        options.log?.(`engine ${address} (recorded by a lab) does not answer, left out: ${errorMessage(err)}`);
+        return false;
+      },
+    );
+    if (answers) members.push({ name: `engine-${i + 1}`, address, runtime: r });
+  }
+  return members.length === 1 ? primary : multiEngineRuntime(members);
+}
