@@ -120,6 +120,7 @@ class MultiContainers implements ContainerClient {
       return;
     }
     await member.runtime.containers.remove(id);
+    for (const [key, m] of this.owner) if (m === member && (key === id || id.startsWith(key) || key.startsWith(id))) this.owner.delete(key);
   }
 }
 

@@ -39,6 +39,10 @@ export interface FakeBehaviour {
   failBuild?: (spec: BuildSpec) => string | undefined;
   /** ENTRYPOINT and CMD that inspect reports, per image ref. */
   imageConfig?: Record<string, { entrypoint?: string[]; cmd?: string[] }>;
+  /** Prefix of container and network ids (engines of one multi-engine runtime need distinct ids). */
+  idPrefix?: string;
+  /** The engine's address (default fake://engine). */
+  host?: string;
 }
 
 export interface FakeContainer extends ContainerInfo {
@@ -63,7 +67,23 @@ export class FakeRuntime implements Runtime {
   private seq = 0;
   private tick = 0;
 
+  engine: EngineClient;
+
   constructor(readonly behaviour: FakeBehaviour = {}) {
+    const host = behaviour.host ?? 'fake://engine';
+    this.engine = {
+      host,
+      facts: async () => ({
+        version: 'fake',
+        apiVersion: '1.41',
+        storageDriver: 'overlay2',
+        cgroupVersion: '1',
+        cgroupDriver: 'cgroupfs',
+        kernelVersion: 'fake',
+        operatingSystem: 'fake',
+        host,
+      }),
+    };
     for (const [name, subnet] of Object.entries(behaviour.existingNetworks ?? {})) {
       this.networksById.set(`pre-${name}`, { id: `pre-${name}`, name, labels: {}, subnets: [subnet] });
     }
@@ -89,7 +109,7 @@ export class FakeRuntime implements Runtime {
         this.events.push(`network! ${spec.name} ${spec.subnet}`);
         throw new Error(`docker: create network ${spec.name} (${spec.subnet}): Pool overlaps with other one on this address space`);
       }
-      const id = `net${++this.seq}`;
+      const id = `${this.behaviour.idPrefix ?? ''}net${++this.seq}`;
       const info: NetworkInfo = { id, name: spec.name, labels: spec.labels, subnets: [spec.subnet ?? `10.99.${this.seq}.0/24`] };
       this.networksById.set(id, info);
       this.events.push(`network+ ${spec.name} ${info.subnets[0]}`);
@@ -124,7 +144,7 @@ export class FakeRuntime implements Runtime {
       if (spec.name !== undefined && [...this.containersById.values()].some((c) => c.name === spec.name)) {
         throw new NameConflictError(spec.name, `docker: create container ${spec.name}: Conflict. The container name "/${spec.name}" is already in use`);
       }
-      const id = `c${++this.seq}`;
+      const id = `${this.behaviour.idPrefix ?? ''}c${++this.seq}`;
       const net = spec.network ? this.networksById.get(spec.network.id)! : undefined;
       this.containersById.set(id, {
         id,
@@ -275,21 +295,23 @@ export class FakeRuntime implements Runtime {
       this.madeImages.delete(ref);
     },
     importRoot: async (_tar, o) => `sha256:${o.repo}:${o.tag}`,
-    save: async () => new PassThrough(),
-    load: async () => {},
+    save: async (refs: string[]) => {
+      this.events.push(`save ${refs.join(',')}`);
+      const out = new PassThrough();
+      out.end(JSON.stringify(refs));
+      return out;
+    },
+    // A fake save stream is the refs as JSON: loading it makes them present here.
+    load: async (tar: NodeJS.ReadableStream) => {
+      let text = '';
+      for await (const chunk of tar) text += String(chunk);
+      const refs = text ? (JSON.parse(text) as string[]) : [];
+      this.events.push(`load ${refs.join(',')}`);
+      for (const ref of refs) {
+        this.behaviour.missingImages?.delete(ref);
+        this.madeImages.set(ref, this.madeImages.get(ref) ?? {});
+      }
+    },
   };
 
-  engine: EngineClient = {
-    host: 'fake://engine',
-    facts: async () => ({
-      version: 'fake',
-      apiVersion: '1.41',
-      storageDriver: 'overlay2',
-      cgroupVersion: '1',
-      cgroupDriver: 'cgroupfs',
-      kernelVersion: 'fake',
-      operatingSystem: 'fake',
-      host: 'fake://engine',
-    }),
-  };
 }

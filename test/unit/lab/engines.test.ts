@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { LABELS, decodeEngines } from '../../../src/common/index.js';
+import { Lab, ReadinessError, labRuntime, runtimeForTopology } from '../../../src/lab/index.js';
+import { parseTopology } from '../../../src/topology/index.js';
+import { FakeRuntime } from '../../support/fake-runtime.js';
+
+const images = { node: 'acklab/node:test', shaper: 'acklab/shaper:test' };
+const spread = parseTopology(`
+name: spread
+engines: { a: "unix:///run/a.sock", b: "unix:///run/b.sock" }
+nodes:
+  server: { kind: peer-server, engine: a }
+  c1: { kind: peer-client, engine: b, args: { server: server } }
+  c2: { kind: peer-client, args: { server: server } }
+`);
+
+function engines(behaviour: { crash?: Set<string> } = {}) {
+  const home = new FakeRuntime({ idPrefix: 'h-', host: 'unix:///var/run/docker.sock' });
+  const a = new FakeRuntime({ idPrefix: 'a-', host: 'unix:///run/a.sock', missingImages: new Set([images.node, images.shaper]), ...behaviour });
+  const b = new FakeRuntime({ idPrefix: 'b-', host: 'unix:///run/b.sock', missingImages: new Set([images.node, images.shaper]), ...behaviour });
+  const opened: string[] = [];
+  const open = (address: string) => {
+    opened.push(address);
+    return address.includes('/a.') ? a : b;
+  };
+  return { home, a, b, open, opened };
+}
+
+const roles = (rt: FakeRuntime) => [...rt.containersById.values()].map((c) => `${c.labels[LABELS.role]}:${c.labels[LABELS.node] ?? c.name}`).sort();
+
+describe('a lab over several engines', () => {
+  it('puts each node on its engine, the lease and an attachable overlay network on the primary, and records the engines', async () => {
+    const { home, a, b, open } = engines();
+    const lab = await Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, runId: 'r1', watchdog: false });
+    expect(roles(a)).toEqual(['lease:acklab-spread', 'node:c2', 'node:server']);
+    expect(roles(b)).toEqual(['node:c1']);
+    expect(roles(home)).toEqual([]);
+    expect(lab.nodes.map((n) => `${n.name}@${n.engine}`).sort()).toEqual(['c1@b', 'c2@a', 'server@a']);
+    const nets = [...a.networksById.values()];
+    expect(nets.map((n) => n.name)).toEqual(['acklab-spread_net']);
+    expect(b.networksById.size).toBe(0);
+    const lease = [...a.containersById.values()].find((c) => c.labels[LABELS.role] === 'lease')!;
+    expect(decodeEngines(lease.labels[LABELS.engines])).toEqual([
+      { name: 'a', address: 'unix:///run/a.sock' },
+      { name: 'b', address: 'unix:///run/b.sock' },
+    ]);
+    expect(b.containerOf('c1').labels[LABELS.engine]).toBe('b');
+  });
+
+  it('asks for an attachable overlay network', async () => {
+    const { home, a, open } = engines();
+    const specs: unknown[] = [];
+    const create = a.networks.create;
+    a.networks.create = async (spec) => (specs.push(spec), create(spec));
+    await Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false });
+    expect(specs).toEqual([expect.objectContaining({ name: 'acklab-spread_net', driver: 'overlay', attachable: true, internal: true })]);
+  });
+
+  it('loads the images each engine lacks from the engine acklab builds on, before creating anything', async () => {
+    const { home, a, b, open } = engines();
+    await Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false });
+    expect(home.events.filter((e) => e.startsWith('save'))).toHaveLength(4);
+    expect(a.events.filter((e) => e.startsWith('load')).sort()).toEqual([`load ${images.node}`, `load ${images.shaper}`]);
+    expect(b.events.filter((e) => e.startsWith('load')).sort()).toEqual([`load ${images.node}`, `load ${images.shaper}`]);
+    const firstLoad = b.events.findIndex((e) => e.startsWith('load'));
+    const firstCreate = b.events.findIndex((e) => e.startsWith('create'));
+    expect(firstLoad).toBeLessThan(firstCreate);
+    // Already there: nothing is loaded again.
+    home.events.length = 0;
+    await Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false, name: 'again' });
+    expect(home.events.filter((e) => e.startsWith('save'))).toEqual([]);
+  });
+
+  it('stop removes the lab from every engine', async () => {
+    const { home, a, b, open } = engines();
+    const lab = await Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false });
+    const removed = await lab.stop();
+    expect(removed).toEqual({ containers: 4, networks: 1 });
+    expect(a.containersById.size + b.containersById.size + a.networksById.size).toBe(0);
+  });
+
+  it('a node failing on one engine removes what was made on all of them', async () => {
+    const { home, a, b, open } = engines({ crash: new Set(['c1']) });
+    await expect(Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false })).rejects.toBeInstanceOf(ReadinessError);
+    expect(a.containersById.size + b.containersById.size + a.networksById.size).toBe(0);
+  });
+
+  it('refuses, before creating anything, a swarm network name longer than a swarm allows', async () => {
+    const { home, a, open } = engines();
+    const name = 'x'.repeat(60);
+    await expect(Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false, name })).rejects.toThrow(/swarm allows 63; choose a shorter lab name/);
+    expect(a.containersById.size + a.networksById.size).toBe(0);
+  });
+
+  it('local is the engine acklab talks to; a topology without engines keeps the runtime as it is', () => {
+    const { home, open, opened } = engines();
+    const t = parseTopology('name: l\nengines: { here: local, b: "unix:///run/b.sock" }\nnodes:\n  e: { kind: echo }\n');
+    const rt = runtimeForTopology(home, t, open);
+    expect(rt.members!.map((m) => [m.name, m.address, m.runtime === home])).toEqual([
+      ['here', 'unix:///var/run/docker.sock', true],
+      ['b', 'unix:///run/b.sock', false],
+    ]);
+    expect(opened).toEqual(['unix:///run/b.sock']);
+    expect(runtimeForTopology(home, parseTopology('name: l\nnodes:\n  e: { kind: echo }\n'), open)).toBe(home);
+  });
+
+  it('verbs that have only the lab name reach every engine recorded on the labs of their engine', async () => {
+    const { home, a, b, open } = engines();
+    await Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false });
+    // The lab's primary is a: a verb talking to a finds b through the lease's engines label.
+    const rt = await labRuntime(a, { open });
+    expect(rt.members!.map((m) => m.address)).toEqual(['unix:///run/a.sock', 'unix:///run/b.sock']);
+    expect((await rt.containers.list([`${LABELS.role}=node`])).map((c) => c.labels[LABELS.node]).sort()).toEqual(['c1', 'c2', 'server']);
+    // An engine with no lab that names others stays as it is.
+    expect(await labRuntime(b, { open })).toBe(b);
+  });
+
+  it('an engine recorded by a lab that does not answer is left out, with a line', async () => {
+    const { home, a, b, open } = engines();
+    await Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false });
+    b.containers.list = async () => {
+      throw new Error('connect ENOENT /run/b.sock');
+    };
+    const lines: string[] = [];
+    const rt = await labRuntime(a, { open, log: (l) => lines.push(l) });
+    expect(rt).toBe(a);
+    expect(lines).toEqual([expect.stringContaining('engine unix:///run/b.sock (recorded by a lab) does not answer, left out: connect ENOENT')]);
+  });
+});
