@@ -15,29 +15,36 @@ export function primaryOf(runtime: Runtime): Runtime {
   return runtime.members?.[0]?.runtime ?? runtime;
 }
 
+/** The name of the engine acklab talks to in the runtime of a lab whose topology does not list it. */
+export const HOME_ENGINE = 'home';
+
 /**
  * The runtime a lab of `topology` runs on: `runtime` itself when the topology names no engines;
- * else one over the topology's engines, in its order (the first is the primary), where `local`
- * (and the address `runtime` talks to) is `runtime`'s own engine.
+ * else one over the engine acklab talks to (the primary: the lab's lease goes there, so verbs run
+ * where `up` ran find the lab) and the topology's engines, where `local` (and the address
+ * `runtime` talks to) is that same engine. Networks are created on the topology's first engine
+ * (a manager of their swarm).
  */
 export function runtimeForTopology(runtime: Runtime, topology: Topology, open: OpenEngine = dockerRuntime): Runtime {
   if (!topology.engines) return runtime;
   const base = primaryOf(runtime);
   const known = new Map((runtime.members ?? []).map((m) => [m.address, m.runtime]));
   known.set(base.engine.host, base);
-  const members: EngineMember[] = topology.engines.map((e) => {
+  const listed: EngineMember[] = topology.engines.map((e) => {
     const address = e.address === LOCAL_ENGINE ? base.engine.host : e.address;
     let r = known.get(address);
     if (!r) known.set(address, (r = open(address)));
     return { name: e.name, address, runtime: r };
   });
-  return multiEngineRuntime(members);
+  const home = listed.find((m) => m.runtime === base) ?? { name: HOME_ENGINE, address: base.engine.host, runtime: base };
+  return multiEngineRuntime([home, ...listed.filter((m) => m !== home)], { networks: listed[0]!.name });
 }
 
-/** The engines to record on a lab's resources: more than one, or one that is not the primary's own. */
-export function engineAddresses(runtime: Runtime): EngineAddress[] | undefined {
-  if (!runtime.members) return undefined;
-  return runtime.members.map((m) => ({ name: m.name, address: m.address }));
+/** The topology's engines with their addresses, to record on a lab's resources. */
+export function engineAddresses(topology: Topology, runtime: Runtime): EngineAddress[] | undefined {
+  if (!topology.engines) return undefined;
+  const members = new Map((runtime.members ?? []).map((m) => [m.name, m.address]));
+  return topology.engines.map((e) => ({ name: e.name, address: members.get(e.name) ?? e.address }));
 }
 
 /**

@@ -23,4 +23,4 @@ export { claimLease, markDetached, readLease, LabBusyError, type LabLease } from
 export { reapOrphans, type ReapedRun, type ReapOptions } from './reaper.js';
 export { ensureWatchdog, isEngineAddress, WATCHDOG_ENV, WATCHDOG_LOG_ENV } from './watchdog.js';
 export { processLabels } from './session.js';
-export { runtimeForTopology, labRuntime, shipImages, primaryOf, engineAddresses, type OpenEngine } from './engines.js';
+export { runtimeForTopology, labRuntime, shipImages, primaryOf, engineAddresses, HOME_ENGINE, type OpenEngine } from './engines.js';

@@ -98,14 +98,14 @@ export class Lab {
     const home = primaryOf(options.runtime ?? dockerRuntime());
     const runtime = runtimeForTopology(options.runtime ?? home, t, options.openEngine);
     const members = engineMembers(runtime);
-    const overlay = members.length > 1;
+    const overlay = (t.engines?.length ?? 1) > 1;
     for (const n of overlay ? t.networks : []) {
       const swarmName = overlayNetworkName(name, n.name);
       if (swarmName.length > OVERLAY_NAME_MAX) {
         throw new AcklabError(`lab "${name}": the swarm network name "${swarmName}" is ${swarmName.length} characters, a swarm allows ${OVERLAY_NAME_MAX}; choose a shorter lab name (--name) or network name`, 2);
       }
     }
-    const engines = engineAddresses(runtime);
+    const engines = engineAddresses(t, runtime);
     const run: RunLabels = {
       lab: name,
       runId: options.runId ?? randomBytes(6).toString('hex'),
@@ -134,7 +134,6 @@ export class Lab {
     const leaseImage = images.node || imageOf(t.nodes[0]!);
     if (runtime !== home) {
       const refs = new Map(members.map((m) => [m.name, new Set<string>(images.shaper ? [images.shaper] : [])]));
-      refs.get(members[0]!.name)!.add(leaseImage);
       for (const node of t.nodes) refs.get(node.engine ?? members[0]!.name)?.add(imageOf(node));
       await shipImages(home, runtime, refs, (line) => progress(`images: ${line}`));
       signal?.throwIfAborted();

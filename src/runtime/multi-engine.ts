@@ -3,17 +3,23 @@
  * src/runtime — the lab, the impairment layer, cleanup, every verb — works unchanged:
  *
  *  - a container is created on the engine its `dev.acklab.engine` label names; a sidecar
- *    (`networkMode: { container }`) on its node's engine; anything else on the primary (the first);
+ *    (`networkMode: { container }`) on its node's engine; anything else (a lab's lease) on the
+ *    primary, the first — the engine acklab talks to, where verbs look for labs;
  *  - every operation on a container goes to the engine that has it (remembered from create and
  *    list, else asked of each engine in turn);
- *  - lists are the union over the engines; networks are created and removed through the primary
- *    (a swarm manager: attachable overlay networks are made there and reach the others on attach);
- *  - images are the primary's: the lab loads them onto the others itself (save | load).
+ *  - lists are the union over the engines; networks are created on one engine (a swarm manager:
+ *    attachable overlay networks are made there and reach the others on attach);
+ *  - images are the primary's (the first): the lab loads them onto the others itself (save | load).
  */
 import { AcklabError, LABELS, errorMessage } from '../common/index.js';
 import type { ContainerClient, ContainerInfo, ContainerSpec, EngineMember, NetworkClient, NetworkInfo, NetworkSpec, Runtime } from './types.js';
 
-export function multiEngineRuntime(members: readonly EngineMember[]): Runtime {
+export interface MultiEngineOptions {
+  /** The engine networks are created on (a manager of the engines' swarm); default the first. */
+  networks?: string;
+}
+
+export function multiEngineRuntime(members: readonly EngineMember[], options: MultiEngineOptions = {}): Runtime {
   if (members.length === 0) throw new AcklabError('a runtime over several engines needs at least one engine');
   const names = new Set<string>();
   for (const m of members) {
@@ -21,10 +27,12 @@ export function multiEngineRuntime(members: readonly EngineMember[]): Runtime {
     names.add(m.name);
   }
   const primary = members[0]!.runtime;
+  const networkEngine = options.networks === undefined ? members[0]! : members.find((m) => m.name === options.networks);
+  if (!networkEngine) throw new AcklabError(`networks engine "${options.networks}" is none of ${[...names].join(', ')}`);
   const containers = new MultiContainers(members);
   return {
     containers,
-    networks: new MultiNetworks(members, containers),
+    networks: new MultiNetworks(members, containers, networkEngine),
     images: primary.images,
     engine: primary.engine,
     members,
@@ -128,10 +136,11 @@ class MultiNetworks implements NetworkClient {
   constructor(
     private readonly members: readonly EngineMember[],
     private readonly containers: MultiContainers,
+    private readonly creator: EngineMember,
   ) {}
 
   create(spec: NetworkSpec): Promise<NetworkInfo> {
-    return this.members[0]!.runtime.networks.create(spec);
+    return this.creator.runtime.networks.create(spec);
   }
 
   /** Every engine's networks, each once (an overlay network shows on every engine that has a container on it). */
@@ -148,14 +157,22 @@ class MultiNetworks implements NetworkClient {
   }
 
   /**
-   * Removed through the primary (which made it); then from any other engine that still lists it
-   * (a bridge network made there by an earlier, single-engine run).
+   * Removed by the engines that list it, the networks engine first, until one succeeds (a swarm's
+   * overlay network goes from a manager; a worker may refuse). None listing it: already gone.
    */
   async remove(id: string): Promise<void> {
-    await this.members[0]!.runtime.networks.remove(id);
-    for (const m of this.members.slice(1)) {
-      const still = (await m.runtime.networks.list().catch(() => [])).some((n) => n.id === id && n.driver !== 'overlay');
-      if (still) await m.runtime.networks.remove(id);
+    const order = [this.creator, ...this.members.filter((m) => m !== this.creator)];
+    let firstError: unknown;
+    for (const m of order) {
+      const listed = (await m.runtime.networks.list().catch(() => [])).some((n) => n.id === id);
+      if (!listed) continue;
+      try {
+        await m.runtime.networks.remove(id);
+        return;
+      } catch (err) {
+        firstError ??= err;
+      }
     }
+    if (firstError !== undefined) throw firstError;
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LABELS, decodeEngines } from '../../../src/common/index.js';
-import { Lab, ReadinessError, labRuntime, runtimeForTopology } from '../../../src/lab/index.js';
+import { Lab, ReadinessError, labRuntime, removeLab, runtimeForTopology } from '../../../src/lab/index.js';
 import { parseTopology } from '../../../src/topology/index.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
 
@@ -29,17 +29,17 @@ function engines(behaviour: { crash?: Set<string> } = {}) {
 const roles = (rt: FakeRuntime) => [...rt.containersById.values()].map((c) => `${c.labels[LABELS.role]}:${c.labels[LABELS.node] ?? c.name}`).sort();
 
 describe('a lab over several engines', () => {
-  it('puts each node on its engine, the lease and an attachable overlay network on the primary, and records the engines', async () => {
+  it('puts each node on its engine, the network on the first engine, the lease where acklab talks to, and records the engines', async () => {
     const { home, a, b, open } = engines();
     const lab = await Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, runId: 'r1', watchdog: false });
-    expect(roles(a)).toEqual(['lease:acklab-spread', 'node:c2', 'node:server']);
+    expect(roles(a)).toEqual(['node:c2', 'node:server']);
     expect(roles(b)).toEqual(['node:c1']);
-    expect(roles(home)).toEqual([]);
+    expect(roles(home)).toEqual(['lease:acklab-spread']);
     expect(lab.nodes.map((n) => `${n.name}@${n.engine}`).sort()).toEqual(['c1@b', 'c2@a', 'server@a']);
     const nets = [...a.networksById.values()];
     expect(nets.map((n) => n.name)).toEqual(['acklab-spread_net']);
     expect(b.networksById.size).toBe(0);
-    const lease = [...a.containersById.values()].find((c) => c.labels[LABELS.role] === 'lease')!;
+    const lease = [...home.containersById.values()].find((c) => c.labels[LABELS.role] === 'lease')!;
     expect(decodeEngines(lease.labels[LABELS.engines])).toEqual([
       { name: 'a', address: 'unix:///run/a.sock' },
       { name: 'b', address: 'unix:///run/b.sock' },
@@ -76,43 +76,48 @@ describe('a lab over several engines', () => {
     const lab = await Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false });
     const removed = await lab.stop();
     expect(removed).toEqual({ containers: 4, networks: 1 });
-    expect(a.containersById.size + b.containersById.size + a.networksById.size).toBe(0);
+    expect(home.containersById.size + a.containersById.size + b.containersById.size + a.networksById.size).toBe(0);
   });
 
   it('a node failing on one engine removes what was made on all of them', async () => {
     const { home, a, b, open } = engines({ crash: new Set(['c1']) });
     await expect(Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false })).rejects.toBeInstanceOf(ReadinessError);
-    expect(a.containersById.size + b.containersById.size + a.networksById.size).toBe(0);
+    expect(home.containersById.size + a.containersById.size + b.containersById.size + a.networksById.size).toBe(0);
   });
 
   it('refuses, before creating anything, a swarm network name longer than a swarm allows', async () => {
     const { home, a, open } = engines();
     const name = 'x'.repeat(60);
     await expect(Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false, name })).rejects.toThrow(/swarm allows 63; choose a shorter lab name/);
-    expect(a.containersById.size + a.networksById.size).toBe(0);
+    expect(home.containersById.size + a.containersById.size + a.networksById.size).toBe(0);
   });
 
-  it('local is the engine acklab talks to; a topology without engines keeps the runtime as it is', () => {
-    const { home, open, opened } = engines();
-    const t = parseTopology('name: l\nengines: { here: local, b: "unix:///run/b.sock" }\nnodes:\n  e: { kind: echo }\n');
+  it('local is the engine acklab talks to, always the first (the lease goes there); networks go to the topology\'s first engine', async () => {
+    const { home, a, open, opened } = engines();
+    const t = parseTopology('name: l\nengines: { a: "unix:///run/a.sock", here: local }\nnodes:\n  e: { kind: echo }\n');
     const rt = runtimeForTopology(home, t, open);
     expect(rt.members!.map((m) => [m.name, m.address, m.runtime === home])).toEqual([
       ['here', 'unix:///var/run/docker.sock', true],
-      ['b', 'unix:///run/b.sock', false],
+      ['a', 'unix:///run/a.sock', false],
     ]);
-    expect(opened).toEqual(['unix:///run/b.sock']);
+    expect(opened).toEqual(['unix:///run/a.sock']);
+    const net = await rt.networks.create({ name: 'n', labels: {} });
+    expect(a.networksById.has(net.id)).toBe(true);
     expect(runtimeForTopology(home, parseTopology('name: l\nnodes:\n  e: { kind: echo }\n'), open)).toBe(home);
   });
 
   it('verbs that have only the lab name reach every engine recorded on the labs of their engine', async () => {
     const { home, a, b, open } = engines();
     await Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false });
-    // The lab's primary is a: a verb talking to a finds b through the lease's engines label.
-    const rt = await labRuntime(a, { open });
-    expect(rt.members!.map((m) => m.address)).toEqual(['unix:///run/a.sock', 'unix:///run/b.sock']);
+    // A verb talking to the engine `up` talked to finds a and b through the lease's engines label.
+    const rt = await labRuntime(home, { open });
+    expect(rt.members!.map((m) => m.address)).toEqual(['unix:///var/run/docker.sock', 'unix:///run/a.sock', 'unix:///run/b.sock']);
     expect((await rt.containers.list([`${LABELS.role}=node`])).map((c) => c.labels[LABELS.node]).sort()).toEqual(['c1', 'c2', 'server']);
     // An engine with no lab that names others stays as it is.
     expect(await labRuntime(b, { open })).toBe(b);
+    // The whole lab goes through it, networks on a included.
+    expect(await removeLab(rt, 'spread')).toEqual({ containers: 4, networks: 1 });
+    expect(a.networksById.size + a.containersById.size + b.containersById.size).toBe(0);
   });
 
   it('an engine recorded by a lab that does not answer is left out, with a line', async () => {
@@ -122,8 +127,8 @@ describe('a lab over several engines', () => {
       throw new Error('connect ENOENT /run/b.sock');
     };
     const lines: string[] = [];
-    const rt = await labRuntime(a, { open, log: (l) => lines.push(l) });
-    expect(rt).toBe(a);
+    const rt = await labRuntime(home, { open, log: (l) => lines.push(l) });
+    expect(rt.members!.map((m) => m.address)).toEqual(['unix:///var/run/docker.sock', 'unix:///run/a.sock']);
     expect(lines).toEqual([expect.stringContaining('engine unix:///run/b.sock (recorded by a lab) does not answer, left out: connect ENOENT')]);
   });
 });
