@@ -139,8 +139,8 @@ export class Lab {
       signal?.throwIfAborted();
     }
     // Before anything is created: if this process dies from here on, its watchdog removes the run
-    // (one watchdog per engine, each removing what the run has there).
-    if (options.watchdog !== false) for (const m of members) ensureWatchdog(m.runtime, run.holder, progress);
+    // (from every engine of the lab).
+    if (options.watchdog !== false) ensureWatchdog(runtime, run.holder, progress);
 
     try {
       await claimLease(runtime, run, { image: leaseImage, ...(options.replace === undefined ? {} : { replace: options.replace }), log: progress });

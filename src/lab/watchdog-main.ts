@@ -3,16 +3,18 @@
  * runs the parent held and had not detached — again every second until five passes in a row find
  * nothing (a create the engine was still finishing when the parent died), at most 60 s.
  *
- *   node dist/lab/watchdog-main.js --holder HOST:PID:START:NS --parent PID [--engine ADDRESS]
+ *   node dist/lab/watchdog-main.js --holder HOST:PID:START:NS --parent PID [--engine ADDRESS]…
+ *
+ * Several --engine: the engines of one lab, watched as one runtime (the first is the primary).
  */
 import { parseArgs } from 'node:util';
-import { dockerRuntime } from '../runtime/index.js';
+import { dockerRuntime, multiEngineRuntime, type Runtime } from '../runtime/index.js';
 import { reapOrphans } from './reaper.js';
 
 const BOUND_MS = 60_000;
 const QUIET_PASSES = 5;
 
-const { values } = parseArgs({ options: { holder: { type: 'string' }, parent: { type: 'string' }, engine: { type: 'string' } } });
+const { values } = parseArgs({ options: { holder: { type: 'string' }, parent: { type: 'string' }, engine: { type: 'string', multiple: true } } });
 const holder = values.holder;
 if (!holder) {
   process.stderr.write('usage: watchdog-main --holder HOST:PID:START:NS --parent PID [--engine ADDRESS]\n');
@@ -21,7 +23,9 @@ if (!holder) {
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} acklab watchdog ${values.parent ?? '?'}: ${line}\n`);
 
 async function reap(): Promise<void> {
-  const runtime = dockerRuntime(values.engine);
+  const engines = values.engine ?? [];
+  const runtime: Runtime =
+    engines.length > 1 ? multiEngineRuntime(engines.map((address, i) => ({ name: `engine-${i + 1}`, address, runtime: dockerRuntime(address) }))) : dockerRuntime(engines[0]);
   const deadline = Date.now() + BOUND_MS;
   let quiet = 0;
   while (quiet < QUIET_PASSES && Date.now() < deadline) {

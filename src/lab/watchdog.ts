@@ -36,8 +36,11 @@ function entryPoint(): string | undefined {
  * Returns false when none could be started (then only the next acklab command reaps).
  */
 export function ensureWatchdog(runtime: Runtime, holder: string, log: (line: string) => void = () => {}): boolean {
-  const host = runtime.engine.host;
-  if (!isEngineAddress(host) || process.env[WATCHDOG_ENV] === '0') return false;
+  // A lab over several engines is watched as one: its detached mark (on the primary) keeps its
+  // nodes on the other engines too.
+  const hosts = runtime.members ? runtime.members.map((m) => m.address) : [runtime.engine.host];
+  const host = hosts.join(' ');
+  if (!hosts.every(isEngineAddress) || process.env[WATCHDOG_ENV] === '0') return false;
   const known = running.get(host);
   if (known && known.exitCode === null && known.signalCode === null) return true;
   const entry = entryPoint();
@@ -47,7 +50,8 @@ export function ensureWatchdog(runtime: Runtime, holder: string, log: (line: str
   }
   const logFile = process.env[WATCHDOG_LOG_ENV];
   const out = logFile ? openSync(logFile, 'a') : 'ignore';
-  const args = [entry, '--holder', holder, '--parent', String(process.pid), ...(host !== engineHost() ? ['--engine', host] : [])];
+  const engines = hosts.length === 1 && hosts[0] === engineHost() ? [] : hosts.flatMap((h) => ['--engine', h]);
+  const args = [entry, '--holder', holder, '--parent', String(process.pid), ...engines];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['pipe', out, out], env: process.env });
   // Neither end may keep this process alive; a dead watchdog must not crash it (EPIPE).
   child.stdin!.on('error', () => {});
