@@ -3,12 +3,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help deps build engine images lab lab-loopback test test-unit test-integration test-kernel bench typecheck clean
+.PHONY: help deps build engine images lab lab-loopback test test-unit test-integration test-kernel test-multi-engine bench typecheck clean
 
 help:
 	@echo "make lab    - set everything up and run the main lab experiment"
 	@echo "make test   - set everything up and run every test"
 	@echo "make test-kernel - the netem and userspace backends on a real kernel under qemu (test/kernel/)"
+	@echo "make test-multi-engine - one lab across two Docker engines on a swarm overlay network (root)"
 	@echo "make bench  - run the benchmarks (figures and ratios)"
 
 $(NPM_STAMP): package.json package-lock.json
@@ -43,6 +44,7 @@ bench: build
 	npm run --silent bench:impair
 	npm run --silent bench:faults
 	npm run --silent bench:kernel
+	npm run --silent bench:multi-engine
 
 typecheck: deps
 	npx tsc -p tsconfig.test.json
@@ -63,6 +65,12 @@ test-integration: engine build
 # `make test` runs it too, after the other projects.
 test-kernel: deps
 	npx vitest run --project kernel --reporter=verbose
+
+# One lab across two extra dockerds in network namespaces, in one swarm (scripts/multi-engine.sh):
+# every verb through the CLI and an experiment across them, then everything removed. Root only;
+# skips, saying why, elsewhere. `make test` runs it too (it is in the integration project).
+test-multi-engine: engine build
+	npx vitest run --project integration test/integration/multi-engine/ --reporter=verbose
 
 clean:
 	rm -rf dist

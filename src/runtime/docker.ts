@@ -3,6 +3,8 @@
  * reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH itself, so a remote or rootless engine
  * works as it does for the docker CLI; `unix://`, `tcp://` and `ssh://` addresses name others.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import Docker from 'dockerode';
 import { UsageError } from '../common/index.js';
 import { DockerContainerClient } from './docker-containers.js';
@@ -13,8 +15,13 @@ import type { Runtime } from './types.js';
 
 const clients = new Map<string, Docker>();
 
-/** dockerode options for an engine address (`unix:///run/x.sock`, `tcp://host:2375`, `ssh://user@host`). */
-export function dockerOptions(address: string): Docker.DockerOptions {
+/**
+ * dockerode options for an engine address (`unix:///run/x.sock`, `tcp://host:2375`,
+ * `https://host:2376`, `ssh://user@host`). As for the docker CLI: an https engine is verified with
+ * the client certificate in DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) when that is set, and
+ * ssh uses the agent at SSH_AUTH_SOCK.
+ */
+export function dockerOptions(address: string, env: NodeJS.ProcessEnv = process.env): Docker.DockerOptions {
   let url: URL;
   try {
     url = new URL(address);
@@ -27,10 +34,21 @@ export function dockerOptions(address: string): Docker.DockerOptions {
     case 'tcp:':
     case 'http:':
       return { host: url.hostname, port: Number(url.port || 2375), protocol: 'http' };
-    case 'https:':
-      return { host: url.hostname, port: Number(url.port || 2376), protocol: 'https' };
+    case 'https:': {
+      const certs = env.DOCKER_CERT_PATH?.trim();
+      const tls = certs
+        ? { ca: readFileSync(path.join(certs, 'ca.pem')), cert: readFileSync(path.join(certs, 'cert.pem')), key: readFileSync(path.join(certs, 'key.pem')) }
+        : {};
+      return { host: url.hostname, port: Number(url.port || 2376), protocol: 'https', ...tls };
+    }
     case 'ssh:':
-      return { host: url.hostname, port: Number(url.port || 22), protocol: 'ssh', ...(url.username ? { username: url.username } : {}) } as Docker.DockerOptions;
+      return {
+        host: url.hostname,
+        port: Number(url.port || 22),
+        protocol: 'ssh',
+        ...(url.username ? { username: url.username } : {}),
+        ...(env.SSH_AUTH_SOCK ? { sshOptions: { agent: env.SSH_AUTH_SOCK } } : {}),
+      } as Docker.DockerOptions;
     default:
       throw new UsageError(`engine address "${address}": scheme ${url.protocol} is not one of unix:, tcp:, https:, ssh:`);
   }
