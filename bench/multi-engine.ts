@@ -12,14 +12,15 @@ import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { median } from 'simple-statistics';
-import { ensureImages } from '../src/images/index.js';
+import path from 'node:path';
+import { REPO_ROOT, ensureImages } from '../src/images/index.js';
 import { Lab } from '../src/lab/index.js';
 import { dockerRuntime } from '../src/runtime/index.js';
 import { parseTopology } from '../src/topology/index.js';
 
 const SIZES = (process.env.BENCH_ME_SIZES ?? '5,25').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ME_ROUNDS ?? 2);
-const SCRIPT = new URL('../scripts/multi-engine.sh', import.meta.url).pathname;
+const SCRIPT = path.join(REPO_ROOT, 'scripts/multi-engine.sh');
 
 function pairs(name: string, perEngine: number, engines?: { a: string; b: string }) {
   const lines = Array.from({ length: perEngine }, (_, i) => [
@@ -39,7 +40,7 @@ async function timed<T>(f: () => Promise<T>): Promise<[number, T]> {
 async function main(): Promise<void> {
   const check = spawnSync(SCRIPT, ['check'], { encoding: 'utf8' });
   if (check.status !== 0) {
-    console.log(`bench:multi-engine skipped: ${check.stderr.trim()}`);
+    console.log(`bench:multi-engine skipped: ${check.error?.message ?? check.stderr.trim()}`);
     return;
   }
   const images = await ensureImages({ log: () => {} });
