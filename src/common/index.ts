@@ -1,3 +1,4 @@
 export * from './units.js';
 export * from './labels.js';
 export * from './errors.js';
+export * from './logger.js';

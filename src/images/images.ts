@@ -20,7 +20,7 @@ export interface EnsureImagesOptions {
   rebuild?: boolean;
   /** Per-role base image (`bootstrap` for the bootstrapped Debian base); default: DEFAULT_BASES. */
   baseImages?: Partial<Record<ImageRole, string>>;
-  /** Progress lines; default: stderr, prefixed `acklab images:`. */
+  /** Progress lines; default: none (the CLI passes one that prints to stderr). */
   log?: (line: string) => void;
   /** Every line of the build output, not only the steps. */
   verbose?: boolean;
@@ -45,9 +45,8 @@ export type ImageTags = { node: string; shaper: string };
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const defaultLog = (line: string): void => {
-  process.stderr.write(`acklab images: ${line}\n`);
-};
+/** Library use is silent unless the caller asks for progress. */
+const defaultLog = (): void => {};
 
 /** Makes sure both images exist for the current sources; returns their content-hash tags. */
 export async function ensureImages(options: EnsureImagesOptions = {}): Promise<ImageTags> {
