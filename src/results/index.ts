@@ -5,3 +5,4 @@ export * from './metrics.js';
 export * from './comparison.js';
 export * from './summary.js';
 export * from './verdict.js';
+export * from './junit.js';
