@@ -1,6 +1,7 @@
 /** `acklab heal LAB [NODE]` — removes every condition and cut (or those involving NODE), from the kernel. */
 import type { Command } from 'commander';
-import { labController } from './lab-controller.js';
+import { labController, parseBackend } from './lab-controller.js';
+import { nodeOf, openLab } from './lab-target.js';
 
 export function register(program: Command): void {
   program
@@ -11,6 +12,9 @@ export function register(program: Command): void {
     .option('--dry-run', 'print the commands instead of running them')
     .option('--backend <name>', 'netem or userspace instead of probing the kernel (for --dry-run)')
     .action(async (lab: string, node: string | undefined, opts: { dryRun?: boolean; backend?: string }) => {
+      parseBackend(opts.backend);
+      const target = await openLab(lab);
+      if (node !== undefined) nodeOf(target, node);
       const ctl = await labController(lab, opts);
       await ctl.heal(node);
       if (!opts.dryRun) process.stdout.write(`healed ${node ?? `lab "${lab}"`}\n`);
