@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { AcklabError, createLabels, errorMessage, labelFilter } from '../common/index.js';
 import { dockerRuntime, type ImageClient, type Runtime } from '../runtime/index.js';
 import { bootstrapDebianBase } from './bootstrap.js';
-import { bundlePrograms } from './bundle.js';
+import { programBundles } from './bundle.js';
 import { contentHash, type ContextFile } from './content-hash.js';
 import { BOOTSTRAP_BASE, DEFAULT_BASES, IMAGE_REPOS, IMAGE_ROLES, chooseBase, imageTag, type BaseStep, type ImageRole } from './plan.js';
 
@@ -120,7 +120,7 @@ const HELPER_SOURCE = /(\.c|\.h|\.mk|\/[Mm]akefile)$/;
 /** The build context of each image, in memory. */
 export async function buildContexts(root: string): Promise<Record<ImageRole, ContextFile[]>> {
   const dockerDir = path.join(root, 'docker');
-  const bundles = await bundlePrograms(root);
+  const bundles = await programBundles(root);
   const node: ContextFile[] = [
     await contextFile(path.join(dockerDir, 'node/Dockerfile'), 'Dockerfile'),
     ...bundles.map((b) => ({ path: `bin/${b.fileName}`, mode: 0o755, content: b.code })),

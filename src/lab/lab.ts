@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { AcklabError, errorMessage, lineLogger, silentLogger, type Logger } from '../common/index.js';
 import { ensureImages, type ImageTags } from '../images/index.js';
 import { dockerRuntime, type Runtime } from '../runtime/index.js';
-import { loadTopologySync, type Topology, type TopologyNode } from '../topology/index.js';
+import { loadTopologySync, parseTopology, type Topology, type TopologyNode } from '../topology/index.js';
 import { removeByLabels, settleAll } from './cleanup.js';
 import { containerName, labSelector, networkLabels, networkName, nodeLabels } from './naming.js';
 import { STANDARD_STEPS, type StartStep } from './steps.js';
@@ -40,6 +40,11 @@ export class Lab {
   /** Reads and validates the file now (throws TopologyError), so `await Lab.fromFile(f).start()` chains. */
   static fromFile(file: string): Lab {
     return new Lab(loadTopologySync(file));
+  }
+
+  /** A lab from topology text (YAML); `file` names it in messages. Throws TopologyError. */
+  static fromYaml(text: string, file = '<topology>'): Lab {
+    return new Lab(parseTopology(text, file));
   }
 
   static fromTopology(topology: Topology): Lab {
