@@ -9,7 +9,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execa, type Options } from 'execa';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -28,7 +28,10 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-const run = (file: string, args: string[], options: Options) => execa(file, args, { reject: false, all: true, env: cleanEnv(), extendEnv: false, ...options });
+async function run(file: string, args: string[], options: { cwd: string; timeout?: number }): Promise<{ exitCode: number; stdout: string; all: string }> {
+  const r = await execa(file, args, { reject: false, all: true, env: cleanEnv(), extendEnv: false, cwd: options.cwd, ...(options.timeout ? { timeout: options.timeout } : {}) });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), all: String(r.all) };
+}
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'acklab-pack-'));
