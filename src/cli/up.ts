@@ -53,6 +53,7 @@ export function register(program: Command): void {
           throw new UsageError(`--ready-timeout: ${(err as Error).message}`);
         }
       }
+      if (opts.dryRun && opts.json) throw new UsageError('--dry-run prints the plan for reading; give it without --json');
       const lab = Lab.fromFile(file);
       if (opts.dryRun) {
         process.stdout.write(describePlan(lab.topology));

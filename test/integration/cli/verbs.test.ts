@@ -102,6 +102,9 @@ describe('on a running lab', () => {
     const part = await acklab(['partition', LAB, 'done', 'server']);
     expect(part.exitCode).toBe(1);
     expect(part.stderr).toContain('is exited (0): partition needs it running');
+    const heal = await acklab(['heal', LAB, 'done']);
+    expect(heal.exitCode).toBe(1);
+    expect(heal.stderr).toContain(`is exited (0): its own rules went with it; \`acklab heal ${LAB}\` removes every other rule`);
   });
 
   it('cp copies a file and a folder out of the exited node (like docker cp), or a tar to stdout', async () => {

@@ -59,6 +59,7 @@ const USAGE: [string, string[], RegExp][] = [
   ['up: a file that is not there', ['up', '/nonexistent/topology.yaml'], /cannot read topology file \/nonexistent\/topology\.yaml/],
   ['up: a bad --ready-timeout', ['up', 'lab/topologies/echo.yaml', '--ready-timeout', 'soon'], /--ready-timeout: "soon" is not a duration/],
   ['up: a topology with problems', ['up', 'test/fixtures/topologies/bad/jitter-above-delay.yaml'], /topology has 1 problem/],
+  ['up: --dry-run with --json', ['up', 'lab/topologies/echo.yaml', '--dry-run', '--json'], /--dry-run prints the plan for reading; give it without --json/],
   ['down: a lab and --all', ['down', 'x', '--all'], /give a lab or --all, not both/],
   ['logs: no node', ['logs', 'lab'], /missing required argument 'node'/],
   ['logs: a bad --tail', ['logs', 'lab', 'n1', '--tail', 'ten'], /--tail must be a whole number ≥ 0 \(got "ten"\)/],
