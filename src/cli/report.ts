@@ -4,7 +4,7 @@
  * verdicts, rewrites summary.json, summary.csv, report.md and report.html (a sweep), or
  * metrics.json and report.html (a run), and exits 1 unless every run passed.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../common/index.js';
@@ -34,6 +34,7 @@ export function register(program: Command): void {
     .option('--json', 'print the results as one JSON document on stdout; the table goes to stderr (shape: README "Machine-readable output")')
     .action(async (dirArg: string | undefined, opts: { junit?: string; json?: boolean }) => {
       const dir = dirArg ?? newestSweep();
+      if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`${dir} is a file; give a sweep folder or one run folder inside it`);
       const human = opts.json ? process.stderr : process.stdout;
       const color = Boolean((human as NodeJS.WriteStream).isTTY);
       const input = await loadReportInput(dir);

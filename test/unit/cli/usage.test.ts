@@ -78,6 +78,7 @@ const USAGE: [string, string[], RegExp][] = [
   ['run: a file that is not there', ['run', '/nonexistent.yaml'], /nonexistent\.yaml/],
   ['run: a bad --parallel', ['run', 'lab/experiments/ack-vs-conditions.yaml', '--parallel', '0'], /--parallel must be a whole number ≥ 1 \(got "0"\)/],
   ['report: a folder that is not there', ['report', '/nonexistent'], /\/nonexistent: no such folder/],
+  ['report: a file, not a folder', ['report', 'README.md'], /README.md is a file; give a sweep folder or one run folder inside it/],
   ['check-order: a bad --expect', ['check-order', 'a.jsonl', '--expect', 'many'], /--expect must be a non-negative integer/],
   ['completion: an unknown shell', ['completion', 'tcsh'], /command-argument value 'tcsh' is invalid/],
   ['images: a bad --base-image', ['images', '--base-image', 'gpu=x'], /--base-image "gpu=x": expected ROLE=IMAGE/],
@@ -94,6 +95,24 @@ describe('usage errors exit 2, verb by verb', () => {
       expect(r.out).toBe('');
     } finally {
       process.chdir(cwd);
+    }
+  });
+});
+
+describe('report with no folder', () => {
+  it('reports the newest sweep under lab/runs; with none there, says so (exit 2)', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const empty = mkdtempSync(path.join(tmpdir(), 'acklab-noruns-'));
+    const cwd = process.cwd();
+    process.chdir(empty);
+    try {
+      const r = await acklab('report');
+      expect(r.code).toBe(2);
+      expect(r.err).toContain('no sweep folder under lab/runs/; give the folder `acklab run` printed');
+    } finally {
+      process.chdir(cwd);
+      rmSync(empty, { recursive: true, force: true });
     }
   });
 });
