@@ -17,7 +17,9 @@ export function register(program: Command): void {
     .option('--prune', 'then remove older content-hash tags of acklab/node and acklab/shaper that no container uses')
     .action(async (opts: { rebuild?: boolean; baseImage: string[]; verbose?: boolean; prune?: boolean }) => {
       const started = performance.now();
+      const log = (line: string) => process.stderr.write(`acklab images: ${line}\n`);
       const results = await buildImages({
+        log,
         rebuild: opts.rebuild === true,
         baseImages: parseBaseImageOptions(opts.baseImage),
         verbose: opts.verbose === true,
@@ -26,7 +28,7 @@ export function register(program: Command): void {
         const what = r.built ? `built in ${r.seconds.toFixed(1)} s` : 'up to date';
         process.stdout.write(`${r.tag}  ${(r.sizeBytes / 1e6).toFixed(0)} MB  base ${r.base.ref}  ${what}\n`);
       }
-      if (opts.prune) await pruneImages(Object.values(results).map((r) => r.tag));
+      if (opts.prune) await pruneImages(Object.values(results).map((r) => r.tag), { log });
       process.stdout.write(`done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     });
 }
