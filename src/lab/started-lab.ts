@@ -111,7 +111,7 @@ export class StartedLab implements AsyncDisposable {
   }
 
   /** A node's output so far (stdout and stderr interleaved, unless `stream` says which); also of an exited node. */
-  logs(node: string, options: NodeLogsOptions = {}): Promise<string> {
+  async logs(node: string, options: NodeLogsOptions = {}): Promise<string> {
     return this.runtime.containers.logs(this.node(node).containerId, toLogOptions(options));
   }
 
