@@ -122,7 +122,7 @@ describe('acklab run', () => {
 
     const saved = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as SweepSummary;
     expect(saved.table.rows.map((r) => r.condition)).toEqual(['baseline', 'partition']);
-    expect(readFileSync(path.join(out, 'summary.csv'), 'utf8').split('\n')[1]).toMatch(/^baseline-r1,baseline,1,ok,false,/);
+    expect(readFileSync(path.join(out, 'summary.csv'), 'utf8').split('\n')[1]).toMatch(/^baseline-r1,baseline,1,ok,pass,false,/); // run, condition, repetition, status, verdict, crashed
     expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toMatch(/\| partition \| 1 \|/);
     expect(lines.some((l) => /partition-r1: at 4s partition server \| client/.test(l))).toBe(true);
 
