@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { printJson } from './input.js';
-import { labController, renderConditions } from './lab-controller.js';
+import { renderConditions, withLabController } from './lab-controller.js';
 import { openLab } from './lab-target.js';
 
 export function register(program: Command): void {
@@ -16,8 +16,7 @@ export function register(program: Command): void {
     .option('--json', 'print what is in force as one JSON document (shape: README "Machine-readable output")')
     .action(async (lab: string, opts: { json?: boolean }) => {
       await openLab(lab);
-      const ctl = await labController(lab);
-      const c = await ctl.read();
+      const c = await withLabController(lab, {}, (ctl) => ctl.read());
       if (opts.json) printJson(c);
       else process.stdout.write(`${renderConditions(c)}\n`);
       if (!c.healthy) process.exitCode = 1;

@@ -1,7 +1,7 @@
 /** `acklab heal LAB [NODE]` — removes every condition and cut (or those involving NODE), from the kernel. */
 import type { Command } from 'commander';
-import { labController, parseBackend } from './lab-controller.js';
 import { AcklabError } from '../common/index.js';
+import { parseBackend, withLabController } from './lab-controller.js';
 import { nodeOf, openLab } from './lab-target.js';
 
 export function register(program: Command): void {
@@ -22,8 +22,7 @@ export function register(program: Command): void {
           throw new AcklabError(`node "${node}" of lab "${lab}" is ${n.state}: its own rules went with it; \`acklab heal ${lab}\` removes every other rule`);
         }
       }
-      const ctl = await labController(lab, opts);
-      await ctl.heal(node);
+      await withLabController(lab, opts, (ctl) => ctl.heal(node));
       if (!opts.dryRun) process.stdout.write(`healed ${node ?? `lab "${lab}"`}\n`);
     });
 }

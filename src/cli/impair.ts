@@ -6,11 +6,12 @@
 import type { Command } from 'commander';
 import { ALL_PEERS, ConditionError, type ImpairmentInput, parseImpairment } from '../conditions/index.js';
 import { parseInput } from './input.js';
-import { labController, parseBackend } from './lab-controller.js';
+import { parseBackend, parseFor, withLabController } from './lab-controller.js';
 import { openLab, requireRunning } from './lab-target.js';
 
 interface Opts extends ImpairmentInput {
   to?: string;
+  for?: string;
   dryRun?: boolean;
   backend?: string;
 }
@@ -32,11 +33,12 @@ export function register(program: Command): void {
     .option('--reorder <percent>', 'send this share at once, ahead of delayed ones (needs --delay)')
     .option('--corrupt <percent>', 'flip one bit in this share of packets')
     .option('--rate <rate>', 'bandwidth, e.g. 1mbit, 500kbit (tc units: mbit = megabit, mbps = megabyte/s)')
+    .option('--for <duration>', 'remove it again after this long (the node\'s agent does it, even if acklab is killed)')
     .option('--dry-run', 'print the commands instead of running them')
     .option('--backend <name>', 'netem or userspace instead of probing the kernel (for --dry-run)')
     .action(async (lab: string, node: string, opts: Opts) => {
       const to = opts.to ?? ALL_PEERS;
-      const { to: _to, dryRun: _d, backend: _b, ...fields } = opts;
+      const { to: _to, for: _for, dryRun: _d, backend: _b, ...fields } = opts;
       const impairment = parseInput(() => {
         try {
           return parseImpairment(fields);
@@ -46,12 +48,14 @@ export function register(program: Command): void {
           throw err;
         }
       });
+      const forMs = parseFor(opts.for);
       parseBackend(opts.backend);
       requireRunning(await openLab(lab), to === ALL_PEERS ? [node] : [node, to], 'impair', { allowPaused: true });
-      const ctl = await labController(lab, opts);
-      const backend = await ctl.backend(node);
-      process.stderr.write(`acklab impair: backend ${backend.backend} (${backend.reason})\n`);
-      await ctl.impair([{ node, to, impairment }]);
-      if (!opts.dryRun) process.stdout.write(`impaired ${node} -> ${to === ALL_PEERS ? 'all' : to}\n`);
+      await withLabController(lab, opts, async (ctl) => {
+        const backend = await ctl.backend(node);
+        process.stderr.write(`acklab impair: backend ${backend.backend} (${backend.reason})\n`);
+        await ctl.impair([{ node, to, impairment }], forMs === undefined ? {} : { forMs });
+      });
+      if (!opts.dryRun) process.stdout.write(`impaired ${node} -> ${to === ALL_PEERS ? 'all' : to}${opts.for ? ` for ${opts.for}` : ''}\n`);
     });
 }

@@ -1,6 +1,6 @@
 /** What the impair / partition / heal / conditions verbs share: the lab's controller, and the table of what is in force. */
 import Table from 'cli-table3';
-import { UsageError, formatRate } from '../common/index.js';
+import { UsageError, formatDuration, formatRate, parseDuration } from '../common/index.js';
 import { describeImpairment } from '../conditions/index.js';
 import { ensureImages } from '../images/index.js';
 import { BACKENDS, type Backend, type ImpairController, type LabConditions, openController } from '../impair/index.js';
@@ -17,15 +17,39 @@ export function parseBackend(value: string | undefined): Backend | undefined {
   return value as Backend;
 }
 
-/** The lab's controller; the shaper image is built (or found) only when a sidecar must be made. */
-export async function labController(lab: string, flags: ControllerFlags = {}): Promise<ImpairController> {
+/**
+ * Runs `fn` with the lab's controller, then closes its control streams (the conditions stay in
+ * force, held by the nodes' agents). The shaper image is built or found only when a sidecar is made.
+ */
+export async function withLabController<T>(lab: string, flags: ControllerFlags, fn: (ctl: ImpairController) => Promise<T>): Promise<T> {
   const backend = parseBackend(flags.backend);
-  return openController(dockerRuntime(), lab, {
+  const ctl = await openController(dockerRuntime(), lab, {
     shaperImage: async () => (await ensureImages({ log: () => {} })).shaper,
     dryRun: flags.dryRun ?? false,
     ...(backend ? { backend } : {}),
   });
+  try {
+    return await fn(ctl);
+  } finally {
+    ctl.close();
+  }
 }
+
+/** `--for 30s`: how long a condition stays before the node's agent removes it by itself. */
+export function parseFor(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch (err) {
+    throw new UsageError(`--for: ${(err as Error).message}`);
+  }
+  if (!(ms > 0) || ms > MAX_TIMER_MS) throw new UsageError(`--for must be greater than 0 and at most ${formatDuration(MAX_TIMER_MS)} (got "${value}")`);
+  return ms;
+}
+
+/** setTimeout's ceiling: 2^31 − 1 ms (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function renderConditions(c: LabConditions): string {
   const lines: string[] = [];

@@ -1,10 +1,12 @@
 /**
  * Process faults from the command line: `acklab kill|stop|start|restart|pause|resume LAB NODE`.
- * Prints the node's state afterwards; a node that cannot take the action says why (exit 1).
+ * Prints the node's state afterwards; a node that cannot take the action says why (exit 1). A
+ * started or restarted node gets its conditions back in its new network namespace.
  */
 import type { Command } from 'commander';
 import { UsageError, parseDuration } from '../common/index.js';
-import { NODE_ACTIONS, NODE_ACTION_HELP, restoreConditionsAfterStart, runNodeAction, type NodeAction, type NodeActionOptions } from '../lab/index.js';
+import { NODE_ACTIONS, NODE_ACTION_HELP, runNodeAction, type NodeAction, type NodeActionOptions } from '../lab/index.js';
+import { withLabController } from './lab-controller.js';
 import { parseInput } from './input.js';
 import { nodeOf, openLab } from './lab-target.js';
 
@@ -29,8 +31,9 @@ function registerAction(program: Command, action: NodeAction): void {
     const n = nodeOf(target, node);
     const ref = { lab, node, containerId: n.containerId };
     const { started } = await runNodeAction(target.runtime.containers, ref, action, options);
-    if (started) await restoreConditionsAfterStart(ref);
     const info = await target.runtime.containers.inspect(n.containerId);
+    // A new namespace: the node's conditions go to a new sidecar there, the others learn its address.
+    if (started) await withLabController(lab, {}, (ctl) => ctl.nodeRestarted(node, { containerId: n.containerId, addresses: Object.values(info.addresses) }));
     const state = info.paused ? 'paused' : info.state === 'exited' ? `exited (${info.exitCode})` : info.state;
     process.stdout.write(`${PAST[action]} ${node} of lab "${lab}": now ${state}\n`);
   });

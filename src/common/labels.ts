@@ -25,6 +25,8 @@ export const LABELS = {
   contentHash: `${LABEL_PREFIX}.content-hash`,
   /** For test resources: the test session that made them. */
   session: `${LABEL_PREFIX}.session`,
+  /** For sidecars: the node container whose network namespace the sidecar joined. */
+  target: `${LABEL_PREFIX}.target`,
 } as const;
 
 export type ResourceRole = 'node' | 'network' | 'sidecar' | 'probe' | 'image' | 'test';
@@ -38,6 +40,7 @@ export interface LabelInput {
   network?: string;
   contentHash?: string;
   session?: string;
+  target?: string;
 }
 
 export function createLabels(input: LabelInput): Record<string, string> {
@@ -49,6 +52,7 @@ export function createLabels(input: LabelInput): Record<string, string> {
   if (input.network !== undefined) labels[LABELS.network] = input.network;
   if (input.contentHash !== undefined) labels[LABELS.contentHash] = input.contentHash;
   if (input.session !== undefined) labels[LABELS.session] = input.session;
+  if (input.target !== undefined) labels[LABELS.target] = input.target;
   return labels;
 }
 

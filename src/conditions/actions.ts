@@ -8,9 +8,12 @@
  *   partition n1 | n2,n3           groups that cannot reach each other (packets dropped); `partition … reset` refuses TCP
  *   partition n1 -/-> n2           one direction only
  *   heal [n1]                      remove every impairment and partition (or those involving n1)
+ *   kill|stop|start|restart|pause|resume n1
+ *                                  process faults: kill = SIGKILL, stop = SIGTERM with a grace, pause =
+ *                                  freeze every process (the crash that looks like a slow node)
  */
 import { ConditionError, conditionError, describeImpairment, impairmentKey, parseImpairment, parseImpairmentPairs, type Impairment } from './impairment.js';
-import { ALL_NODES, describePartition, parseNodeName, parsePartition, partitionNodes, type CutStyle, type PartitionSpec } from './partition.js';
+import { ALL_NODES, describePartition, parseNodeName, parsePartition, partitionNodes, type Cut, type CutStyle, type PartitionSpec } from './partition.js';
 
 /** Which packets an action concerns: `from`'s egress, only towards `to` when set (`*`: every node). */
 export interface LinkSelector {
@@ -33,10 +36,24 @@ export type NetworkAction =
   | { kind: 'partition'; partition: PartitionSpec; style: CutStyle }
   | { kind: 'heal'; node?: string };
 
+/** What a process fault does to a node's container. */
+export const PROCESS_VERBS = ['kill', 'stop', 'start', 'restart', 'pause', 'resume'] as const;
+export type ProcessVerb = (typeof PROCESS_VERBS)[number];
+export type ProcessAction = { kind: 'process'; verb: ProcessVerb; node: string };
+
+/**
+ * A step of a nemesis schedule (nemesis.ts), as played: the cuts it chose at this tick replace the
+ * ones it put in force before (its `tag`), or (`cuts: []`) it ends and removes them.
+ */
+export type NemesisAction = { kind: 'nemesis'; tag: string; name: string; cuts: Cut[]; groups?: string[][] };
+
+/** Anything a timeline step can do. */
+export type Action = NetworkAction | ProcessAction | NemesisAction;
+
 export const NETWORK_VERBS = ['impair', 'partition', 'heal'] as const;
 /** `delay a->b 50ms`: one key as a verb. */
 const SHORTHAND_KEYS = ['delay', 'jitter', 'loss', 'rate', 'duplicate', 'corrupt', 'reorder', 'delay-correlation', 'loss-correlation'] as const;
-export const ACTION_VERBS: readonly string[] = [...NETWORK_VERBS, ...SHORTHAND_KEYS];
+export const ACTION_VERBS: readonly string[] = [...NETWORK_VERBS, ...SHORTHAND_KEYS, ...PROCESS_VERBS];
 
 /** `n1->n2`, `n1<->n2` (both directions), `n1` or `*` (all egress). */
 export function parseLinkSelector(text: string): LinkSelector[] {
@@ -63,10 +80,27 @@ export function describeLink(l: LinkSelector): string {
 }
 
 /** Parses one action line (without its `at` time). Throws ConditionError saying what is allowed. */
-export function parseAction(text: string): NetworkAction[] {
+export function parseAction(text: string): Action[] {
   const trimmed = text.trim();
   const verb = trimmed.split(/\s+/, 1)[0] ?? '';
   const rest = trimmed.slice(verb.length).trim();
+  if ((PROCESS_VERBS as readonly string[]).includes(verb)) {
+    const words = rest.split(/\s+/).filter(Boolean);
+    if (words.length !== 1) throw conditionError(`write it like "${verb} n1": one node (got "${rest}")`);
+    return [{ kind: 'process', verb: verb as ProcessVerb, node: parseNodeName(words[0], 'node') }];
+  }
+  return parseNetworkAction(verb, rest);
+}
+
+/** An action line that must be a network action (a condition's `apply:` list): process faults belong to timelines. */
+export function parseNetworkActionLine(text: string): NetworkAction[] {
+  const actions = parseAction(text);
+  const other = actions.find((a) => a.kind !== 'impair' && a.kind !== 'partition' && a.kind !== 'heal');
+  if (other) throw conditionError(`"${text.trim()}" is a process fault; it belongs in a timeline ("at: 5s ${text.trim()}")`);
+  return actions as NetworkAction[];
+}
+
+function parseNetworkAction(verb: string, rest: string): NetworkAction[] {
   switch (verb) {
     case 'partition': {
       const reset = /\s+reset$/.exec(rest);
@@ -106,8 +140,12 @@ function impairActions(linkText: string, input: Parameters<typeof parseImpairmen
 }
 
 /** Every node name an action mentions (for the check against the topology). */
-export function nodesOf(action: NetworkAction): string[] {
+export function nodesOf(action: Action): string[] {
   switch (action.kind) {
+    case 'process':
+      return [action.node];
+    case 'nemesis':
+      return [...new Set(action.cuts.flatMap((c) => [c.from, c.to]))];
     case 'impair':
       return [action.link.from, ...(action.link.to ? [action.link.to] : [])].filter((n) => n !== ALL_NODES);
     case 'partition':
@@ -118,8 +156,13 @@ export function nodesOf(action: NetworkAction): string[] {
 }
 
 /** The action back in its one-line syntax (for logs, manifests and tables). */
-export function describeAction(action: NetworkAction): string {
+export function describeAction(action: Action): string {
   switch (action.kind) {
+    case 'process':
+      return `${action.verb} ${action.node}`;
+    case 'nemesis':
+      if (action.cuts.length === 0) return `${action.name}: ends`;
+      return `${action.name}: ${action.groups ? action.groups.map((g) => g.join(',')).join(' | ') : action.cuts.map((c) => `${c.from}-/->${c.to}`).join(' ')}`;
     case 'impair':
       return `impair ${describeLink(action.link)} ${describeImpairment(action.impairment)}`;
     case 'partition':

@@ -2,3 +2,4 @@
 export * from './impairment.js';
 export * from './partition.js';
 export * from './actions.js';
+export * from './nemesis.js';

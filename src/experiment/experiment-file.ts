@@ -41,6 +41,10 @@ import {
   describeImpairment,
   nodesOf,
   parseAction,
+  parseNetworkActionLine,
+  parseNemesis,
+  nemesisNodes,
+  type NemesisSpec,
   parseImpairment,
   parseImpairmentFields,
   parseLinkSelector,
@@ -70,7 +74,7 @@ const duration = unit(parseDuration);
 
 const actionLine = z.string().transform((text, ctx) => {
   try {
-    return { text, actions: parseAction(text) };
+    return { text, actions: parseNetworkActionLine(text) };
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: (err as Error).message });
     return z.NEVER;
@@ -150,7 +154,17 @@ const linkSpec = z
 
 const partitionSpec = z.string().transform((text, ctx) => {
   try {
-    return parseAction(`partition ${text}`)[0]!;
+    return parseNetworkActionLine(`partition ${text}`)[0]!;
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** `every 5s partition random-halves from 2s until 20s`, `flap a->b 2s` (src/conditions/nemesis.ts). */
+const nemesisLine = z.string().transform((text, ctx) => {
+  try {
+    return parseNemesis(text);
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: (err as Error).message });
     return z.NEVER;
@@ -164,6 +178,7 @@ const conditionSpec = z.strictObject({
   partitions: z.array(partitionSpec).default([]),
   apply: z.array(actionLine).default([]),
   timeline: z.array(timelineStep).default([]),
+  nemesis: z.array(nemesisLine).default([]),
 });
 
 const matrixSpec = z
@@ -195,6 +210,7 @@ export const experimentSchema = z.strictObject({
   conditions: z.array(conditionSpec).optional(),
   matrix: matrixSpec.optional(),
   timeline: z.array(timelineStep).default([]),
+  nemesis: z.array(nemesisLine).default([]),
 });
 
 export type RawExperiment = z.input<typeof experimentSchema>;
@@ -272,6 +288,14 @@ export function parseExperiment(text: string, file: string): LoadedExperiment {
   };
 
   const common = checkTimeline(raw.timeline, ['timeline']);
+  const checkNemesis = (specs: NemesisSpec[], at: FieldPath) => {
+    specs.forEach((spec, i) => {
+      if (spec.fromMs >= durationMs) issues.push(source.issue([...at, i], `it starts at ${formatDuration(spec.fromMs)}, not before the end of the run (duration ${formatDuration(durationMs)})`));
+      for (const node of nemesisNodes(spec)) mentions.push({ node, path: [...at, i] });
+    });
+    return specs;
+  };
+  const commonNemesis = checkNemesis(raw.nemesis, ['nemesis']);
   raw.workload.forEach((w, i) => {
     mentions.push({ node: w.node, path: ['workload', i, 'node'] });
     if (w.start >= durationMs) issues.push(source.issue(["workload", i, "start"], `start ${formatDuration(w.start)} is not before the end of the run (duration ${formatDuration(durationMs)})`));
@@ -284,16 +308,17 @@ export function parseExperiment(text: string, file: string): LoadedExperiment {
     c.partitions.forEach((p, j) => nodesOf(p).forEach((node) => mentions.push({ node, path: ['conditions', i, 'partitions', j] })));
     c.apply.forEach((p, j) => p.actions.flatMap(nodesOf).forEach((node) => mentions.push({ node, path: ['conditions', i, 'apply', j] })));
     const own = checkTimeline(c.timeline, ['conditions', i, 'timeline']);
-    conditions.push({ name: c.name, actions, timeline: sortSteps([...common, ...own]) });
+    const nemesis = [...commonNemesis, ...checkNemesis(c.nemesis, ['conditions', i, 'nemesis'])];
+    conditions.push({ name: c.name, actions, timeline: sortSteps([...common, ...own]), ...(nemesis.length ? { nemesis } : {}) });
   });
   if (raw.matrix) {
     try {
-      for (const c of expandMatrix(raw.matrix)) conditions.push({ ...c, timeline: sortSteps(common) });
+      for (const c of expandMatrix(raw.matrix)) conditions.push({ ...c, timeline: sortSteps(common), ...(commonNemesis.length ? { nemesis: commonNemesis } : {}) });
     } catch (err) {
       issues.push(source.issue(['matrix'], (err as Error).message));
     }
   }
-  if (conditions.length === 0) conditions.push({ name: 'baseline', actions: [], timeline: sortSteps(common) });
+  if (conditions.length === 0) conditions.push({ name: 'baseline', actions: [], timeline: sortSteps(common), ...(commonNemesis.length ? { nemesis: commonNemesis } : {}) });
 
   const seen = new Map<string, number>();
   conditions.forEach((c, i) => {

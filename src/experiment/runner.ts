@@ -43,14 +43,17 @@ import {
 import { dockerRuntime, type Runtime } from '../runtime/index.js';
 import type { Topology } from '../topology/index.js';
 import { collectNode, stopContainers } from './collect.js';
+import { TimelineLog, labSteps, playedSteps, runProcessFault } from './timeline.js';
 import { checkNodeNames, type LoadedExperiment } from './experiment-file.js';
 import { networkPlayer, type NetworkPlayer } from './player.js';
 import { createProgress, type ProgressSink, type RunLabel } from './progress.js';
-import { deriveSeed } from './rng.js';
+import { deriveSeed } from '../common/index.js';
 import { CONTAINER_OUT, experimentTopology, runLabName, runTopology, type NodeOutputs } from './topology.js';
 
 /** How long the runner waits for programs to exit on SIGTERM (they wait for outstanding acks first). */
 export const STOP_GRACE_MS = 10_000;
+/** Between choosing t0 and t0: time for every agent to arm its steps. */
+const START_LEAD_MS = 150;
 
 export interface RunnerOptions {
   /** Sweep folder; default lab/runs/<timestamp>-<name> under the current directory. */
@@ -224,6 +227,12 @@ class RunRecord {
   status: RunStatus = 'ok';
   lab: StartedLab | undefined;
   net: NetworkPlayer | undefined;
+  log: TimelineLog | undefined;
+  /** Process faults due, and the ones running (so collection waits for them). */
+  readonly faults: Promise<void>[] = [];
+  readonly timers: NodeJS.Timeout[] = [];
+  /** Read-backs of the conditions taken as timeline steps settle (collection waits for them). */
+  readonly reads: Promise<void>[] = [];
 
   constructor(
     readonly dir: string,
@@ -296,8 +305,16 @@ async function planRun(ctx: SweepContext, run: PlannedRun, began: number): Promi
     endedAt: '',
     t0: null,
     nodes: [],
-    timeline: run.condition.timeline.map((step) => ({ atMs: step.atMs, startedAtMs: null, appliedAtMs: null, text: step.text, step, ok: false })),
+    timeline: [],
   };
+  manifest.timeline = playedSteps(run.condition, ctx.base.nodes.map((n) => n.name), manifest.seed, experiment.durationMs).map((step) => ({
+    atMs: step.atMs,
+    startedAtMs: null,
+    appliedAtMs: null,
+    text: step.text,
+    step,
+    ok: false,
+  }));
   return new RunRecord(dir, labName, topology, manifest, outputs, gated);
 }
 
@@ -307,7 +324,7 @@ async function startPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): Pro
   phase('starting lab');
   r.lab = await startLab(ctx, r.topology, r.manifest.runId, phase);
   r.net = ctx.player(r.lab, r.manifest.seed);
-  if (run.condition.timeline.length > 0) {
+  if (r.manifest.timeline.length > 0) {
     phase('preparing sidecars for the timeline');
     await r.net.prepare();
   }
@@ -318,30 +335,55 @@ async function startPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): Pro
   if (run.condition.actions.length > 0 || r.lab.links.length > 0) await r.snapshot('start', 0);
 }
 
-/** t0: the workload starts with the condition in force; the timeline is played; the end awaited. */
+/**
+ * The timeline's network steps are staged on every agent; then t0 is chosen, the agents arm their
+ * steps, the workload starts at t0, process faults run at their time, and the end is awaited.
+ */
 async function playPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): Promise<void> {
   const lab = r.lab!;
   const net = r.net!;
-  const t0 = Date.now();
+  const names = lab.nodes.map((n) => n.name);
+  const steps = labSteps(r.manifest.timeline, names);
+  // Once a step is in force everywhere, what the kernel holds is read back into conditions.json.
+  r.log = new TimelineLog(r.manifest.timeline, steps, () => r.manifest.t0, (record) => {
+    if (r.manifest.t0 === null) return;
+    if (record.step.action.kind !== 'process') {
+      const at = record.appliedAtMs === null ? 'failed' : `in force at +${(record.appliedAtMs / 1000).toFixed(3)}s, spread ${record.spreadMs ?? 0} ms`;
+      ctx.progress.runPhase(run, `${record.text} (${at})`);
+    }
+    r.reads.push(r.snapshot(record.text, Date.now() - r.manifest.t0));
+  });
+  const log = r.log;
+  if (steps.length > 0) {
+    ctx.progress.runPhase(run, `staging ${steps.length} timeline step(s) on every node`);
+    await net.schedule(steps);
+  }
+  // Every agent of the lab (links, the condition, the timeline) is watched for the whole run.
+  await net.watch((e) => log.on(e));
+  const t0 = Date.now() + START_LEAD_MS;
   r.manifest.t0 = t0;
+  if (steps.length > 0) await net.start(t0);
+  r.manifest.timeline.forEach((record, index) => {
+    const action = record.step.action;
+    if (action.kind !== 'process') return;
+    let settle!: () => void;
+    r.faults.push(new Promise<void>((resolve) => (settle = resolve)));
+    r.timers.push(
+      setTimeout(async () => {
+        const done = await runProcessFault(ctx.runtime.containers, lab, action, (node, ref) => net.nodeRestarted(node, ref));
+        log.processDone(index, action.node, done.firedAtMs, done.doneAtMs, done.error);
+        if (done.error) r.problems.push(`timeline step "${record.text}" failed: ${done.error}`);
+        ctx.progress.runPhase(run, record.text);
+        settle();
+      }, Math.max(0, t0 + record.atMs - Date.now())),
+    );
+  });
+  await abortable(t0 - Date.now(), ctx.signal);
   await openGate(lab, r.gated);
   ctx.progress.runPhase(run, `running (${ctx.experiment.durationMs / 1000}s)`);
-  for (const [i, step] of run.condition.timeline.entries()) {
-    await abortable(t0 + step.atMs - Date.now(), ctx.signal);
-    const played = r.manifest.timeline[i]!;
-    played.startedAtMs = Date.now() - t0;
-    try {
-      await net.apply(step.action);
-      played.appliedAtMs = Date.now() - t0;
-      played.ok = true;
-      ctx.progress.runPhase(run, step.text);
-    } catch (err) {
-      played.error = errorMessage(err);
-      r.problems.push(`timeline step "${step.text}" failed: ${played.error}`);
-    }
-    await r.snapshot(step.text, Date.now() - t0);
-  }
-  await waitForEnd(lab, t0 + ctx.experiment.durationMs, ctx.signal);
+  // Not before the last step: a crash-recovery timeline starts nodes again after the others stopped.
+  const lastStep = Math.max(0, ...r.manifest.timeline.map((t) => t.atMs));
+  await waitForEnd(lab, t0 + ctx.experiment.durationMs, ctx.signal, t0 + lastStep);
 }
 
 /** Clients and mesh stopped first, so servers still answer while they drain; then every node's output copied out. */
@@ -350,7 +392,14 @@ async function collectPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): P
   if (!lab) return;
   ctx.progress.runPhase(run, 'collecting');
   const containers = ctx.runtime.containers;
+  for (const t of r.timers) clearTimeout(t);
+  await Promise.race([Promise.all(r.faults), new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS))]);
+  await Promise.race([Promise.all(r.reads), new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS))]);
+  r.log?.stopWatching();
+  r.log?.finish(Date.now());
   try {
+    // a frozen node cannot be stopped: thaw it first
+    await Promise.all(lab.nodes.map(async (n) => ((await containers.inspect(n.containerId).catch(() => undefined))?.paused ? containers.unpause(n.containerId) : undefined)));
     const servers = lab.nodes.filter((n) => n.spec.role === 'server');
     await stopContainers(containers, lab.nodes.filter((n) => !servers.includes(n)).map((n) => n.containerId), STOP_GRACE_MS);
     await stopContainers(containers, servers.map((n) => n.containerId), STOP_GRACE_MS);
@@ -367,6 +416,7 @@ async function collectPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): P
     // the player knows when it applied something; topology links were applied by the lab's start step
     const readBack = r.snapshots.map((x) => (x.state as { backend?: { backend?: string } } | null)?.backend?.backend).find(Boolean);
     r.manifest.backend = (await r.net?.backend().catch(() => null)) ?? readBack ?? null;
+    r.net?.close();
   } catch (err) {
     r.problems.push(`collecting failed: ${errorMessage(err)}`);
   }
@@ -381,11 +431,17 @@ async function teardownPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): 
 }
 
 async function writeRunFiles(r: RunRecord): Promise<void> {
+  const losses = r.log?.losses ?? [];
+  if (losses.length > 0) {
+    r.manifest.invalid = losses;
+    // A run that lost a condition ran under other conditions than it says: never `ok`.
+    if (r.status === 'ok') r.status = 'invalid';
+  }
   r.manifest.status = r.status;
   r.manifest.endedAt = new Date().toISOString();
   if (r.problems.length > 0) r.manifest.error = [r.manifest.error, ...r.problems].filter(Boolean).join('; ');
   await writeJson(path.join(r.dir, RUN_FILES.manifest), r.manifest);
-  await writeFile(path.join(r.dir, RUN_FILES.conditions), `${JSON.stringify(r.snapshots, null, 2)}\n`);
+  await writeFile(path.join(r.dir, RUN_FILES.conditions), `${JSON.stringify([...r.snapshots].sort((a, b) => a.atMs - b.atMs), null, 2)}\n`);
 }
 
 /**
@@ -428,12 +484,12 @@ async function openGate(lab: StartedLab, gated: string[]): Promise<void> {
   );
 }
 
-/** Until the end of the run, or earlier once every client and mesh node has exited on its own. */
-async function waitForEnd(lab: StartedLab, endAt: number, signal?: AbortSignal): Promise<void> {
+/** Until the end of the run, or earlier (not before `notBefore`) once every client and mesh node has exited on its own. */
+async function waitForEnd(lab: StartedLab, endAt: number, signal: AbortSignal | undefined, notBefore: number): Promise<void> {
   const finite = lab.nodes.filter((n) => n.spec.role === 'client' || n.spec.role === 'mesh');
   while (Date.now() < endAt) {
     await abortable(Math.min(500, endAt - Date.now()), signal);
-    if (finite.length === 0) continue;
+    if (finite.length === 0 || Date.now() < notBefore) continue;
     const states = await Promise.all(finite.map((n) => lab.state(n.name).catch(() => ({ running: false }))));
     if (states.every((s) => !s.running)) return;
   }

@@ -22,10 +22,14 @@ export interface ProgramBundle {
   code: string;
 }
 
+/** The shaper sidecar's agent (src/impair/agent), bundled the same way for the shaper image. */
+export const AGENT_ENTRY = 'src/impair/agent/main.ts';
+
 /** The entry each bundle starts from: runs `main`, turns a thrown error into `Error: …` and an exit code. */
-export function bundleEntry(program: ProgramName): string {
+export function bundleEntry(program: ProgramName | 'agent'): string {
+  const source = program === 'agent' ? `./${AGENT_ENTRY}` : `./src/programs/${program}/main.ts`;
   return [
-    `import { main } from './src/programs/${program}/main.ts';`,
+    `import { main } from '${source}';`,
     'try {',
     '  await main(process.argv.slice(2));',
     '} catch (err) {',
@@ -37,7 +41,17 @@ export function bundleEntry(program: ProgramName): string {
   ].join('\n');
 }
 
+/** The agent, as one file for the shaper image. */
+export async function bundleAgent(repoRoot: string): Promise<{ fileName: string; code: string }> {
+  const [agent] = await bundle(repoRoot, ['agent']);
+  return { fileName: 'agent.mjs', code: agent!.code };
+}
+
 export async function bundlePrograms(repoRoot: string): Promise<ProgramBundle[]> {
+  return (await bundle(repoRoot, PROGRAMS)) as ProgramBundle[];
+}
+
+async function bundle(repoRoot: string, names: readonly (ProgramName | 'agent')[]): Promise<{ program: ProgramName | 'agent'; fileName: string; code: string }[]> {
   let esbuild: typeof import('esbuild');
   try {
     esbuild = await import('esbuild');
@@ -45,7 +59,7 @@ export async function bundlePrograms(repoRoot: string): Promise<ProgramBundle[]>
     throw new AcklabError('esbuild is needed to bundle the lab programs: run `npm ci` in the acklab checkout', 1, { cause: err });
   }
   return Promise.all(
-    PROGRAMS.map(async (program) => {
+    names.map(async (program) => {
       try {
         const result = await esbuild.build({
           stdin: { contents: bundleEntry(program), resolveDir: repoRoot, sourcefile: `acklab-${program}.js`, loader: 'js' },
@@ -64,7 +78,7 @@ export async function bundlePrograms(repoRoot: string): Promise<ProgramBundle[]>
         return { program, fileName: `${program}.mjs`, code };
       } catch (err) {
         throw new AcklabError(
-          `cannot bundle ${path.join('src/programs', program, 'main.ts')}: ${errorMessage(err)}`,
+          `cannot bundle ${program === 'agent' ? AGENT_ENTRY : path.join('src/programs', program, 'main.ts')}: ${errorMessage(err)}`,
           1,
           { cause: err },
         );
@@ -76,26 +90,37 @@ export async function bundlePrograms(repoRoot: string): Promise<ProgramBundle[]>
 /** Where `npm run build` leaves the bundles for the package, relative to the package root. */
 export const PREBUILT_BUNDLES = path.join('dist', 'bundles');
 
-/** The bundles for an image build: from the sources in a checkout, else the ones the package shipped. */
+/** A checkout has the sources to bundle from; an installed package has only what it shipped. */
+function hasSources(root: string): boolean {
+  return existsSync(path.join(root, 'src', 'programs'));
+}
+
+async function prebuilt(root: string, fileName: string): Promise<string> {
+  const file = path.join(root, PREBUILT_BUNDLES, fileName);
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new AcklabError(`neither the sources (src/) nor the packaged bundle ${file} are there: reinstall acklab`, 1, { cause: err });
+  }
+}
+
+/** The programs' bundles for the node image: from the sources in a checkout, else the ones the package shipped. */
 export async function programBundles(root: string): Promise<ProgramBundle[]> {
-  if (existsSync(path.join(root, 'src', 'programs'))) return bundlePrograms(root);
-  return Promise.all(
-    PROGRAMS.map(async (program) => {
-      const file = path.join(root, PREBUILT_BUNDLES, `${program}.mjs`);
-      try {
-        return { program, fileName: `${program}.mjs`, code: await readFile(file, 'utf8') };
-      } catch (err) {
-        throw new AcklabError(`neither the sources (src/programs) nor the packaged bundle ${file} are there: reinstall acklab`, 1, { cause: err });
-      }
-    }),
-  );
+  if (hasSources(root)) return bundlePrograms(root);
+  return Promise.all(PROGRAMS.map(async (program) => ({ program, fileName: `${program}.mjs`, code: await prebuilt(root, `${program}.mjs`) })));
+}
+
+/** The agent's bundle for the shaper image, the same way. */
+export async function agentBundle(root: string): Promise<{ fileName: string; code: string }> {
+  if (hasSources(root)) return bundleAgent(root);
+  return { fileName: 'agent.mjs', code: await prebuilt(root, 'agent.mjs') };
 }
 
 /** Writes the bundles into `<root>/dist/bundles` (run by `npm run build`, so `npm pack` ships them). */
 export async function writePrebuiltBundles(root: string): Promise<string[]> {
   const dir = path.join(root, PREBUILT_BUNDLES);
   await mkdir(dir, { recursive: true });
-  const bundles = await bundlePrograms(root);
+  const bundles = [...(await bundlePrograms(root)), await bundleAgent(root)];
   return Promise.all(
     bundles.map(async (b) => {
       const file = path.join(dir, b.fileName);

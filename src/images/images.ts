@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { AcklabError, createLabels, errorMessage, labelFilter } from '../common/index.js';
 import { dockerRuntime, type ImageClient, type Runtime } from '../runtime/index.js';
 import { bootstrapDebianBase } from './bootstrap.js';
-import { programBundles } from './bundle.js';
+import { agentBundle, programBundles } from './bundle.js';
 import { contentHash, type ContextFile } from './content-hash.js';
 import { BOOTSTRAP_BASE, DEFAULT_BASES, IMAGE_REPOS, IMAGE_ROLES, chooseBase, imageTag, type BaseStep, type ImageRole } from './plan.js';
 
@@ -125,8 +125,10 @@ export async function buildContexts(root: string): Promise<Record<ImageRole, Con
     await contextFile(path.join(dockerDir, 'node/Dockerfile'), 'Dockerfile'),
     ...bundles.map((b) => ({ path: `bin/${b.fileName}`, mode: 0o755, content: b.code })),
   ];
+  const agent = await agentBundle(root);
   const shaper: ContextFile[] = [
     await contextFile(path.join(dockerDir, 'shaper/Dockerfile'), 'Dockerfile'),
+    { path: `bin/${agent.fileName}`, mode: 0o755, content: agent.code },
     ...(await directoryFiles(path.join(dockerDir, 'shaper/helper'), 'helper')).filter((f) => HELPER_SOURCE.test(f.path)),
   ];
   return { node, shaper };

@@ -10,15 +10,26 @@ import { probeBackend } from './probe.js';
 import { type LabNodeRef, Sidecars, findLabNodes, sidecarExecutor } from './sidecars.js';
 
 export function labHandle(lab: string, refs: LabNodeRef[], sidecars: Sidecars): LabHandle {
-  return {
+  const handle: LabHandle = {
     lab,
     nodes: refs.map((r) => ({ name: r.name, addresses: r.addresses })),
-    async executor(node, create) {
+    async agent(node, create) {
       const ref = refs.find((r) => r.name === node);
       if (!ref) throw new AcklabError(`unknown node "${node}"; the lab's nodes are: ${refs.map((r) => r.name).join(', ')}`);
-      return sidecars.executor(ref, create);
+      return sidecars.agent(ref, create);
+    },
+    close: () => sidecars.close(),
+    async replaceNode(node, next) {
+      const ref = refs.find((r) => r.name === node);
+      if (!ref) throw new AcklabError(`unknown node "${node}"`);
+      await sidecars.remove(node);
+      ref.containerId = next.containerId;
+      ref.addresses = next.addresses;
+      const addressing = handle.nodes.find((n) => n.name === node);
+      if (addressing) addressing.addresses = next.addresses;
     },
   };
+  return handle;
 }
 
 export interface OpenOptions extends ControllerOptions {

@@ -1,76 +1,48 @@
 /**
- * iptables(8) builders, run inside a node's namespace.
+ * iptables(8) in a node's namespace: three acklab chains, hooked once, whose whole content is
+ * replaced by one `iptables-restore --noflush` batch per change (declaring a chain in the batch
+ * flushes it; the tables commit atomically), so a step switches a node all at once.
  *
  * ```
- * mangle POSTROUTING ─► ACKLAB-IMPAIR                      (one rule per impaired destination address)
- *     -m mark --mark 0x4acc            → RETURN            (duplicates the helper re-sends itself)
- *     ! -o lo -d <peer>/32  [comment: acklab impair to=n2 delay=50ms …]
- *                                      → NFQUEUE --queue-num 100    (userspace backend, packet stage)
- *                                      → RETURN                     (netem backend / rate only: record + counters)
- *     ! -o lo               [comment: acklab impair to=* …]  → NFQUEUE/RETURN   ("all egress", last)
+ * mangle POSTROUTING ─► ACKLAB-IMPAIR       per impaired destination address, per-peer first, "*" last:
+ *     ! -o lo -d <peer>/32 [comment: acklab impair to=n2 delay=50ms …] → CLASSIFY --set-class 1:<minor>
+ *                                                         (a rate, or a netem leaf: the stage's tc class)
+ *     ! -o lo -d <peer>/32 -m mark ! --mark 0x4acc       → NFQUEUE --queue-num <q>
+ *                                                         (userspace backend, packet stage: the helper)
+ *     ! -o lo -d <peer>/32                                → RETURN  (so "*" rules never see this peer)
+ *     ! -o lo              [comment: acklab impair to=* …] → CLASSIFY / NFQUEUE   ("all egress")
  *
  * filter OUTPUT ─► ACKLAB-PART-OUT     -d <to>/32   [comment: acklab cut n1->n2 drop] → DROP
  * filter INPUT  ─► ACKLAB-PART-IN      -s <from>/32 [comment: acklab cut n1->n2 drop] → DROP
  *     reset style: OUT first answers TCP with REJECT --reject-with tcp-reset; IN lets those RSTs in.
  * ```
- * The comment is the record of what is in force (see spec-comment.ts); mangle POSTROUTING sees
- * locally generated and forwarded packets after routing, so the out-device is known.
- * NFQUEUE is used WITHOUT --queue-bypass: a dead helper then drops the destination's traffic
- * (fail closed, visible as loss) instead of silently un-impairing it; `conditions` checks that
- * every queue in the rules has a listener in /proc/net/netfilter/nfnetlink_queue and reports it.
+ * The first rule of each destination carries the comment that records the condition (see
+ * spec-comment.ts), so read-back comes from the kernel. mangle POSTROUTING sees locally generated
+ * and forwarded packets after routing, so the out-device is known. NFQUEUE is used WITHOUT
+ * --queue-bypass: a dead helper then drops the destination's traffic (fail closed) instead of
+ * silently un-impairing it — and the agent notices the helper's exit at once.
  */
 import { ALL_PEERS, type Cut } from '../conditions/index.js';
-import { encodeCutComment, encodeImpairComment } from './spec-comment.js';
-import { type Destination, orderDestinations } from './tc.js';
+import { encodeCutComment } from './spec-comment.js';
+import { classId } from './tc.js';
 
 export const IMPAIR_CHAIN = 'ACKLAB-IMPAIR';
 export const PART_OUT_CHAIN = 'ACKLAB-PART-OUT';
 export const PART_IN_CHAIN = 'ACKLAB-PART-IN';
+export const ACKLAB_CHAINS = [IMPAIR_CHAIN, PART_OUT_CHAIN, PART_IN_CHAIN] as const;
 /** fwmark the helper puts on duplicates it re-sends through a raw socket, so they are not queued again. */
 export const HELPER_MARK = '0x4acc';
-/** First NFQUEUE number; destination i uses FIRST_QUEUE + i (queue numbers are per namespace). */
-export const FIRST_QUEUE = 100;
 
-const ipt = (...args: string[]) => ['iptables', '-w', ...args];
+const ipt = (...args: string[]) => ['iptables', '-w', '5', ...args];
 
-export interface QueuedDestination extends Destination {
-  /** NFQUEUE number when the helper handles this destination; undefined = no packet stage. */
-  queue?: number;
-}
+/** The comment of a queue rule that follows its destination's class rule: `acklab queue to=n2`. */
+export const QUEUE_NOTE = 'acklab queue';
 
-/**
- * The mangle chain for a node's impairments. `useQueue` is true on the userspace backend: a
- * destination that needs a packet stage goes to its own NFQUEUE.
- */
-export function buildImpairRules(destinations: QueuedDestination[]): string[][] {
-  const cmds: string[][] = [
+/** Creates the three chains and hooks them in (each hook first in its base chain). Run once per namespace. */
+export function chainSetup(): string[][] {
+  return [
     ipt('-t', 'mangle', '-N', IMPAIR_CHAIN),
     ipt('-t', 'mangle', '-A', 'POSTROUTING', '-j', IMPAIR_CHAIN),
-  ];
-  const dests = orderDestinations(destinations) as QueuedDestination[];
-  if (dests.some((d) => d.queue !== undefined)) {
-    cmds.push(ipt('-t', 'mangle', '-A', IMPAIR_CHAIN, '-m', 'mark', '--mark', HELPER_MARK, '-j', 'RETURN'));
-  }
-  for (const d of dests) {
-    const comment = ['-m', 'comment', '--comment', encodeImpairComment(d.to, d.impairment)];
-    const target = d.queue !== undefined ? ['-j', 'NFQUEUE', '--queue-num', String(d.queue)] : ['-j', 'RETURN'];
-    const matches = d.to === ALL_PEERS ? [[]] : d.addresses.map((a) => ['-d', `${a}/32`]);
-    for (const m of matches) cmds.push(ipt('-t', 'mangle', '-A', IMPAIR_CHAIN, '!', '-o', 'lo', ...m, ...comment, ...target));
-  }
-  return cmds;
-}
-
-export function teardownImpairRules(): string[][] {
-  return [
-    ipt('-t', 'mangle', '-D', 'POSTROUTING', '-j', IMPAIR_CHAIN),
-    ipt('-t', 'mangle', '-F', IMPAIR_CHAIN),
-    ipt('-t', 'mangle', '-X', IMPAIR_CHAIN),
-  ];
-}
-
-/** Creates the partition chains and hooks them first in OUTPUT and INPUT. */
-export function partitionSetup(): string[][] {
-  return [
     ipt('-N', PART_OUT_CHAIN),
     ipt('-N', PART_IN_CHAIN),
     ipt('-I', 'OUTPUT', '1', '-j', PART_OUT_CHAIN),
@@ -78,8 +50,12 @@ export function partitionSetup(): string[][] {
   ];
 }
 
-export function partitionTeardown(): string[][] {
+/** Unhooks and deletes the chains (heal of a whole lab leaves no trace). Each may fail harmlessly. */
+export function chainTeardown(): string[][] {
   return [
+    ipt('-t', 'mangle', '-D', 'POSTROUTING', '-j', IMPAIR_CHAIN),
+    ipt('-t', 'mangle', '-F', IMPAIR_CHAIN),
+    ipt('-t', 'mangle', '-X', IMPAIR_CHAIN),
     ipt('-D', 'OUTPUT', '-j', PART_OUT_CHAIN),
     ipt('-D', 'INPUT', '-j', PART_IN_CHAIN),
     ipt('-F', PART_OUT_CHAIN),
@@ -89,27 +65,90 @@ export function partitionTeardown(): string[][] {
   ];
 }
 
+/** The command that applies a batch; the batch itself goes to its stdin. */
+export const IPTABLES_RESTORE: readonly string[] = ['iptables-restore', '-w', '5', '--noflush'];
+
+/** One impaired destination as the rules see it. */
+export interface RuleDestination {
+  /** Peer node name, or '*' for all egress. */
+  to: string;
+  /** The peer's addresses (ignored for '*'). */
+  addresses: string[];
+  /** The record written as the first rule's comment. */
+  record: string;
+  /** tc class minor when the stage has a class (rate, or netem leaf). */
+  classMinor?: number;
+  /** NFQUEUE number when the helper handles the packet stage. */
+  queue?: number;
+}
+
+/** A restore-format rule line; arguments with blanks are double-quoted (iptables-restore(8)). */
+function line(args: string[]): string {
+  return args.map((a) => (/[\s"]/.test(a) ? `"${a.replace(/"/g, '\\"')}"` : a)).join(' ');
+}
+
+/** The rules of the ACKLAB-IMPAIR chain, as `-A …` argument lists: per-peer destinations first, "*" last. */
+export function impairRules(destinations: readonly RuleDestination[]): string[][] {
+  const ordered = [...destinations.filter((d) => d.to !== ALL_PEERS), ...destinations.filter((d) => d.to === ALL_PEERS)];
+  const rules: string[][] = [];
+  for (const d of ordered) {
+    const matches = d.to === ALL_PEERS ? [[]] : d.addresses.map((a) => ['-d', `${a}/32`]);
+    for (const m of matches) {
+      let record = ['-m', 'comment', '--comment', d.record];
+      const base = ['-A', IMPAIR_CHAIN, '!', '-o', 'lo', ...m];
+      if (d.classMinor !== undefined) {
+        rules.push([...base, ...record, '-j', 'CLASSIFY', '--set-class', classId(d.classMinor)]);
+        record = [];
+      }
+      // The queue rule carries the record when there is no class rule, else a note naming its destination.
+      const queueNote = record.length > 0 ? record : ['-m', 'comment', '--comment', `${QUEUE_NOTE} to=${d.to}`];
+      if (d.queue !== undefined) rules.push([...base, '-m', 'mark', '!', '--mark', HELPER_MARK, ...queueNote, '-j', 'NFQUEUE', '--queue-num', String(d.queue)]);
+      if (d.to !== ALL_PEERS) rules.push([...base, '-j', 'RETURN']);
+    }
+  }
+  return rules;
+}
+
 /**
  * The rules for one cut on one side: on the sender (`side: 'from'`) they block packets to the
  * receiver's addresses; on the receiver (`side: 'to'`) packets from the sender's addresses — both,
- * so the cut holds even if one namespace's rules are changed. `op` is -A to add, -D to delete.
+ * so the cut holds even if one namespace's rules are changed.
  */
-export function cutRules(cut: Cut, side: 'from' | 'to', peerAddresses: string[], op: '-A' | '-D' = '-A'): string[][] {
+export function cutRules(cut: Cut, side: 'from' | 'to', peerAddresses: readonly string[]): string[][] {
   const comment = ['-m', 'comment', '--comment', encodeCutComment(cut)];
-  const cmds: string[][] = [];
+  const rules: string[][] = [];
   for (const a of peerAddresses) {
     if (side === 'from') {
-      const base = [op, PART_OUT_CHAIN, '-d', `${a}/32`];
+      const base = ['-A', PART_OUT_CHAIN, '-d', `${a}/32`];
       // Reset style: the local TCP socket gets a RST at once (iptables-extensions(8) REJECT).
-      if (cut.style === 'reset') cmds.push(ipt(...base, '-p', 'tcp', ...comment, '-j', 'REJECT', '--reject-with', 'tcp-reset'));
-      cmds.push(ipt(...base, ...comment, '-j', 'DROP'));
+      if (cut.style === 'reset') rules.push([...base, '-p', 'tcp', ...comment, '-j', 'REJECT', '--reject-with', 'tcp-reset']);
+      rules.push([...base, ...comment, '-j', 'DROP']);
     } else {
-      const base = [op, PART_IN_CHAIN, '-s', `${a}/32`];
-      if (cut.style === 'reset') cmds.push(ipt(...base, '-p', 'tcp', '--tcp-flags', 'RST', 'RST', ...comment, '-j', 'RETURN'));
-      cmds.push(ipt(...base, ...comment, '-j', 'DROP'));
+      const base = ['-A', PART_IN_CHAIN, '-s', `${a}/32`];
+      if (cut.style === 'reset') rules.push([...base, '-p', 'tcp', '--tcp-flags', 'RST', 'RST', ...comment, '-j', 'RETURN']);
+      rules.push([...base, ...comment, '-j', 'DROP']);
     }
   }
-  return cmds;
+  return rules;
+}
+
+/** The whole batch: every acklab chain declared (so flushed) and refilled, one COMMIT per table. */
+export function restoreBatch(impair: readonly string[][], cuts: readonly string[][]): string {
+  const out = cuts.filter((r) => r[1] === PART_OUT_CHAIN);
+  const into = cuts.filter((r) => r[1] === PART_IN_CHAIN);
+  return [
+    '*mangle',
+    `:${IMPAIR_CHAIN} - [0:0]`,
+    ...impair.map(line),
+    'COMMIT',
+    '*filter',
+    `:${PART_OUT_CHAIN} - [0:0]`,
+    `:${PART_IN_CHAIN} - [0:0]`,
+    ...out.map(line),
+    ...into.map(line),
+    'COMMIT',
+    '',
+  ].join('\n');
 }
 
 /** Read-back: the whole ruleset with counters, and the kernel's NFQUEUE listeners. */

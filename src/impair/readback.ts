@@ -1,16 +1,12 @@
 /**
- * Reading what is in force back from a node's kernel (never from memory): its acklab iptables
+ * What is in force on a node, read back from its kernel (never from memory): its acklab iptables
  * rules with their comments and counters, its qdiscs, and whether each userspace helper is bound
- * to its queue. Pure parsers live in state.ts; this file runs the read commands.
+ * to its queue — as the node's agent captured them (`status`) — plus the problems the agent saw.
  */
 import { sameCut, type Cut } from '../conditions/index.js';
-import { commandError } from './executor.js';
-import { helperStatsfile } from './helper.js';
-import { IPTABLES_SAVE, NFQUEUE_PROC } from './iptables.js';
+import type { AgentStatus } from './agent/protocol.js';
 import type { BackendProbe } from './probe.js';
-import type { NamespaceExecutor } from './sidecars.js';
-import { type ImpairRecord, type RulesState, parseIptablesSave, parseLinkDevices, parseNfqueueProc } from './state.js';
-import { tcShow } from './tc.js';
+import { type ImpairRecord, type RulesState, parseIptablesSave, parseNfqueueProc } from './state.js';
 
 export interface HelperStatus {
   queue: number;
@@ -41,47 +37,31 @@ export interface LabConditions {
   healthy: boolean;
 }
 
-export type NodeRules = RulesState & { devices: string[] };
-
-export const LINK_SHOW: readonly string[] = ['ip', '-o', 'link', 'show'];
-
-/** The node's acklab rules and its devices; with no sidecar, nothing is in force. */
-export async function readRules(node: string, exec: NamespaceExecutor | undefined, noSidecarDevices: string[] = ['eth0']): Promise<NodeRules> {
-  if (!exec) return { ...parseIptablesSave('', node), devices: noSidecarDevices };
-  const [save, links] = await Promise.all([exec.run(IPTABLES_SAVE), exec.run(LINK_SHOW)]);
-  if (save.exitCode !== 0) throw commandError(node, IPTABLES_SAVE, save);
-  return { ...parseIptablesSave(save.stdout, node), devices: parseLinkDevices(links.stdout) };
-}
-
-/** Everything in force on one node, with a problem for every rule whose machinery is missing. */
-export async function readNodeConditions(node: string, exec: NamespaceExecutor | undefined): Promise<NodeConditions> {
-  const result: NodeConditions = { node, sidecar: exec !== undefined, impairments: [], cuts: [], qdiscs: {}, problems: [] };
-  if (!exec) return result;
-  const rules = await readRules(node, exec);
-  const [queues, ...qdiscs] = await Promise.all([exec.run(NFQUEUE_PROC), ...rules.devices.map((dev) => exec.run(tcShow(dev)))]);
-  rules.devices.forEach((dev, i) => (result.qdiscs[dev] = qdiscs[i]!.stdout.trim()));
-  const listeners = parseNfqueueProc(queues!.stdout);
-  result.cuts = rules.cuts;
-  for (const r of rules.impairments) {
+/** One node's conditions from its agent's status: the kernel's rules, queues and qdiscs, and the agent's problems. */
+export function nodeConditionsFromStatus(node: string, status: AgentStatus): NodeConditions {
+  const rules = parseIptablesSave(status.kernel.iptablesSave, node);
+  const listeners = parseNfqueueProc(status.kernel.nfqueue);
+  const problems = status.problems.map((p) => p.reason);
+  const impairments = rules.impairments.map((r) => {
     const rec: NodeConditions['impairments'][number] = { ...r };
     if (r.queue !== undefined) {
       const listener = listeners.get(r.queue);
-      const stats = await exec.run(['cat', helperStatsfile(r.queue)]);
+      const helper = status.helpers.find((h) => h.queue === r.queue);
       rec.helper = { queue: r.queue, alive: listener !== undefined, kernelDropped: listener ? listener.queueDropped + listener.userDropped : 0 };
-      if (stats.exitCode === 0) rec.helper.stats = parseStats(stats.stdout);
-      if (!listener) {
-        result.problems.push(
+      if (helper?.stats) rec.helper.stats = helper.stats;
+      if (!listener && !problems.some((p) => p.includes(`queue ${r.queue}`))) {
+        problems.push(
           `the helper for ${node} -> ${r.to} (queue ${r.queue}) is not running: the kernel is DROPPING that traffic ` +
             `(NFQUEUE without --queue-bypass, by design); re-apply with \`acklab impair\` or remove with \`acklab heal\``,
         );
       }
     }
-    if (r.impairment.rateBps !== undefined && !Object.values(result.qdiscs).some((q) => /qdisc htb 1: root/.test(q))) {
-      result.problems.push(`${node} -> ${r.to} has a rate recorded but no htb tree is in force`);
+    if (r.impairment.rateBps !== undefined && !Object.values(status.kernel.qdiscs).some((q) => /qdisc htb 1: root/.test(q))) {
+      problems.push(`${node} -> ${r.to} has a rate recorded but no htb tree is in force`);
     }
-    result.impairments.push(rec);
-  }
-  return result;
+    return rec;
+  });
+  return { node, sidecar: true, impairments, cuts: rules.cuts, qdiscs: status.kernel.qdiscs, problems };
 }
 
 /** The lab's conditions from its nodes'; the backend as the kernel shows it (queues: userspace, netem qdiscs: netem). */
@@ -92,11 +72,5 @@ export function labConditions(lab: string, nodes: NodeConditions[], probed?: Bac
   if (nodes.some((n) => n.impairments.some((i) => i.queue !== undefined))) out.backend = { backend: 'userspace', reason: 'NFQUEUE rules in force' };
   else if (nodes.some((n) => Object.values(n.qdiscs).some((q) => / netem /.test(q)))) out.backend = { backend: 'netem', reason: 'netem qdiscs in force' };
   else if (probed) out.backend = probed;
-  return out;
-}
-
-function parseStats(text: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [, k, v] of text.matchAll(/(\w+)=(\d+)/g)) out[k!] = Number(v);
   return out;
 }

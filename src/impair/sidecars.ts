@@ -1,11 +1,14 @@
 /**
  * Sidecars: one shaper container per impaired node, sharing the node's network namespace
  * (`container:<id>` network mode, NET_ADMIN), so app containers need no capabilities and any
- * image can be impaired (pumba's way). A sidecar only runs argv it is given; every decision is
- * made by the pure builders of this folder.
+ * image can be impaired (pumba's way). Its main process is the node's agent (agent/main.ts),
+ * which acklab talks to over one control stream; every decision is made by the pure planners of
+ * this folder. A node that is started again gets a new namespace, so it gets a new sidecar too.
  */
 import { AcklabError, LABELS, createLabels, errorMessage, labelFilter } from '../common/index.js';
 import type { ContainerClient, ExecResult } from '../runtime/index.js';
+import { AgentClient } from './agent-client.js';
+import { AGENT_DAEMON } from './agent/protocol.js';
 
 /** Runs argv inside one node's network namespace. The narrow interface the controller depends on. */
 export interface NamespaceExecutor {
@@ -52,38 +55,51 @@ export async function findLabNodes(containers: ContainerClient, lab: string): Pr
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Creates, finds and removes a lab's sidecars. */
+/** Creates, finds and removes a lab's sidecars, and connects to their agents. */
 export class Sidecars {
-  private readonly cache = new Map<string, NamespaceExecutor>();
+  private readonly agents = new Map<string, Promise<AgentClient>>();
 
   constructor(private readonly options: SidecarOptions) {}
 
-  /** The node's sidecar, created and started if `create` and absent; undefined if absent and not `create`. */
-  async executor(node: LabNodeRef, create: boolean): Promise<NamespaceExecutor | undefined> {
-    const cached = this.cache.get(node.name);
+  /** The node's agent: its running sidecar's, or a new sidecar's when `create`; undefined if none and not `create`. */
+  async agent(node: LabNodeRef, create: boolean): Promise<AgentClient | undefined> {
+    const cached = this.agents.get(node.name);
     if (cached) return cached;
     const { containers, lab } = this.options;
-    const existing = (await containers.list(labelFilter({ role: 'sidecar', lab, node: node.name }))).filter((c) => c.running);
+    const existing = (await containers.list(labelFilter({ role: 'sidecar', lab, node: node.name }))).filter((c) => c.running && c.labels[LABELS.target] === node.containerId);
     let id = existing[0]?.id;
     if (!id) {
       if (!create) return undefined;
       id = await this.create(node);
     }
-    const exec = sidecarExecutor(node.name, id, containers);
-    this.cache.set(node.name, exec);
-    return exec;
+    const connecting = AgentClient.connect(containers, id, node.name);
+    this.agents.set(node.name, connecting);
+    connecting.catch(() => this.agents.delete(node.name));
+    const agent = await connecting;
+    void agent.closed.then(() => {
+      if (this.agents.get(node.name) === connecting) this.agents.delete(node.name);
+    });
+    return agent;
+  }
+
+  /** The node's sidecar id (running, for this container), if it has one. */
+  async sidecarOf(node: LabNodeRef): Promise<string | undefined> {
+    const found = await this.options.containers.list(labelFilter({ role: 'sidecar', lab: this.options.lab, node: node.name }));
+    return found.find((c) => c.running && c.labels[LABELS.target] === node.containerId)?.id;
   }
 
   private async create(node: LabNodeRef): Promise<string> {
     const { containers, lab } = this.options;
     const image = await this.options.shaperImage();
     const nodeInfo = await containers.inspect(node.containerId);
+    // A suffix keeps the name unique when a node started again gets its second sidecar.
+    const suffix = Date.now().toString(36).slice(-5);
     try {
       const id = await containers.create({
-        name: `${nodeInfo.name}-shaper`,
+        name: `${nodeInfo.name}-shaper-${suffix}`,
         image,
-        command: ['sleep', 'infinity'],
-        labels: createLabels({ role: 'sidecar', lab, node: node.name, ...(node.runId ? { runId: node.runId } : {}) }),
+        command: [...AGENT_DAEMON],
+        labels: createLabels({ role: 'sidecar', lab, node: node.name, target: node.containerId, ...(node.runId ? { runId: node.runId } : {}) }),
         networkMode: { container: node.containerId },
         capAdd: [...SIDECAR_CAPABILITIES],
       });
@@ -94,12 +110,28 @@ export class Sidecars {
     }
   }
 
+  /** Removes the node's sidecars (a node started again needs a new one in its new namespace). */
+  async remove(node: string): Promise<void> {
+    const cached = this.agents.get(node);
+    this.agents.delete(node);
+    if (cached) (await cached.catch(() => undefined))?.close();
+    const found = await this.options.containers.list(labelFilter({ role: 'sidecar', lab: this.options.lab, node }));
+    await Promise.all(found.map((c) => this.options.containers.remove(c.id)));
+  }
+
   /** Removes every sidecar of the lab (all runs). Returns how many were removed. */
   async removeAll(): Promise<number> {
+    for (const a of this.agents.values()) (await a.catch(() => undefined))?.close();
+    this.agents.clear();
     const found = await this.options.containers.list(labelFilter({ role: 'sidecar', lab: this.options.lab }));
     await Promise.all(found.map((c) => this.options.containers.remove(c.id)));
-    this.cache.clear();
     return found.length;
+  }
+
+  /** Closes every control stream (the agents and their conditions stay). */
+  close(): void {
+    for (const a of this.agents.values()) void a.then((c) => c.close(), () => undefined);
+    this.agents.clear();
   }
 }
 

@@ -4,7 +4,7 @@
  * `ip -o link` (the devices a tree goes on). Pure parsers; the controller runs the commands.
  */
 import type { Cut, EgressCondition } from '../conditions/index.js';
-import { IMPAIR_CHAIN, PART_IN_CHAIN, PART_OUT_CHAIN } from './iptables.js';
+import { IMPAIR_CHAIN, PART_IN_CHAIN, PART_OUT_CHAIN, QUEUE_NOTE } from './iptables.js';
 import { decodeCutComment, decodeImpairComment } from './spec-comment.js';
 
 export interface ImpairRecord extends EgressCondition {
@@ -39,14 +39,22 @@ export function parseIptablesSave(text: string, node: string): RulesState {
     const text = comment?.[1] ?? comment?.[2];
     if (!text) continue;
     if (chain === IMPAIR_CHAIN) {
+      const queue = /--queue-num (\d+)/.exec(rest!);
+      const note = new RegExp(`^${QUEUE_NOTE} to=(\\S+)$`).exec(text);
+      if (note) {
+        // The queue rule after a class rule: its destination's record was read first.
+        const rec = state.impairments.find((r) => r.to === note[1]);
+        if (rec && queue) rec.queue = Number(queue[1]);
+        continue;
+      }
       const spec = decodeImpairComment(text);
       if (!spec) continue;
-      const queue = /--queue-num (\d+)/.exec(rest!);
       const existing = state.impairments.find((r) => r.to === spec.to);
       // A peer with several addresses has one rule per address: one record, summed counters.
       if (existing) {
         existing.packets += packets;
         existing.bytes += bytes;
+        if (queue) existing.queue = Number(queue[1]);
         continue;
       }
       const rec: ImpairRecord = { node, to: spec.to, impairment: spec.impairment, packets, bytes };

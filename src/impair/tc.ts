@@ -3,38 +3,33 @@
  *
  * ```
  * dev eth0
- * root 1: htb default 1                     every packet not matched below → 1:1
- *  ├─ 1:1   htb rate 10gbit                  unimpaired default class (other peers stay untouched)
- *  ├─ 1:10  htb rate <rate|10gbit>           destination #0   ← u32 prio 1 match ip dst 10.0.0.3/32
- *  │   └─ 10: netem delay … loss …           (netem backend only; the userspace helper does this part)
- *  ├─ 1:11  htb rate …                       destination #1   ← u32 prio 1 match ip dst …
- *  │   └─ 11: netem …
- *  └─ 1:1f  htb rate …                       "all egress" (to '*') ← u32 prio 2 match ip dst 0.0.0.0/0
- *      └─ 1f: netem …
+ * root 1: htb default 1                   every packet no rule classifies → 1:1
+ *  ├─ 1:1    htb rate 10gbit               unimpaired default class (other peers stay untouched)
+ *  ├─ 1:10   htb rate <rate|10gbit>        one class per stage: a (destination, impairment) in use
+ *  │   └─ 10: netem delay … loss …         (netem backend only; the userspace helper does this part)
+ *  └─ 1:11   htb rate …                    another stage (say, the next step of a timeline)
+ *      └─ 11: netem …
  * ```
- * htb, not prio: prio's priomap sends unmatched packets to band 1, so with pumba's recipe an
- * impairment leaks onto other peers; an htb default class keeps them untouched (tc-htb(8)).
- * Rate is the htb class's rate = ceil, so it composes with netem without tbf's burst surprises.
+ * No tc filters: a packet's class is chosen by its rule in the node's ACKLAB-IMPAIR chain
+ * (`-j CLASSIFY --set-class 1:<minor>`, iptables-extensions(8)), which htb honours before any
+ * filter (skb->priority naming one of its classes, tc-htb(8) "CLASSIFICATION"). So the classes of
+ * every stage a timeline will need are built ahead, and a step switches traffic between them
+ * with the one iptables-restore batch that also switches cuts — all at once.
+ * htb, not prio: prio's priomap sends unmatched packets to band 1, so an impairment leaks onto
+ * other peers; an htb default class keeps them untouched. Rate is the class's rate = ceil.
  */
 import { formatRate } from '../common/index.js';
-import { ALL_PEERS, needsPacketStage, type Impairment } from '../conditions/index.js';
+import { needsPacketStage, type Impairment } from '../conditions/index.js';
 import type { Backend } from './model.js';
 
 /** Unimpaired classes get this rate: far above what a veth carries in a lab, so never the bottleneck. */
 export const UNLIMITED_RATE = '10gbit';
+/** Stage classes are 1:10 … 1:fff (hex minors, as tc writes them). */
+export const FIRST_CLASS_MINOR = 0x10;
+export const LAST_CLASS_MINOR = 0xfff;
 
-export interface Destination {
-  /** Peer node name, or '*' for all egress. */
-  to: string;
-  /** The peer's addresses (ignored for '*'). */
-  addresses: string[];
-  impairment: Impairment;
-}
-
-/** Class minor for destination i (hex, as tc expects): 0x10, 0x11, … */
-export function classMinor(i: number): string {
-  return (0x10 + i).toString(16);
-}
+/** The class id a CLASSIFY rule names: `1:1a`. */
+export const classId = (minor: number) => `1:${minor.toString(16)}`;
 
 /** netem(8) arguments for an impairment (without rate: htb does that). */
 export function netemArgs(imp: Impairment): string[] {
@@ -57,46 +52,45 @@ export function netemArgs(imp: Impairment): string[] {
   return a;
 }
 
-/** Orders destinations: per-peer ones first, '*' last (its filter has the lower priority anyway). */
-export function orderDestinations(dests: Destination[]): Destination[] {
-  return [...dests.filter((d) => d.to !== ALL_PEERS), ...dests.filter((d) => d.to === ALL_PEERS)];
+/** Whether a stage needs a tc class on this backend: a rate, or (netem) a packet stage. */
+export function needsClass(imp: Impairment, backend: Backend): boolean {
+  return imp.rateBps !== undefined || (backend === 'netem' && needsPacketStage(imp));
 }
 
-/**
- * The commands that build the tree on `dev`. On the userspace backend only destinations with a
- * rate get a class (the helper does the rest); if nothing needs tc, the list is empty.
- */
-export function buildTcTree(dev: string, destinations: Destination[], backend: Backend): string[][] {
-  const dests = orderDestinations(destinations).filter(
-    (d) => d.impairment.rateBps !== undefined || (backend === 'netem' && needsPacketStage(d.impairment)),
-  );
-  if (dests.length === 0) return [];
-  const cmds: string[][] = [
+/** The root and its default class, made once before the first stage class. */
+export function tcRoot(dev: string): string[][] {
+  return [
     ['tc', 'qdisc', 'add', 'dev', dev, 'root', 'handle', '1:', 'htb', 'default', '1'],
     ['tc', 'class', 'add', 'dev', dev, 'parent', '1:', 'classid', '1:1', 'htb', 'rate', UNLIMITED_RATE],
   ];
-  dests.forEach((d, i) => {
-    const minor = classMinor(i);
-    const rate = d.impairment.rateBps !== undefined ? formatRate(d.impairment.rateBps) : UNLIMITED_RATE;
-    cmds.push(['tc', 'class', 'add', 'dev', dev, 'parent', '1:', 'classid', `1:${minor}`, 'htb', 'rate', rate, 'ceil', rate]);
-    if (backend === 'netem' && needsPacketStage(d.impairment)) {
-      cmds.push(['tc', 'qdisc', 'add', 'dev', dev, 'parent', `1:${minor}`, 'handle', `${minor}:`, 'netem', ...netemArgs(d.impairment)]);
-    }
-    const matches = d.to === ALL_PEERS ? ['0.0.0.0/0'] : d.addresses.map((a) => `${a}/32`);
-    const prio = d.to === ALL_PEERS ? '2' : '1';
-    for (const m of matches) {
-      cmds.push(['tc', 'filter', 'add', 'dev', dev, 'parent', '1:', 'protocol', 'ip', 'prio', prio, 'u32', 'match', 'ip', 'dst', m, 'flowid', `1:${minor}`]);
-    }
-  });
+}
+
+/** One stage's class (and its netem leaf on the netem backend). */
+export function tcStageClass(dev: string, minor: number, imp: Impairment, backend: Backend): string[][] {
+  const rate = imp.rateBps !== undefined ? formatRate(imp.rateBps) : UNLIMITED_RATE;
+  const cmds = [['tc', 'class', 'add', 'dev', dev, 'parent', '1:', 'classid', classId(minor), 'htb', 'rate', rate, 'ceil', rate]];
+  if (backend === 'netem' && needsPacketStage(imp)) {
+    cmds.push(['tc', 'qdisc', 'add', 'dev', dev, 'parent', classId(minor), 'handle', `${minor.toString(16)}:`, 'netem', ...netemArgs(imp)]);
+  }
   return cmds;
 }
 
-/** Removes the whole tree (filters and classes go with the root qdisc). Fails harmlessly if absent. */
-export function teardownTc(dev: string): string[][] {
+/** Removes a stage's class (its leaf qdisc goes with it). */
+export function tcStageClassDelete(dev: string, minor: number): string[][] {
+  return [['tc', 'class', 'del', 'dev', dev, 'classid', classId(minor)]];
+}
+
+/** Removes the whole tree (classes and leaves go with the root). Fails harmlessly if absent. */
+export function tcTeardown(dev: string): string[][] {
   return [['tc', 'qdisc', 'del', 'dev', dev, 'root']];
 }
 
 /** Read-back for `acklab conditions`: the qdiscs with their counters, as the kernel prints them. */
 export function tcShow(dev: string): string[] {
   return ['tc', '-s', 'qdisc', 'show', 'dev', dev];
+}
+
+/** Read-back for the agent's check that the tree is still there: the classes of a device. */
+export function tcClassShow(dev: string): string[] {
+  return ['tc', 'class', 'show', 'dev', dev];
 }

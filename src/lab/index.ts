@@ -1,7 +1,7 @@
 /** Labs: a topology turned into running containers on Docker networks, and back. */
 export { Lab, type StartOptions } from './lab.js';
 export { StartedLab, type StartedNode, type StartedNetwork, type ImpairOptions, type PartitionOptions, type PartitionGroups, type NodeState } from './started-lab.js';
-export { NODE_ACTIONS, NODE_ACTION_HELP, DEFAULT_STOP_GRACE_MS, runNodeAction, restoreConditionsAfterStart, type NodeAction, type NodeActionOptions, type NodeTarget } from './node-actions.js';
+export { NODE_ACTIONS, NODE_ACTION_HELP, DEFAULT_STOP_GRACE_MS, runNodeAction, type NodeAction, type NodeActionOptions, type NodeTarget } from './node-actions.js';
 export { copyRoot, unpackArchive, entryTarget } from './copy.js';
 export { parseSince, toLogOptions, type NodeLogsOptions } from './log-options.js';
 export { STANDARD_STEPS, linkConditionsStep, type StartStep } from './steps.js';

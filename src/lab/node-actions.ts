@@ -35,7 +35,10 @@ export interface NodeTarget {
   containerId: string;
 }
 
-/** Runs `action` on the node's container. Returns whether the node was (re)started, so conditions can follow. */
+/**
+ * Runs `action` on the node's container. Returns whether the node was (re)started: its new network
+ * namespace then needs its conditions handed over (ImpairController.nodeRestarted).
+ */
 export async function runNodeAction(containers: ContainerClient, target: NodeTarget, action: NodeAction, options: NodeActionOptions = {}): Promise<{ started: boolean }> {
   const info = await containers.inspect(target.containerId);
   const where = `node "${target.node}" of lab "${target.lab}"`;
@@ -70,14 +73,4 @@ export async function runNodeAction(containers: ContainerClient, target: NodeTar
       if (info.paused) await containers.unpause(target.containerId);
       return { started: false };
   }
-}
-
-/**
- * Called after a node was started or restarted by a process fault. A new start gives the node a
- * new network namespace, so the conditions it had are not in force any more; this is the one place
- * where they are to be put back (a sidecar joins the new namespace and re-applies what was
- * recorded). Until that lands, a (re)started node runs unimpaired, and `conditions` shows it.
- */
-export async function restoreConditionsAfterStart(target: NodeTarget): Promise<void> {
-  void target;
 }

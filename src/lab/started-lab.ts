@@ -30,7 +30,7 @@ import { removeByLabels, type RemovedResources } from './cleanup.js';
 import { copyRoot, unpackArchive } from './copy.js';
 import { toLogOptions, type NodeLogsOptions } from './log-options.js';
 import { labSelector } from './naming.js';
-import { restoreConditionsAfterStart, runNodeAction, type NodeAction, type NodeActionOptions } from './node-actions.js';
+import { runNodeAction, type NodeAction, type NodeActionOptions } from './node-actions.js';
 
 export interface StartedNode {
   name: string;
@@ -53,11 +53,15 @@ export interface StartedNetwork {
 export interface ImpairOptions extends ImpairmentInput {
   /** Only packets to this node (one direction of a link); default: all of `from`'s egress. */
   to?: string;
+  /** Removed again after this many ms, by the node's agent (even if this process is gone). */
+  forMs?: number;
 }
 
 export interface PartitionOptions {
   /** `drop` (default): packets vanish like on a cut cable, TCP retransmits; `reset`: TCP is refused with resets. */
   style?: CutStyle;
+  /** Healed again after this many ms, by the nodes' agents. */
+  forMs?: number;
 }
 
 /** Groups that cannot reach each other (`[['a', 'b'], ['c']]`), or the same as text: `"a,b | c"`, `"a -/-> b"`. */
@@ -71,11 +75,10 @@ export interface NodeState {
   exitCode: number;
 }
 
-const IMPAIR_OPTION_KEYS = new Set<string>([...IMPAIRMENT_KEYS, 'to']);
+const IMPAIR_OPTION_KEYS = new Set<string>([...IMPAIRMENT_KEYS, 'to', 'forMs']);
 
 export class StartedLab implements AsyncDisposable {
   private stopped?: Promise<RemovedResources>;
-  private cachedController?: ImpairController;
 
   constructor(
     readonly topology: Topology,
@@ -190,13 +193,13 @@ export class StartedLab implements AsyncDisposable {
   async impair(from: string, options: ImpairOptions): Promise<void> {
     const unknown = Object.keys(options).filter((k) => !IMPAIR_OPTION_KEYS.has(k));
     if (unknown.length > 0) {
-      throw new ConditionError(unknown.map((k) => ({ field: k, message: `unknown option; allowed: to, ${[...IMPAIRMENT_KEYS].filter((x) => !x.includes('-')).join(', ')}` }))).at(`impair ${from}`);
+      throw new ConditionError(unknown.map((k) => ({ field: k, message: `unknown option; allowed: to, forMs, ${[...IMPAIRMENT_KEYS].filter((x) => !x.includes('-')).join(', ')}` }))).at(`impair ${from}`);
     }
-    const { to = ALL_PEERS, ...fields } = options;
+    const { to = ALL_PEERS, forMs, ...fields } = options;
+    if (forMs !== undefined && !(Number.isFinite(forMs) && forMs > 0)) throw new ConditionError([{ field: 'forMs', message: `must be a number of milliseconds > 0 (got ${forMs})` }]).at(`impair ${from}`);
     const impairment = parseImpairment(fields, to === ALL_PEERS ? `impair ${from}` : `impair ${from} -> ${to}`);
     await this.requireRunning([from], 'impair', { allowPaused: true });
-    const ctl = this.controller();
-    await ctl.impair([{ node: from, to, impairment }]);
+    await this.withController((ctl) => ctl.impair([{ node: from, to, impairment }], forMs === undefined ? {} : { forMs }));
   }
 
   /**
@@ -210,32 +213,29 @@ export class StartedLab implements AsyncDisposable {
     checkPartitionNodes(spec, this.nodes.map((n) => n.name));
     const cuts = partitionCuts(spec, style);
     await this.requireRunning([...new Set(cuts.flatMap((c) => [c.from, c.to]))], 'partition', { allowPaused: true });
-    await this.controller().partition(cuts);
+    await this.withController((ctl) => ctl.partition(cuts, options.forMs === undefined ? {} : { forMs: options.forMs }));
     return cuts;
   }
 
   /** Removes every impairment and cut (no node), or those involving `node`: its egress, impairments towards it, its cuts. */
   async heal(node?: string): Promise<void> {
     if (node !== undefined) this.node(node);
-    await this.controller().heal(node);
+    await this.withController((ctl) => ctl.heal(node));
   }
 
   /** What is in force, read back from every node's kernel (never from memory). `healthy` is false when a helper died. */
   conditions(): Promise<LabConditions> {
-    return this.controller().read();
+    return this.withController((ctl) => ctl.read());
   }
 
   /**
-   * The impairment controller of this lab (sidecars made on demand from the shaper image). With
-   * options, a new one; without, the lab's own, so the kernel is probed once.
+   * A new impairment controller of this lab (sidecars made on demand from the shaper image). It
+   * holds control streams to the nodes' agents: `close()` it when done (the conditions stay in force).
    */
-  controller(options?: ControllerOptions): ImpairController {
-    if (options === undefined && this.cachedController) return this.cachedController;
+  controller(options: ControllerOptions = {}): ImpairController {
     const shaperImage = async () => this.images.shaper || (await ensureImages({ runtime: this.runtime, log: (l) => this.logger.info(`images: ${l}`) })).shaper;
     const nodes = this.nodes.map((n) => ({ name: n.name, containerId: n.containerId, addresses: Object.values(n.addresses), runId: this.runId }));
-    const ctl = openControllerFor(this.runtime, this.name, nodes, { log: (l) => this.logger.info(l), ...options, shaperImage });
-    if (options === undefined) this.cachedController = ctl;
-    return ctl;
+    return openControllerFor(this.runtime, this.name, nodes, { log: (l) => this.logger.info(l), ...options, shaperImage });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -252,13 +252,28 @@ export class StartedLab implements AsyncDisposable {
   }
 
   /**
-   * After a node was started or restarted: a new network namespace, so a new sidecar and the
-   * conditions put back in force (restoreConditionsAfterStart). The cached controller knew the
-   * old sidecars; the next change makes a fresh one.
+   * After a node was started or restarted: the engine may have given it another address, and it
+   * has a new network namespace, so its conditions are handed to a new sidecar there (the
+   * controller's nodeRestarted) and every other node learns the address.
    */
   private async afterNodeStart(node: string): Promise<void> {
-    this.cachedController = undefined;
-    await restoreConditionsAfterStart({ lab: this.name, node, containerId: this.node(node).containerId });
+    const n = this.node(node);
+    const info = await this.runtime.containers.inspect(n.containerId);
+    for (const net of this.networks) {
+      const ip = info.addresses[net.dockerName];
+      if (ip !== undefined && n.spec.networks.includes(net.name)) n.addresses[net.name] = ip;
+    }
+    await this.withController((ctl) => ctl.nodeRestarted(node, { containerId: n.containerId, addresses: Object.values(n.addresses) }));
+  }
+
+  /** Runs `fn` with a controller and closes its control streams after, so nothing keeps the process alive. */
+  private async withController<T>(fn: (ctl: ImpairController) => Promise<T>): Promise<T> {
+    const ctl = this.controller();
+    try {
+      return await fn(ctl);
+    } finally {
+      ctl.close();
+    }
   }
 
   /** Refuses (naming the state) when a node is not running: its namespace (or, paused, its processes) cannot be reached. */

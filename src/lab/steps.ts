@@ -16,7 +16,12 @@ export const linkConditionsStep: StartStep = {
   name: 'link conditions',
   async run(lab, { log }) {
     if (lab.links.length === 0) return;
-    await applyLinks(lab.controller(), lab.links, log);
+    const controller = lab.controller();
+    try {
+      await applyLinks(controller, lab.links, log);
+    } finally {
+      controller.close();
+    }
   },
 };
 

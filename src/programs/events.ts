@@ -28,6 +28,8 @@ export type PeerEvent =
 export type McastEvent =
   | { event: 'peer_connected'; peer: number; address: string; role: 'dialed' | 'accepted' }
   | { event: 'peer_lost'; peer: number; reason: string }
+  /** A peer suspected after a silence spoke again (it was frozen or cut off, not dead). */
+  | { event: 'peer_back'; peer: number; silentMs: number }
   | { event: 'peer_left'; peer: number }
   | { event: 'mesh_complete'; peers: number[] }
   | { event: 'mcast_sent'; lamport: number; seq: number }

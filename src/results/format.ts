@@ -24,7 +24,7 @@
  * Timestamps inside events are epoch ms (host clock; containers share it). `t0` in the manifest
  * is the epoch ms at which the timeline started, so `event.ts - t0` places an event on it.
  */
-import type { NetworkAction } from '../conditions/index.js';
+import type { Action, NemesisSpec, NetworkAction } from '../conditions/index.js';
 
 /*
  * The experiment as a run records it: the experiment file, resolved (src/experiment parses files
@@ -45,7 +45,7 @@ export interface WorkloadItem {
 
 export interface TimelineStep {
   atMs: number;
-  action: NetworkAction;
+  action: Action;
   /** The line as written (for logs, manifests and reports). */
   text: string;
 }
@@ -56,6 +56,8 @@ export interface Condition {
   actions: NetworkAction[];
   /** The experiment's timeline and the condition's own, sorted by time. */
   timeline: TimelineStep[];
+  /** Nemesis schedules (the experiment's and the condition's); each run expands them with its own seed. */
+  nemesis?: NemesisSpec[];
 }
 
 export type TopologyRef = { kind: 'file'; file: string } | { kind: 'inline'; value: Record<string, unknown> };
@@ -131,13 +133,27 @@ export interface NodeRecord {
   files: { stdout: string; stderr: string; events: string; extra: string[] };
 }
 
+/** When one node switched for a step (offsets from t0). */
+export interface NodeSwitch {
+  /** When the node began (its agent's timer fired, or acklab called the engine). */
+  firedAtMs: number;
+  /** When the node's kernel state (or container state) had changed. */
+  switchedAtMs: number;
+  ok: boolean;
+  error?: string;
+}
+
 export interface TimelineRecord {
-  /** Planned offset from t0. */
+  /** Planned offset from t0 (the step's due time). */
   atMs: number;
-  /** Actual offset from t0 when acklab began applying the step. */
+  /** Actual offset from t0 when the step began on its first node. */
   startedAtMs: number | null;
-  /** Actual offset from t0 when the step was in force (its commands had all run); null if it failed or never ran. */
+  /** Actual offset from t0 when the step was in force on its last node; null if it failed or never ran. */
   appliedAtMs: number | null;
+  /** Per node it touches: when it switched there. */
+  nodes?: Record<string, NodeSwitch>;
+  /** Last node's switch minus the first's (ms): how long the step was half in force. */
+  spreadMs?: number | null;
   text: string;
   step: TimelineStep;
   ok: boolean;

@@ -11,7 +11,7 @@
  * A run's verdict is its worst check (invalid > fail > pass); a sweep's is its worst run.
  * `acklab run` exits 1 unless the sweep passes; `--junit` writes one test case per run and check.
  */
-import { nodesOf, type NetworkAction } from '../conditions/index.js';
+import { nodesOf, type Action } from '../conditions/index.js';
 import type { CheckResult, RunManifest, RunMetrics, RunVerdict, Verdict } from './format.js';
 
 export type { CheckResult, RunVerdict, Verdict };
@@ -25,13 +25,15 @@ export function worst(verdicts: readonly Verdict[]): Verdict {
 
 /** The faults of a run that touch `nodes`: conditions applied at the start and timeline steps that were played. */
 function faultsTouching(manifest: RunManifest, nodes: readonly string[]): string[] {
-  const touches = (a: NetworkAction) => {
+  // Heals, starts and resumes are recoveries, not faults.
+  const isFault = (a: Action) => a.kind !== 'heal' && !(a.kind === 'process' && (a.verb === 'start' || a.verb === 'resume')) && !(a.kind === 'nemesis' && a.cuts.length === 0);
+  const touches = (a: Action) => {
     const named = nodesOf(a);
-    // an action on "*" (every node's egress) or a full heal names no node: it touches all of them
-    return named.length === 0 ? a.kind !== 'heal' : named.some((n) => nodes.includes(n));
+    // an action on "*" (every node's egress) names no node: it touches all of them
+    return named.length === 0 || named.some((n) => nodes.includes(n));
   };
-  const atStart = manifest.condition.actions.filter((a) => a.kind !== 'heal' && touches(a)).map(() => `the condition "${manifest.condition.name}"`);
-  const played = (manifest.timeline ?? []).filter((t) => t.ok && t.step.action.kind !== 'heal' && touches(t.step.action)).map((t) => `"${t.text}"`);
+  const atStart = manifest.condition.actions.filter((a) => isFault(a) && touches(a)).map(() => `the condition "${manifest.condition.name}"`);
+  const played = (manifest.timeline ?? []).filter((t) => t.ok && isFault(t.step.action) && touches(t.step.action)).map((t) => `"${t.text}"`);
   return [...new Set([...atStart, ...played])];
 }
 

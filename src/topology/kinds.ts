@@ -152,6 +152,7 @@ const mcastArgs = strict({
   out: z.string({ error: 'expected a file path inside the container' }).optional(),
   connectTimeout: duration().optional(),
   duration: duration().optional(),
+  grace: duration().optional(),
   readyTimeout: duration().optional(),
 });
 export const MCAST_DEFAULTS = { count: 10, intervalMs: 100 } as const;
@@ -190,6 +191,7 @@ const mcast: KindDefinition<z.output<typeof mcastArgs>> = {
         ...opt('--out', args.out),
         ...opt('--connect-timeout', args.connectTimeout === undefined ? undefined : d(args.connectTimeout)),
         ...opt('--duration', args.duration === undefined ? undefined : d(args.duration)),
+        ...opt('--grace', args.grace === undefined ? undefined : d(args.grace)),
       ],
       ports: [listen],
       ready: { type: 'port', port: listen, timeoutMs: args.readyTimeout ?? DEFAULT_READY_TIMEOUT_MS },

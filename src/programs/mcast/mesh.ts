@@ -29,8 +29,8 @@ export interface MeshHandlers {
   onMessage(link: Link, msg: WireMessage): void;
   /** The link to a peer closed after the mesh was complete (or during setup, with no retry possible). */
   onClose(link: Link, reason: string): void;
-  /** Any line received (used for quiescence after a loss). */
-  onActivity?(): void;
+  /** Any line received: from `peer` once the link is known, of `type` when it decoded (failure detection, quiescence). */
+  onActivity?(peer: number | undefined, type: WireMessage['type'] | undefined): void;
 }
 
 export interface MeshOptions {
@@ -39,6 +39,8 @@ export interface MeshOptions {
   peers: ReadonlyMap<number, HostPort>;
   count: number;
   connectTimeoutMs: number;
+  /** Once the mesh is complete, a ping to every peer this often (so a silent peer is a suspect one). */
+  heartbeatMs?: number;
   backoff?: { initialMs: number; maxMs: number };
   events: EventSink;
   out: HumanOutput;
@@ -60,6 +62,7 @@ export class Mesh {
   private readonly dialErrors = new Map<number, string>();
   private readonly timers = new Timers();
   private sentReady = false;
+  private heartbeat: NodeJS.Timeout | undefined;
   private complete = false;
   private closing = false;
   private settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
@@ -102,6 +105,7 @@ export class Mesh {
   async close({ bye, waitMs = 1000 }: { bye: boolean; waitMs?: number }): Promise<void> {
     this.closing = true;
     this.timers.clearAll();
+    clearInterval(this.heartbeat);
     if (bye) this.broadcast({ type: 'bye', id: this.opts.id });
     for (const link of this.links.values()) link.end();
     await new Promise<void>((resolve) => {
@@ -167,13 +171,14 @@ export class Mesh {
     socket.on('data', (chunk) => {
       for (const r of parser.push(chunk)) {
         if (socket.destroyed) return;
-        this.opts.handlers.onActivity?.();
         if ('error' in r) {
+          this.opts.handlers.onActivity?.(link?.peer, undefined);
           reject(r.error.message);
           continue;
         }
         if (r.line.trim() === '') continue;
         const decoded = decode(r.line);
+        this.opts.handlers.onActivity?.(link?.peer, decoded.ok ? decoded.msg.type : undefined);
         if (!decoded.ok) {
           reject(decoded.reason);
           continue;
@@ -195,6 +200,8 @@ export class Mesh {
         } else if (msg.type === 'ready') {
           if (msg.id !== link.peer) reject(`ready for id ${msg.id} on the link of peer ${link.peer}`);
           else this.onReady(msg.id);
+        } else if (msg.type === 'ping') {
+          if (msg.id !== link.peer) reject(`ping for id ${msg.id} on the link of peer ${link.peer}`);
         } else {
           this.opts.handlers.onMessage(link, msg);
         }
@@ -266,6 +273,9 @@ export class Mesh {
       const peers = [...this.opts.peers.keys()].sort((a, b) => a - b);
       this.opts.out.line(`Mesh complete: linked to peers ${peers.join(', ')}`);
       this.opts.events.emit({ event: 'mesh_complete', peers });
+      if (this.opts.heartbeatMs !== undefined) {
+        this.heartbeat = setInterval(() => this.broadcast({ type: 'ping', id: this.opts.id }), this.opts.heartbeatMs);
+      }
       this.settle?.resolve();
     }
   }

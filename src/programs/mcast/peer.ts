@@ -2,8 +2,10 @@
  * One multicast-ACK peer: once the mesh is complete, multicast --count messages every --interval,
  * ack every message received (to everyone), and deliver in total order (see total-order.ts).
  * It stops when all count × peers messages are delivered; or, with what it has, on --duration, on a
- * signal, or when a peer is lost (no bye) and nothing has arrived for --grace — a dead peer's acks will
- * never come, so waiting longer would only hang.
+ * signal, or when a peer is lost and nothing has arrived for --grace — a dead peer's acks will never
+ * come, so waiting longer would only hang. A peer is lost when its link closes without a bye, or when
+ * it has been silent for --grace (every peer pings while it has nothing else to say, so a frozen or
+ * cut-off peer is noticed too); a silent peer that speaks again is back.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { EventSink, HumanOutput } from '../events.js';
@@ -72,6 +74,11 @@ export async function runMcastPeer(opts: McastOptions): Promise<number> {
   const finished = new Promise<string>((resolve) => (finishResolve = resolve));
   const timers = new Timers();
   let graceTimer: NodeJS.Timeout | undefined;
+  /** When each peer was last heard from (any line, pings included). */
+  const lastHeard = new Map<number, number>();
+  /** Peers lost by silence (they may come back), as opposed to closed links. */
+  const silent = new Set<number>();
+  let watchdog: NodeJS.Timeout | undefined;
 
   let outFd: number | undefined;
   if (opts.out !== undefined) {
@@ -148,19 +155,48 @@ export async function runMcastPeer(opts: McastOptions): Promise<number> {
     }
   };
 
+  const onActivity = (peer: number | undefined, type: string | undefined) => {
+    if (peer !== undefined) {
+      lastHeard.set(peer, Date.now());
+      if (silent.delete(peer) && finishReason === undefined) {
+        lost.delete(peer);
+        human.line(`Peer ${peer} is back`);
+        events.emit({ event: 'peer_back', peer, silentMs: opts.graceMs });
+        if (lost.size === 0 && graceTimer) clearTimeout(graceTimer);
+      }
+    }
+    // Quiescence counts what the protocol says, not the pings that only say "alive".
+    if (type !== 'ping') armGrace();
+  };
+  const suspectSilent = () => {
+    const nowMs = Date.now();
+    for (const [peer, at] of lastHeard) {
+      if (lost.has(peer) || left.has(peer) || nowMs - at <= opts.graceMs) continue;
+      const reason = `silent for ${nowMs - at} ms (--grace ${opts.graceMs} ms): frozen, crashed or cut off`;
+      silent.add(peer);
+      lost.set(peer, reason);
+      human.line(`Lost peer ${peer}: ${reason}`);
+      events.emit({ event: 'peer_lost', peer, reason });
+      armGrace();
+    }
+  };
+  const heartbeatMs = Math.max(50, Math.min(1000, Math.floor(opts.graceMs / 4)));
+
   const mesh = new Mesh({
     id: opts.id,
     listen: opts.listen,
     peers: opts.peers,
     count: opts.count,
     connectTimeoutMs: opts.connectTimeoutMs,
+    heartbeatMs,
     events,
     out: human,
     handlers: {
       onMessage,
-      onActivity: armGrace,
+      onActivity,
       onClose(link, reason) {
         if (link.left || finishReason !== undefined) return;
+        silent.delete(link.peer);
         lost.set(link.peer, reason);
         human.line(`Lost peer ${link.peer}: ${reason}`);
         events.emit({ event: 'peer_lost', peer: link.peer, reason });
@@ -180,8 +216,12 @@ export async function runMcastPeer(opts: McastOptions): Promise<number> {
     const meshUp = mesh.start().then(() => 'up' as const);
     const first = await Promise.race([meshUp, finished]);
     if (first === 'up') {
+      for (const peer of opts.peers.keys()) lastHeard.set(peer, Date.now());
+      watchdog = setInterval(suspectSilent, heartbeatMs);
       const multicast = () => {
-        if (stopping || lost.size > 0 || stats.sent >= opts.count) return;
+        if (stopping || stats.sent >= opts.count) return;
+        // While a peer is lost its acks cannot come: hold back (a silent peer may come back).
+        if (lost.size > 0) return void later(opts.intervalMs, multicast);
         const ts = clock.tick();
         const seq = ++stats.sent;
         queue.add({ ts, sender: opts.id, seq });
@@ -205,6 +245,7 @@ export async function runMcastPeer(opts: McastOptions): Promise<number> {
     exitCode = 1;
   } finally {
     timers.clearAll();
+    clearInterval(watchdog);
     if (graceTimer) clearTimeout(graceTimer);
     await mesh.close({ bye: delivered === expected });
     if (outFd !== undefined) closeSync(outFd);

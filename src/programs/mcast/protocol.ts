@@ -7,6 +7,7 @@
  *   {"type":"msg","ts":7,"sender":1,"seq":3}    a multicast message (Lamport ts, sender id, per-sender seq)
  *   {"type":"ack","ts":9,"from":2,"sender":1,"seq":3}   peer 2 acknowledges message (1, 3)
  *   {"type":"bye","id":1}                       clean leave: everything this peer owes was sent before it
+ *   {"type":"ping","id":1}                      "still here": sent while nothing else is, so silence means trouble
  */
 
 export type WireMessage =
@@ -14,7 +15,8 @@ export type WireMessage =
   | { type: 'ready'; id: number }
   | { type: 'msg'; ts: number; sender: number; seq: number }
   | { type: 'ack'; ts: number; from: number; sender: number; seq: number }
-  | { type: 'bye'; id: number };
+  | { type: 'bye'; id: number }
+  | { type: 'ping'; id: number };
 
 const FIELDS: Record<WireMessage['type'], readonly string[]> = {
   hello: ['id', 'count'],
@@ -22,6 +24,7 @@ const FIELDS: Record<WireMessage['type'], readonly string[]> = {
   msg: ['ts', 'sender', 'seq'],
   ack: ['ts', 'from', 'sender', 'seq'],
   bye: ['id'],
+  ping: ['id'],
 };
 
 export function encode(msg: WireMessage): string {

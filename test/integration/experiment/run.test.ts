@@ -106,7 +106,10 @@ describe('acklab run', () => {
     expect(manifest).toMatchObject({ formatVersion: 1, status: 'ok', repetition: 1, backend: expect.stringMatching(/^(netem|userspace)$/) });
     expect(manifest.timeline.map((t) => [t.text, t.ok])).toEqual([['at 4s partition server | client', true]]);
     expect(manifest.timeline[0]!.appliedAtMs).toBeGreaterThanOrEqual(4000);
-    expect(manifest.timeline[0]!.appliedAtMs).toBeLessThan(8000);
+    expect(manifest.timeline[0]!.appliedAtMs).toBeLessThan(5000);
+    // both sides of the cut report when their kernel switched
+    expect(Object.keys(manifest.timeline[0]!.nodes ?? {}).sort()).toEqual(['client', 'server']);
+    expect(manifest.timeline[0]!.spreadMs).toBeGreaterThanOrEqual(0);
     expect(manifest.nodes.map((n) => n.name).sort()).toEqual(['client', 'p1', 'p2', 'p3', 'server']);
     for (const node of ['server', 'client', 'p1', 'p2', 'p3']) {
       for (const f of ['stdout.log', 'stderr.log', 'events.ndjson']) expect(existsSync(path.join(runDir, 'nodes', node, f)), `${node}/${f}`).toBe(true);
@@ -122,7 +125,7 @@ describe('acklab run', () => {
 
     const saved = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as SweepSummary;
     expect(saved.table.rows.map((r) => r.condition)).toEqual(['baseline', 'partition']);
-    expect(readFileSync(path.join(out, 'summary.csv'), 'utf8').split('\n')[1]).toMatch(/^baseline-r1,baseline,1,ok,pass,false,/); // run, condition, repetition, status, verdict, crashed
+    expect(readFileSync(path.join(out, 'summary.csv'), 'utf8').split('\n')[1]).toMatch(/^baseline-r1,baseline,1,ok,pass,false,/);
     expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toMatch(/\| partition \| 1 \|/);
     expect(lines.some((l) => /partition-r1: at 4s partition server \| client/.test(l))).toBe(true);
 

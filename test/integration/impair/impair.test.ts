@@ -120,7 +120,8 @@ describe('impair from the CLI layer while the lab runs', () => {
       const read = await ctl.read();
       return read.healthy ? undefined : read;
     });
-    expect(c.nodes.find((n) => n.node === 'n1')!.problems.join()).toMatch(/not running: the kernel is DROPPING/);
+    // The node's agent saw its helper exit (it supervises it) and says what that means for the traffic.
+    expect(c.nodes.find((n) => n.node === 'n1')!.problems.join()).toMatch(/the helper for n1 -> n2 \(queue 100\) exited \(.*\): its traffic is being DROPPED/);
   });
 
   it('heal NODE removes its rules, helpers and qdiscs', async () => {

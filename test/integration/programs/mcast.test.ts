@@ -65,6 +65,35 @@ describe('acklab-mcast on loopback', () => {
     expect(events.find((e) => e.event === 'mesh_complete')).toMatchObject({ peers: Array.from({ length: n - 1 }, (_, i) => i + 2) });
   });
 
+  it('a frozen peer (SIGSTOP) is suspected after --grace of silence; the others stop with what they delivered', async () => {
+    const g = await startGroup(3, ['--count', '200', '--interval', '20ms', '--grace', '1s'], 'frozen');
+    await g.procs[0]!.waitFor(/Delivered .* #10\b/, 20_000);
+    g.procs[2]!.kill('SIGSTOP');
+    const t0 = Date.now();
+    const exits = await Promise.all([g.procs[0]!.waitExit(20_000), g.procs[1]!.waitExit(20_000)]);
+    // silence (1 s) makes it a suspect, quiescence (1 s more) ends the run: no waiting for ever
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    for (const [i, e] of exits.entries()) {
+      const p = g.procs[i]!;
+      expect(e.code, p.output.slice(-2000)).toBe(3);
+      const s = p.summary<McastSummary>();
+      expect(s.peersLost).toContainEqual({ peer: 3, reason: expect.stringMatching(/^silent for \d+ ms \(--grace 1000 ms\): frozen, crashed or cut off$/) });
+      expect(s.undelivered).toBeGreaterThan(0);
+    }
+    g.procs[2]!.kill('SIGKILL');
+  });
+
+  it('a peer frozen for less than --grace is not lost: the group completes', async () => {
+    const g = await startGroup(3, ['--count', '40', '--interval', '20ms', '--grace', '3s'], 'pause');
+    await g.procs[0]!.waitFor(/Delivered .* #10\b/, 20_000);
+    g.procs[1]!.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 1000)); // the freeze itself: a second, well under --grace
+    g.procs[1]!.kill('SIGCONT');
+    const exits = await Promise.all(g.procs.map((p) => p.waitExit(30_000)));
+    for (const [i, e] of exits.entries()) expect(e.code, g.procs[i]!.output.slice(-1500)).toBe(0);
+    for (const p of g.procs) expect(p.summary<McastSummary>().peersLost).toEqual([]);
+  });
+
   it('a peer killed mid-run leaves the others reporting what was not delivered, without hanging', async () => {
     const g = await startGroup(3, ['--count', '200', '--interval', '20ms', '--grace', '1s'], 'dying');
     await g.procs[0]!.waitFor(/Delivered .* #10\b/, 20_000);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkNodeNames, parseExperiment } from '../../../src/experiment/experiment-file.js';
 import { describeAction } from '../../../src/conditions/index.js';
 import { FileValidationError } from '../../../src/experiment/yaml-source.js';
-import { createRng, deriveSeed } from '../../../src/experiment/rng.js';
+import { createRng, deriveSeed } from '../../../src/common/index.js';
 
 const FILE = '/lab/experiments/x.yaml';
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NetworkAction } from '../../../src/conditions/index.js';
 import { parseExperiment, runExperiment, type NetworkPlayer, type ProgressSink } from '../../../src/experiment/index.js';
+import type { LabEvent, LabStep } from '../../../src/impair/index.js';
 import type { RunManifest } from '../../../src/results/index.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
 
@@ -52,18 +53,45 @@ function runtime(opts: { crash?: Set<string> } = {}): FakeRuntime {
   });
 }
 
-/** A network player that records what it was asked to do and when. */
-function recordingPlayer(log: string[]): () => NetworkPlayer {
-  return () => ({
-    async apply(action: NetworkAction) {
-      log.push(`apply ${action.kind}`);
-    },
-    read: async () => ({ lab: 'fake', nodes: [], cuts: [], healthy: true }),
-    backend: async () => 'userspace',
-    async prepare() {
-      log.push('prepare');
-    },
-  });
+/**
+ * A network player that records what it was asked to do, and plays the agents' part: each staged
+ * step is "switched" at t0 + its offset on every node it touches, and reported to the watcher.
+ */
+function recordingPlayer(log: string[], opts: { problemAtMs?: number } = {}): () => NetworkPlayer {
+  return () => {
+    let staged: LabStep[] = [];
+    let listener: ((e: LabEvent) => void) | undefined;
+    return {
+      async apply(action: NetworkAction) {
+        log.push(`apply ${action.kind}`);
+      },
+      async schedule(steps) {
+        staged = [...steps];
+        log.push(`schedule ${steps.map((s) => `${s.id}@${s.atMs}:${[...s.ops.keys()].sort().join('+')}`).join(' ')}`);
+      },
+      async start(t0) {
+        log.push('start');
+        for (const s of staged) {
+          setTimeout(() => {
+            for (const node of s.ops.keys()) listener?.({ node, event: 'switched', stepId: s.id, dueMs: t0 + s.atMs, firedAtMs: t0 + s.atMs, switchedAtMs: t0 + s.atMs + 2, ok: true });
+          }, Math.max(0, t0 + s.atMs - Date.now()));
+        }
+        if (opts.problemAtMs !== undefined) setTimeout(() => listener?.({ node: 'client', event: 'problem', atMs: t0 + opts.problemAtMs!, reason: 'the helper for client -> server (queue 100) exited (SIGKILL)' }), opts.problemAtMs);
+      },
+      async watch(l) {
+        listener = l;
+      },
+      async nodeRestarted(node) {
+        log.push(`restarted ${node}`);
+      },
+      read: async () => ({ lab: 'fake', nodes: [], cuts: [], healthy: true }),
+      backend: async () => 'userspace',
+      async prepare() {
+        log.push('prepare');
+      },
+      close() {},
+    };
+  };
 }
 
 const quiet: ProgressSink = { runStarted() {}, runPhase() {}, runFinished() {}, log() {}, close() {} };
@@ -82,7 +110,7 @@ describe('runExperiment', () => {
       { runtime: rt, images, outDir: out, progress: quiet, player: recordingPlayer(played) },
     );
     expect(result.summary.runs.map((r) => [r.dir, r.status])).toEqual([['baseline-r1', 'ok'], ['cut-r1', 'ok']]);
-    expect(played).toEqual(['prepare', 'apply partition', 'apply heal']);
+    expect(played).toEqual(['prepare', 'schedule s0@100:client+server s1@200:client+server', 'start']);
     // every lab removed, whatever it made
     expect(rt.containersById.size).toBe(0);
     expect(rt.networksById.size).toBe(0);
@@ -92,8 +120,12 @@ describe('runExperiment', () => {
       [100, true, 'at 100ms partition client | server'],
       [200, true, 'at 200ms heal'],
     ]);
-    for (const t of m.timeline) expect(t.appliedAtMs!).toBeGreaterThanOrEqual(t.startedAtMs!);
-    expect(m.timeline[0]!.startedAtMs!).toBeGreaterThanOrEqual(100);
+    // each step as the nodes reported it: when it began, when it was in force on the last node, the spread
+    expect(m.timeline.map((t) => [t.startedAtMs, t.appliedAtMs, t.spreadMs])).toEqual([
+      [100, 102, 0],
+      [200, 202, 0],
+    ]);
+    expect(Object.keys(m.timeline[0]!.nodes!).sort()).toEqual(['client', 'server']);
     expect(m.backend).toBe('userspace');
     expect(m.nodes.map((n) => n.name).sort()).toEqual(['client', 'server']);
     for (const f of ['metrics.json', 'conditions.json', 'nodes/client/stdout.log', 'nodes/client/events.ndjson']) {
@@ -122,7 +154,8 @@ describe('runExperiment', () => {
     const rt = runtime();
     const abort = new AbortController();
     const out = path.join(tmp, 'aborted');
-    setTimeout(() => abort.abort(new Error('interrupted')), 150);
+    // after the workload started (t0 comes a moment after the lab is up)
+    setTimeout(() => abort.abort(new Error('interrupted')), 600);
     const result = await runExperiment(experiment('conditions:\n  - name: a\n  - name: b\n', '5s'), {
       runtime: rt,
       images,
@@ -135,5 +168,65 @@ describe('runExperiment', () => {
     expect(result.summary.runs.map((r) => [r.dir, r.status])).toEqual([['a-r1', 'interrupted']]);
     expect(existsSync(path.join(out, 'a-r1', 'nodes/client/events.ndjson'))).toBe(true);
     expect(rt.containersById.size).toBe(0);
+  });
+
+  it('a condition lost mid-run makes the run invalid, with when and why, and never ok', async () => {
+    const rt = runtime();
+    const out = path.join(tmp, 'invalid');
+    const result = await runExperiment(experiment('conditions:\n  - name: cut\n    timeline: ["at: 50ms partition client | server"]\n'), {
+      runtime: rt,
+      images,
+      outDir: out,
+      progress: quiet,
+      player: recordingPlayer([], { problemAtMs: 100 }),
+    });
+    expect(result.summary.runs[0]!.status).toBe('invalid');
+    expect(result.summary.verdict).toBe('invalid');
+    const m = JSON.parse(readFileSync(path.join(out, 'cut-r1', 'manifest.json'), 'utf8')) as RunManifest;
+    expect(m.invalid).toEqual([{ atMs: 100, reason: 'client: the helper for client -> server (queue 100) exited (SIGKILL)' }]);
+    expect(result.runs[0]!.verdict.checks.find((c) => c.name === 'conditions')).toMatchObject({ verdict: 'invalid', reason: 'at +0.10s client: the helper for client -> server (queue 100) exited (SIGKILL)' });
+  });
+
+  it('process faults run at their time on the node\'s container; a node started again gets its conditions back', async () => {
+    const rt = runtime();
+    const played: string[] = [];
+    const out = path.join(tmp, 'faults');
+    await runExperiment(
+      experiment(`conditions:
+  - name: crash
+    timeline: ["at: 100ms kill client", "at: 200ms start client", "at: 300ms pause server", "at: 350ms resume server"]
+`, '600ms'),
+      { runtime: rt, images, outDir: out, progress: quiet, player: recordingPlayer(played) },
+    );
+    // after the lab's own start of the client: the faults, in their order
+    const ev = rt.events.slice(rt.events.indexOf('kill client SIGKILL')).filter((e) => /^(kill|start|pause|unpause) /.test(e));
+    expect(ev).toEqual(['kill client SIGKILL', 'start client', 'pause server', 'unpause server']);
+    expect(played).toContain('restarted client');
+    const m = JSON.parse(readFileSync(path.join(out, 'crash-r1', 'manifest.json'), 'utf8')) as RunManifest;
+    expect(m.timeline.map((t) => [t.text, t.ok, Object.keys(t.nodes ?? {})])).toEqual([
+      ['at 100ms kill client', true, ['client']],
+      ['at 200ms start client', true, ['client']],
+      ['at 300ms pause server', true, ['server']],
+      ['at 350ms resume server', true, ['server']],
+    ]);
+    for (const t of m.timeline) expect(t.startedAtMs!).toBeGreaterThanOrEqual(t.atMs);
+  });
+
+  it('a nemesis is expanded with the run\'s seed into recorded steps; the same seed replays the same groups', async () => {
+    const yaml = `conditions:
+  - name: halves
+    nemesis: ["every 100ms partition random-halves from 50ms until 350ms"]
+`;
+    const groups = async (name: string) => {
+      const out = path.join(tmp, name);
+      await runExperiment(experiment(yaml, '500ms'), { runtime: runtime(), images, outDir: out, progress: quiet, player: recordingPlayer([]) });
+      const m = JSON.parse(readFileSync(path.join(out, 'halves-r1', 'manifest.json'), 'utf8')) as RunManifest;
+      return m.timeline.map((t) => t.text);
+    };
+    const first = await groups('nemesis-a');
+    expect(first).toHaveLength(4);
+    expect(first[0]).toMatch(/^at 50ms every 100ms partition random-halves: (client \| server|server \| client)$/);
+    expect(first[3]).toBe('at 350ms every 100ms partition random-halves: ends');
+    expect(await groups('nemesis-b')).toEqual(first);
   });
 });

@@ -1,27 +1,29 @@
 import { describe, expect, it } from 'vitest';
+import { parseImpairment } from '../../../src/conditions/index.js';
 import {
-  type NodeAddressing,
-  buildImpairRules,
-  buildTcTree,
+  EMPTY_STATE,
+  allocateStages,
+  applyOps,
+  chainSetup,
   cutRules,
   decodeCutComment,
   decodeImpairComment,
   encodeImpairComment,
-  helperStart,
-  netemArgs,
-  planCuts,
-  planImpairments,
+  expire,
   helperSeed,
-  planImpairTeardown,
+  impairRules,
+  needsClass,
+  netemArgs,
+  renderRestore,
+  restoreBatch,
+  stageKey,
+  stageSetup,
+  tcStageClass,
+  type NodeState,
 } from '../../../src/impair/index.js';
-import { parseImpairment } from '../../../src/conditions/index.js';
 
-const LAB: NodeAddressing[] = [
-  { name: 'n1', addresses: ['10.9.0.2'] },
-  { name: 'n2', addresses: ['10.9.0.3'] },
-  { name: 'n3', addresses: ['10.9.0.4', '10.8.0.4'] },
-];
 const imp = (i: Parameters<typeof parseImpairment>[0]) => parseImpairment(i);
+const ADDR = { n1: ['10.9.0.2'], n2: ['10.9.0.3'], n3: ['10.9.0.4', '10.8.0.4'] };
 
 describe('netemArgs', () => {
   it.each([
@@ -38,158 +40,168 @@ describe('netemArgs', () => {
   });
 });
 
-describe('buildTcTree', () => {
-  const d50 = { to: 'n2', addresses: ['10.9.0.3'], impairment: imp({ delay: '50ms', loss: '1%' }) };
-  const rate = { to: 'n3', addresses: ['10.9.0.4', '10.8.0.4'], impairment: imp({ rate: '1mbit' }) };
-  const all = { to: '*', addresses: [], impairment: imp({ delay: '5ms', rate: '10mbit' }) };
-
+describe('tc stage classes', () => {
   it.each([
-    [
-      'netem: delay to one peer',
-      [d50],
-      'netem',
-      [
-        ['tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'handle', '1:', 'htb', 'default', '1'],
-        ['tc', 'class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '10gbit'],
-        ['tc', 'class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit', 'ceil', '10gbit'],
-        ['tc', 'qdisc', 'add', 'dev', 'eth0', 'parent', '1:10', 'handle', '10:', 'netem', 'delay', '50ms', 'loss', 'random', '1%'],
-        ['tc', 'filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dst', '10.9.0.3/32', 'flowid', '1:10'],
-      ],
-    ],
-    [
-      'netem: "*" goes last with prio 2, rate-only peer has no netem leaf, one filter per address',
-      [all, rate],
-      'netem',
-      [
-        ['tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'handle', '1:', 'htb', 'default', '1'],
-        ['tc', 'class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '10gbit'],
-        ['tc', 'class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '1mbit', 'ceil', '1mbit'],
-        ['tc', 'filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dst', '10.9.0.4/32', 'flowid', '1:10'],
-        ['tc', 'filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dst', '10.8.0.4/32', 'flowid', '1:10'],
-        ['tc', 'class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:11', 'htb', 'rate', '10mbit', 'ceil', '10mbit'],
-        ['tc', 'qdisc', 'add', 'dev', 'eth0', 'parent', '1:11', 'handle', '11:', 'netem', 'delay', '5ms'],
-        ['tc', 'filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '2', 'u32', 'match', 'ip', 'dst', '0.0.0.0/0', 'flowid', '1:11'],
-      ],
-    ],
-    ['userspace: delay only needs no tc at all', [d50], 'userspace', []],
-    [
-      'userspace: only the rate classes, no netem',
-      [d50, rate],
-      'userspace',
-      [
-        ['tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'handle', '1:', 'htb', 'default', '1'],
-        ['tc', 'class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '10gbit'],
-        ['tc', 'class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '1mbit', 'ceil', '1mbit'],
-        ['tc', 'filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dst', '10.9.0.4/32', 'flowid', '1:10'],
-        ['tc', 'filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dst', '10.8.0.4/32', 'flowid', '1:10'],
-      ],
-    ],
-  ] as const)('%s', (_name, dests, backend, expected) => {
-    expect(buildTcTree('eth0', [...dests], backend)).toEqual(expected);
+    ['netem: delay gets a class with a netem leaf', { delay: '50ms', loss: '1%' }, 'netem', [
+      ['tc', 'class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:1a', 'htb', 'rate', '10gbit', 'ceil', '10gbit'],
+      ['tc', 'qdisc', 'add', 'dev', 'eth0', 'parent', '1:1a', 'handle', '1a:', 'netem', 'delay', '50ms', 'loss', 'random', '1%'],
+    ]],
+    ['a rate is the class rate, no leaf', { rate: '1mbit' }, 'netem', [
+      ['tc', 'class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:1a', 'htb', 'rate', '1mbit', 'ceil', '1mbit'],
+    ]],
+    ['userspace: delay and rate: only the rate class (the helper delays)', { delay: '5ms', rate: '10mbit' }, 'userspace', [
+      ['tc', 'class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:1a', 'htb', 'rate', '10mbit', 'ceil', '10mbit'],
+    ]],
+  ] as const)('%s', (_n, input, backend, expected) => {
+    expect(tcStageClass('eth0', 0x1a, imp(input), backend)).toEqual(expected);
+  });
+
+  it('needs a class for a rate, or for a packet stage on netem only', () => {
+    expect(needsClass(imp({ delay: '5ms' }), 'netem')).toBe(true);
+    expect(needsClass(imp({ delay: '5ms' }), 'userspace')).toBe(false);
+    expect(needsClass(imp({ rate: '1mbit' }), 'userspace')).toBe(true);
   });
 });
 
-describe('iptables builders', () => {
-  it('userspace: mark bypass, one NFQUEUE rule per address, comment records the spec', () => {
-    const plan = planImpairments(
-      [
-        { node: 'n1', to: 'n3', impairment: imp({ delay: '50ms', jitter: '5ms' }) },
-        { node: 'n1', to: 'n2', impairment: imp({ rate: '1mbit' }) },
-      ],
-      LAB,
-      ['eth0'],
-      'userspace',
-    );
-    const c3 = 'acklab impair to=n3 delay=50ms jitter=5ms';
-    const c2 = 'acklab impair to=n2 rate=1mbit';
-    expect(plan.iptables).toEqual([
-      ['iptables', '-w', '-t', 'mangle', '-N', 'ACKLAB-IMPAIR'],
-      ['iptables', '-w', '-t', 'mangle', '-A', 'POSTROUTING', '-j', 'ACKLAB-IMPAIR'],
-      ['iptables', '-w', '-t', 'mangle', '-A', 'ACKLAB-IMPAIR', '-m', 'mark', '--mark', '0x4acc', '-j', 'RETURN'],
-      ['iptables', '-w', '-t', 'mangle', '-A', 'ACKLAB-IMPAIR', '!', '-o', 'lo', '-d', '10.9.0.4/32', '-m', 'comment', '--comment', c3, '-j', 'NFQUEUE', '--queue-num', '100'],
-      ['iptables', '-w', '-t', 'mangle', '-A', 'ACKLAB-IMPAIR', '!', '-o', 'lo', '-d', '10.8.0.4/32', '-m', 'comment', '--comment', c3, '-j', 'NFQUEUE', '--queue-num', '100'],
-      ['iptables', '-w', '-t', 'mangle', '-A', 'ACKLAB-IMPAIR', '!', '-o', 'lo', '-d', '10.9.0.3/32', '-m', 'comment', '--comment', c2, '-j', 'RETURN'],
+describe('iptables rules', () => {
+  const c3 = 'acklab impair to=n3 delay=50ms jitter=5ms';
+  it('per destination: class rule with the record, queue rule with a note, RETURN per address; "*" last without RETURN', () => {
+    const rules = impairRules([
+      { to: '*', addresses: [], record: 'acklab impair to=* loss=3%', queue: 102 },
+      { to: 'n3', addresses: ['10.9.0.4', '10.8.0.4'], record: c3, classMinor: 0x10, queue: 100 },
     ]);
-    expect(plan.helpers).toEqual([{ queue: 100, to: 'n3', argv: helperStart(100, imp({ delay: '50ms', jitter: '5ms' })) }]);
-    expect(plan.helpers[0]!.argv.slice(0, 9)).toEqual(['acklab-nfq', '--queue', '100', '--delay-us', '50000', '--jitter-us', '5000', '--distribution', 'normal']);
-  });
-
-  it('a run seed gives every helper a replayable seed of its own', () => {
-    const conds = [
-      { node: 'n1', to: 'n2', impairment: imp({ loss: '10%' }) },
-      { node: 'n1', to: 'n3', impairment: imp({ loss: '10%' }) },
-    ];
-    const seeds = (seed?: number) =>
-      planImpairments(conds, LAB, ['eth0'], 'userspace', seed).helpers.map((h) => {
-        const i = h.argv.indexOf('--seed');
-        return i < 0 ? undefined : h.argv[i + 1];
-      });
-    expect(seeds()).toEqual([undefined, undefined]);
-    const [a, b] = seeds(42);
-    expect(a).toMatch(/^[1-9]\d*$/);
-    expect(a).not.toBe(b);
-    expect(seeds(42)).toEqual([a, b]);
-    expect(seeds(43)).not.toEqual([a, b]);
-    expect(a).toBe(String(helperSeed(42, 'n1', 'n2')));
-  });
-
-  it('netem: rules only record (RETURN), no helper, no mark rule', () => {
-    const plan = planImpairments([{ node: 'n1', to: '*', impairment: imp({ loss: '3%' }) }], LAB, ['eth0', 'eth1'], 'netem');
-    expect(plan.helpers).toEqual([]);
-    expect(plan.iptables.slice(2)).toEqual([
-      ['iptables', '-w', '-t', 'mangle', '-A', 'ACKLAB-IMPAIR', '!', '-o', 'lo', '-m', 'comment', '--comment', 'acklab impair to=* loss=3%', '-j', 'RETURN'],
+    const chain = ['-A', 'ACKLAB-IMPAIR', '!', '-o', 'lo'];
+    expect(rules).toEqual([
+      [...chain, '-d', '10.9.0.4/32', '-m', 'comment', '--comment', c3, '-j', 'CLASSIFY', '--set-class', '1:10'],
+      [...chain, '-d', '10.9.0.4/32', '-m', 'mark', '!', '--mark', '0x4acc', '-m', 'comment', '--comment', 'acklab queue to=n3', '-j', 'NFQUEUE', '--queue-num', '100'],
+      [...chain, '-d', '10.9.0.4/32', '-j', 'RETURN'],
+      [...chain, '-d', '10.8.0.4/32', '-m', 'comment', '--comment', c3, '-j', 'CLASSIFY', '--set-class', '1:10'],
+      [...chain, '-d', '10.8.0.4/32', '-m', 'mark', '!', '--mark', '0x4acc', '-m', 'comment', '--comment', 'acklab queue to=n3', '-j', 'NFQUEUE', '--queue-num', '100'],
+      [...chain, '-d', '10.8.0.4/32', '-j', 'RETURN'],
+      [...chain, '-m', 'mark', '!', '--mark', '0x4acc', '-m', 'comment', '--comment', 'acklab impair to=* loss=3%', '-j', 'NFQUEUE', '--queue-num', '102'],
     ]);
-    expect(plan.tc.filter((c) => c[2] === 'add' && c[1] === 'qdisc' && c[4] === 'eth1')).toHaveLength(2);
-  });
-
-  it('teardown removes rules first, then helpers, then trees', () => {
-    expect(planImpairTeardown(['eth0'], [100, 101])).toEqual({
-      iptables: [
-        ['iptables', '-w', '-t', 'mangle', '-D', 'POSTROUTING', '-j', 'ACKLAB-IMPAIR'],
-        ['iptables', '-w', '-t', 'mangle', '-F', 'ACKLAB-IMPAIR'],
-        ['iptables', '-w', '-t', 'mangle', '-X', 'ACKLAB-IMPAIR'],
-      ],
-      helpers: [
-        ['acklab-nfq', '--stop', '/run/acklab-nfq/100.pid'],
-        ['acklab-nfq', '--stop', '/run/acklab-nfq/101.pid'],
-      ],
-      tc: [['tc', 'qdisc', 'del', 'dev', 'eth0', 'root']],
-    });
   });
 
   it.each([
-    [
-      'drop, sender side',
-      { from: 'n1', to: 'n2', style: 'drop' },
-      'from',
-      [['iptables', '-w', '-A', 'ACKLAB-PART-OUT', '-d', '10.9.0.3/32', '-m', 'comment', '--comment', 'acklab cut n1->n2 drop', '-j', 'DROP']],
-    ],
-    [
-      'drop, receiver side',
-      { from: 'n1', to: 'n2', style: 'drop' },
-      'to',
-      [['iptables', '-w', '-A', 'ACKLAB-PART-IN', '-s', '10.9.0.3/32', '-m', 'comment', '--comment', 'acklab cut n1->n2 drop', '-j', 'DROP']],
-    ],
+    ['drop, sender side', { from: 'n1', to: 'n2', style: 'drop' }, 'from', [['-A', 'ACKLAB-PART-OUT', '-d', '10.9.0.3/32', '-m', 'comment', '--comment', 'acklab cut n1->n2 drop', '-j', 'DROP']]],
+    ['drop, receiver side', { from: 'n1', to: 'n2', style: 'drop' }, 'to', [['-A', 'ACKLAB-PART-IN', '-s', '10.9.0.3/32', '-m', 'comment', '--comment', 'acklab cut n1->n2 drop', '-j', 'DROP']]],
     [
       'reset, sender side',
       { from: 'n1', to: 'n2', style: 'reset' },
       'from',
       [
-        ['iptables', '-w', '-A', 'ACKLAB-PART-OUT', '-d', '10.9.0.3/32', '-p', 'tcp', '-m', 'comment', '--comment', 'acklab cut n1->n2 reset', '-j', 'REJECT', '--reject-with', 'tcp-reset'],
-        ['iptables', '-w', '-A', 'ACKLAB-PART-OUT', '-d', '10.9.0.3/32', '-m', 'comment', '--comment', 'acklab cut n1->n2 reset', '-j', 'DROP'],
+        ['-A', 'ACKLAB-PART-OUT', '-d', '10.9.0.3/32', '-p', 'tcp', '-m', 'comment', '--comment', 'acklab cut n1->n2 reset', '-j', 'REJECT', '--reject-with', 'tcp-reset'],
+        ['-A', 'ACKLAB-PART-OUT', '-d', '10.9.0.3/32', '-m', 'comment', '--comment', 'acklab cut n1->n2 reset', '-j', 'DROP'],
       ],
     ],
   ] as const)('cutRules %s', (_n, cut, side, expected) => {
     expect(cutRules({ ...cut }, side, ['10.9.0.3'])).toEqual(expected);
   });
 
-  it('planCuts puts rules on both nodes of each cut, with every address, and -D mirrors -A', () => {
-    const add = planCuts([{ from: 'n1', to: 'n3', style: 'drop' }], LAB, '-A');
-    expect([...add.keys()]).toEqual(['n1', 'n3']);
-    expect(add.get('n1')!.map((c) => c[5])).toEqual(['10.9.0.4/32', '10.8.0.4/32']);
-    expect(add.get('n3')!.map((c) => c[5])).toEqual(['10.9.0.2/32']);
-    const del = planCuts([{ from: 'n1', to: 'n3', style: 'drop' }], LAB, '-D');
-    expect(del.get('n1')).toEqual(add.get('n1')!.map((c) => c.map((a) => (a === '-A' ? '-D' : a))));
+  it('one batch declares (so flushes) every acklab chain and commits each table once; comments are quoted', () => {
+    const batch = restoreBatch(
+      [['-A', 'ACKLAB-IMPAIR', '!', '-o', 'lo', '-m', 'comment', '--comment', 'acklab impair to=* loss=3%', '-j', 'RETURN']],
+      [...cutRules({ from: 'n1', to: 'n2', style: 'drop' }, 'from', ['10.9.0.3']), ...cutRules({ from: 'n2', to: 'n1', style: 'drop' }, 'to', ['10.9.0.3'])],
+    );
+    expect(batch.split('\n')).toEqual([
+      '*mangle',
+      ':ACKLAB-IMPAIR - [0:0]',
+      '-A ACKLAB-IMPAIR ! -o lo -m comment --comment "acklab impair to=* loss=3%" -j RETURN',
+      'COMMIT',
+      '*filter',
+      ':ACKLAB-PART-OUT - [0:0]',
+      ':ACKLAB-PART-IN - [0:0]',
+      '-A ACKLAB-PART-OUT -d 10.9.0.3/32 -m comment --comment "acklab cut n1->n2 drop" -j DROP',
+      '-A ACKLAB-PART-IN -s 10.9.0.3/32 -m comment --comment "acklab cut n2->n1 drop" -j DROP',
+      'COMMIT',
+      '',
+    ]);
+  });
+
+  it('the chains are hooked first in their base chains, once', () => {
+    expect(chainSetup().map((a) => a.slice(3).join(' '))).toEqual([
+      '-t mangle -N ACKLAB-IMPAIR',
+      '-t mangle -A POSTROUTING -j ACKLAB-IMPAIR',
+      '-N ACKLAB-PART-OUT',
+      '-N ACKLAB-PART-IN',
+      '-I OUTPUT 1 -j ACKLAB-PART-OUT',
+      '-I INPUT 1 -j ACKLAB-PART-IN',
+    ]);
+  });
+});
+
+describe('node state', () => {
+  const d50 = imp({ delay: '50ms' });
+  const cutAB = { from: 'n1', to: 'n2', style: 'drop' as const };
+
+  it('impair replaces the condition towards the same peer; heal-node removes what involves a node', () => {
+    let s = applyOps(EMPTY_STATE, [{ op: 'impair', to: 'n2', impairment: d50 }, { op: 'impair', to: 'n3', impairment: d50 }], 'n1');
+    s = applyOps(s, [{ op: 'impair', to: 'n2', impairment: imp({ loss: '5%' }) }], 'n1');
+    expect(s.impairments.map((i) => `${i.to} ${i.impairment.lossPct}`)).toEqual(['n3 0', 'n2 5']);
+    s = applyOps(s, [{ op: 'cut', cut: cutAB, side: 'from' }, { op: 'cut', cut: { from: 'n3', to: 'n1', style: 'drop' }, side: 'to' }], 'n1');
+    expect(applyOps(s, [{ op: 'heal-node', node: 'n2' }], 'n1')).toEqual({ impairments: [s.impairments[0]], cuts: [s.cuts[1]] });
+    expect(applyOps(s, [{ op: 'heal-node', node: 'n1' }], 'n1')).toEqual({ impairments: [], cuts: [] });
+    expect(applyOps(s, [{ op: 'heal' }], 'n1')).toEqual({ impairments: [], cuts: [] });
+  });
+
+  it('a tag lets a nemesis replace its own cuts and leave the others', () => {
+    const s = applyOps(EMPTY_STATE, [
+      { op: 'cut', cut: cutAB, side: 'from' },
+      { op: 'cut', cut: { from: 'n1', to: 'n3', style: 'drop' }, side: 'from', tag: 'nemesis-1' },
+    ], 'n1');
+    expect(applyOps(s, [{ op: 'uncut', tag: 'nemesis-1' }], 'n1').cuts.map((c) => c.to)).toEqual(['n2']);
+  });
+
+  it('entries lapse at their untilMs; the next lapse time is reported', () => {
+    const s: NodeState = {
+      impairments: [{ to: 'n2', impairment: d50, untilMs: 1000 }, { to: 'n3', impairment: d50 }],
+      cuts: [{ ...cutAB, side: 'from', untilMs: 2000 }],
+    };
+    expect(expire(s, 500)).toEqual({ state: s, lapsed: false, nextMs: 1000 });
+    const later = expire(s, 1500);
+    expect(later.lapsed).toBe(true);
+    expect(later.state.impairments.map((i) => i.to)).toEqual(['n3']);
+    expect(later.nextMs).toBe(2000);
+    expect(expire(later.state, 2000)).toMatchObject({ lapsed: true, state: { cuts: [] } });
+  });
+
+  it('stages are keyed by (destination, impairment): reused, and new ones never take a taken class or queue', () => {
+    const a = applyOps(EMPTY_STATE, [{ op: 'impair', to: 'n2', impairment: imp({ delay: '5ms', rate: '1mbit' }) }], 'n1');
+    const b = applyOps(a, [{ op: 'impair', to: 'n2', impairment: imp({ delay: '9ms', rate: '1mbit' }) }], 'n1');
+    const first = allocateStages([a], new Map(), 'userspace');
+    const both = allocateStages([a, b], first, 'userspace');
+    const [s1, s2] = [...both.values()];
+    expect(s1).toBe(first.get(stageKey('n2', a.impairments[0]!.impairment)));
+    expect(s1).toMatchObject({ classMinor: 0x10, queue: 100 });
+    expect(s2).toMatchObject({ classMinor: 0x11, queue: 101 });
+  });
+
+  it('renders a state to one batch that names every peer address', () => {
+    const s = applyOps(EMPTY_STATE, [
+      { op: 'impair', to: 'n3', impairment: d50 },
+      { op: 'cut', cut: { from: 'n2', to: 'n1', style: 'drop' }, side: 'to' },
+    ], 'n1');
+    const stages = allocateStages([s], new Map(), 'netem');
+    const batch = renderRestore(s, stages, ADDR);
+    expect(batch).toContain('-A ACKLAB-IMPAIR ! -o lo -d 10.8.0.4/32 -m comment --comment "acklab impair to=n3 delay=50ms" -j CLASSIFY --set-class 1:10');
+    expect(batch).toContain('-A ACKLAB-PART-IN -s 10.9.0.3/32 -m comment --comment "acklab cut n2->n1 drop" -j DROP');
+    expect(() => renderRestore(s, new Map(), ADDR)).toThrow(/no stage for n3\|delay=50ms/);
+  });
+
+  it('a run seed gives every helper a replayable seed of its own', () => {
+    const s = applyOps(EMPTY_STATE, [{ op: 'impair', to: 'n2', impairment: imp({ loss: '10%' }) }, { op: 'impair', to: 'n3', impairment: imp({ loss: '10%' }) }], 'n1');
+    const seeds = (seed?: number) =>
+      [...allocateStages([s], new Map(), 'userspace').values()].map((st) => {
+        const argv = stageSetup(st, ['eth0'], 'userspace', 'n1', seed).helper!;
+        const i = argv.indexOf('--seed');
+        return i < 0 ? undefined : argv[i + 1];
+      });
+    expect(seeds()).toEqual([undefined, undefined]);
+    const [a, b] = seeds(42);
+    expect(a).toBe(String(helperSeed(42, 'n1', 'n2')));
+    expect(a).not.toBe(b);
+    expect(seeds(42)).toEqual([a, b]);
+    expect(seeds(43)).not.toEqual([a, b]);
   });
 });
 

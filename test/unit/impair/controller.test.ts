@@ -1,20 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ConditionError, parseImpairment } from '../../../src/conditions/index.js';
-import { ImpairController, type LabHandle, type NamespaceExecutor } from '../../../src/impair/index.js';
+import { ConditionError, parseImpairment, parsePartition, partitionCuts } from '../../../src/conditions/index.js';
+import { AgentCore } from '../../../src/impair/agent/core.js';
+import { ImpairController, actionOps, type AgentClient, type AgentEvent, type LabEvent, type LabHandle } from '../../../src/impair/index.js';
+import { FakeKernel } from './fake-kernel.js';
 
-const SAVE_WITH_CUT = `*filter
-:INPUT ACCEPT [0:0]
-:ACKLAB-PART-IN - [0:0]
-:ACKLAB-PART-OUT - [0:0]
-[0:0] -A INPUT -j ACKLAB-PART-IN
-[0:0] -A OUTPUT -j ACKLAB-PART-OUT
-[5:300] -A ACKLAB-PART-OUT -d 10.0.0.3/32 -m comment --comment "acklab cut a->b drop" -j DROP
-COMMIT
-`;
-
-/** A fake lab: every node has a sidecar that records argv and answers reads from canned text. */
-function fakeLab(saves: Record<string, string> = {}) {
-  const ran: string[] = [];
+/** A lab of three nodes whose agents are real agent cores over fake kernels; sidecars are "made" on demand. */
+function fakeLab() {
+  const kernels = new Map<string, FakeKernel>();
+  const agents = new Map<string, AgentClient>();
+  const made: string[] = [];
   const lab: LabHandle = {
     lab: 'l',
     nodes: [
@@ -22,81 +16,108 @@ function fakeLab(saves: Record<string, string> = {}) {
       { name: 'b', addresses: ['10.0.0.3'] },
       { name: 'c', addresses: ['10.0.0.4'] },
     ],
-    async executor(node) {
-      const exec: NamespaceExecutor = {
+    async agent(node, create) {
+      const known = agents.get(node);
+      if (known || !create) return known;
+      made.push(node);
+      const kernel = new FakeKernel();
+      const listeners = new Set<(e: AgentEvent) => void>();
+      const core = new AgentCore(kernel, (e) => listeners.forEach((l) => l(e)));
+      await core.init();
+      const client = {
         node,
-        async run(argv) {
-          if (argv[0] === 'iptables-save') return { exitCode: 0, stdout: saves[node] ?? '', stderr: '' };
-          if (argv[0] === 'ip') return { exitCode: 0, stdout: '1: lo: <LOOPBACK>\n2: eth0@if9: <UP>\n', stderr: '' };
-          if (argv[0] === 'cat') return { exitCode: 0, stdout: '', stderr: '' };
-          ran.push(`${node}: ${argv.join(' ')}`);
-          return { exitCode: 0, stdout: '', stderr: '' };
-        },
-        async spawn(argv) {
-          ran.push(`${node}: spawn ${argv.join(' ')}`);
-        },
-      };
-      return exec;
+        closed: new Promise<string>(() => {}),
+        hello: async () => core.hello(),
+        configure: (n: string, addr: Record<string, string[]>, seed?: number) => core.configure(n, addr, seed),
+        change: (ops: Parameters<AgentCore['change']>[0]) => core.change(ops),
+        schedule: (steps: Parameters<AgentCore['schedule']>[0], t0?: number) => core.schedule(steps, t0),
+        start: async (t0: number) => core.start(t0),
+        status: () => core.status(),
+        watch: async (l: (e: AgentEvent) => void) => void listeners.add(l),
+      } as unknown as AgentClient;
+      kernels.set(node, kernel);
+      agents.set(node, client);
+      return client;
     },
   };
-  return { lab, ran };
+  return { lab, kernels, made };
 }
 
+const d5 = parseImpairment({ delay: '5ms' });
+
 describe('ImpairController', () => {
-  it('validates every condition before touching any namespace', async () => {
-    const { lab, ran } = fakeLab();
+  it('validates every condition before touching any node', async () => {
+    const { lab, made } = fakeLab();
     const ctl = new ImpairController(lab, { backend: 'userspace' });
     await expect(
       ctl.impair([
-        { node: 'a', to: 'b', impairment: parseImpairment({ delay: '5ms' }) },
-        { node: 'a', to: 'zz', impairment: parseImpairment({ delay: '5ms' }) },
+        { node: 'a', to: 'b', impairment: d5 },
+        { node: 'a', to: 'zz', impairment: d5 },
         { node: 'c', to: 'b', impairment: parseImpairment({ delay: '5ms', jitter: '1ms', delayCorrelation: '10%' }) },
       ]),
     ).rejects.toSatisfy((e: ConditionError) => e.problems.length === 2 && /unknown peer "zz"/.test(e.problems[0]!) && /netem backend only/.test(e.problems[1]!));
-    expect(ran).toEqual([]);
+    expect(made).toEqual([]);
   });
 
-  it('dry run prints the argv and runs nothing', async () => {
-    const { lab, ran } = fakeLab();
-    const lines: string[] = [];
-    const ctl = new ImpairController(lab, { backend: 'netem', dryRun: true, log: (l) => lines.push(l) });
-    await ctl.impair([{ node: 'a', to: 'b', impairment: parseImpairment({ delay: '5ms' }) }]);
-    expect(ran).toEqual([]);
-    expect(lines).toContain('[a] tc qdisc add dev eth0 parent 1:10 handle 10: netem delay 5ms');
-    expect(lines.at(-1)).toBe("[a] iptables -w -t mangle -A ACKLAB-IMPAIR ! -o lo -d 10.0.0.3/32 -m comment --comment 'acklab impair to=b delay=5ms' -j RETURN");
+  it('impair makes the sidecar of the node it changes only, and the agent puts the rule in', async () => {
+    const { lab, kernels, made } = fakeLab();
+    await new ImpairController(lab, { backend: 'userspace' }).impair([{ node: 'a', to: 'b', impairment: d5 }]);
+    expect(made).toEqual(['a']);
+    expect(kernels.get('a')!.chains.get('ACKLAB-IMPAIR')![0]).toMatch(/^! -o lo -d 10.0.0.3\/32 .*acklab impair to=b delay=5ms.* -j NFQUEUE --queue-num 100$/);
   });
 
-  it('on userspace the helper is started before the rule that feeds its queue', async () => {
-    const { lab, ran } = fakeLab();
-    const ctl = new ImpairController(lab, { backend: 'userspace', helperStartMs: 0 });
-    // The fake /proc shows no listener, so the controller refuses to install the NFQUEUE rule.
-    await expect(ctl.impair([{ node: 'a', to: 'b', impairment: parseImpairment({ delay: '5ms' }) }])).rejects.toThrow(
-      /helper for queue 100 on node "a" did not start/,
-    );
-    expect(ran.filter((l) => !/ -D | -F | -X |qdisc del|--stop/.test(l))).toEqual([expect.stringMatching(/^a: spawn acklab-nfq --queue 100 --delay-us 5000 /)]);
-  });
-
-  it('partition adds only missing cuts, on both nodes of each cut', async () => {
-    const { lab, ran } = fakeLab({ a: SAVE_WITH_CUT });
+  it('a partition puts each cut on both of its nodes; heal NODE removes only what involves it', async () => {
+    const { lab, kernels } = fakeLab();
     const ctl = new ImpairController(lab, { backend: 'userspace' });
-    await ctl.partition([
-      { from: 'a', to: 'b', style: 'drop' },
-      { from: 'a', to: 'c', style: 'drop' },
-    ]);
-    expect(ran.filter((l) => l.startsWith('a:'))).toEqual([
-      "a: iptables -w -A ACKLAB-PART-OUT -d 10.0.0.4/32 -m comment --comment acklab cut a->c drop -j DROP",
-    ]);
-    expect(ran.filter((l) => l.startsWith('c:'))).toContain('c: iptables -w -N ACKLAB-PART-OUT');
+    await ctl.partition(partitionCuts(parsePartition('a | b,c')));
+    expect(kernels.get('a')!.chains.get('ACKLAB-PART-OUT')).toHaveLength(2);
+    expect(kernels.get('b')!.chains.get('ACKLAB-PART-IN')).toEqual(['-s 10.0.0.2/32 -m comment --comment "acklab cut a->b drop" -j DROP']);
+    await ctl.heal('b');
+    expect(kernels.get('a')!.chains.get('ACKLAB-PART-OUT')).toEqual(['-d 10.0.0.4/32 -m comment --comment "acklab cut a->c drop" -j DROP']);
+    expect(kernels.get('b')!.chains.get('ACKLAB-PART-IN')).toEqual([]);
   });
 
-  it('heal NODE deletes exactly the rules of cuts it is part of', async () => {
-    const { lab, ran } = fakeLab({ a: SAVE_WITH_CUT });
-    await new ImpairController(lab, { backend: 'userspace' }).heal('b');
-    expect(ran).toEqual(["a: iptables -w -D ACKLAB-PART-OUT -d 10.0.0.3/32 -m comment --comment acklab cut a->b drop -j DROP"]);
+  it('heal of a lab without sidecars makes none', async () => {
+    const { lab, made } = fakeLab();
+    await new ImpairController(lab, { backend: 'userspace' }).heal();
+    expect(made).toEqual([]);
   });
 
   it('heal refuses an unknown node', async () => {
     const { lab } = fakeLab();
     await expect(new ImpairController(lab, { backend: 'userspace' }).heal('q')).rejects.toThrow(/unknown node "q"; the lab's nodes are: a, b, c/);
+  });
+
+  it('--for: the agent owns the deadline', async () => {
+    const { lab, kernels } = fakeLab();
+    await new ImpairController(lab, { backend: 'userspace' }).partition([{ from: 'a', to: 'b', style: 'drop' }], { forMs: 10_000 });
+    const k = kernels.get('a')!;
+    expect(k.chains.get('ACKLAB-PART-OUT')).toHaveLength(1);
+    await k.advanceTo(Date.now() + 11_000);
+    expect(k.chains.get('ACKLAB-PART-OUT')).toEqual([]);
+  });
+
+  it('a dry run prints the stages and the one batch, and makes nothing', async () => {
+    const { lab, made } = fakeLab();
+    const lines: string[] = [];
+    await new ImpairController(lab, { backend: 'netem', dryRun: true, log: (l) => lines.push(l) }).impair([{ node: 'a', to: 'b', impairment: d5 }]);
+    expect(made).toEqual([]);
+    expect(lines[0]).toBe('[a] tc class add dev eth0 parent 1: classid 1:10 htb rate 10gbit ceil 10gbit');
+    expect(lines[1]).toBe('[a] tc qdisc add dev eth0 parent 1:10 handle 10: netem delay 5ms');
+    expect(lines[2]).toMatch(/^\[a\] iptables-restore -w 5 --noflush <<'EOF'\n\*mangle\n:ACKLAB-IMPAIR - \[0:0\]\n-A ACKLAB-IMPAIR ! -o lo -d 10.0.0.3\/32 -m comment --comment "acklab impair to=b delay=5ms" -j CLASSIFY --set-class 1:10\n/);
+  });
+
+  it('schedule hands each node its part of each step; watch hears every node switch', async () => {
+    const { lab, kernels } = fakeLab();
+    const ctl = new ImpairController(lab, { backend: 'userspace' });
+    await ctl.prepare();
+    const heard: LabEvent[] = [];
+    await ctl.watch((e) => heard.push(e));
+    await ctl.schedule([{ id: 'p', atMs: 500, ops: actionOps({ kind: 'partition', partition: parsePartition('a | b'), style: 'drop' }, ['a', 'b', 'c']) }]);
+    const t0 = Date.now() + 5_000;
+    await ctl.start(t0);
+    for (const k of kernels.values()) await k.advanceTo(t0 + 500);
+    expect(heard.filter((e) => e.event === 'switched').map((e) => e.node).sort()).toEqual(['a', 'b']);
+    expect(kernels.get('c')!.chains.get('ACKLAB-PART-OUT')).toEqual([]);
   });
 });

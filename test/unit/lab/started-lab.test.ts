@@ -42,7 +42,7 @@ describe('StartedLab.impair', () => {
 
   it('refuses an option it does not know (a JavaScript caller\'s typo), naming the allowed ones', async () => {
     const { lab } = await started();
-    await expect(lab.impair('client', { dealy: '10ms' } as never)).rejects.toThrow(/impair client: dealy: unknown option; allowed: to, delay, jitter, distribution, delayCorrelation, loss/);
+    await expect(lab.impair('client', { dealy: '10ms' } as never)).rejects.toThrow(/impair client: dealy: unknown option; allowed: to, forMs, delay, jitter, distribution, delayCorrelation, loss/);
   });
 
   it('names an exited node as exited, not unknown', async () => {
@@ -53,19 +53,17 @@ describe('StartedLab.impair', () => {
   });
 });
 
+// Applying conditions goes through the nodes' agents (test/unit/impair/controller.test.ts on fake
+// kernels, test/integration/lab/started-lab.test.ts on real containers); here: what is refused first.
 describe('StartedLab.partition', () => {
-  it('takes groups as arrays or text, refuses unknown nodes and styles, and returns the cuts it made', async () => {
+  it('takes groups as arrays or text and refuses unknown nodes and styles before any sidecar exists', async () => {
     const { rt, lab } = await started();
     await expect(lab.partition([['client'], ['nobody']])).rejects.toThrow('unknown node "nobody"');
     await expect(lab.partition('client | server', { style: 'explode' as never })).rejects.toThrow('style: "explode" is not one of drop, reset');
-    const cuts = await lab.partition([['client'], ['server']]);
-    expect(cuts).toEqual([
-      { from: 'client', to: 'server', style: 'drop' },
-      { from: 'server', to: 'client', style: 'drop' },
-    ]);
-    expect(sidecars(rt).map((c) => c.name).sort()).toEqual(['acklab-pair-client-shaper', 'acklab-pair-server-shaper']);
-    // each cut is dropped on both of its nodes (the sender's OUTPUT, the receiver's INPUT)
-    expect(rt.events.filter((e) => /^exec acklab-pair-\w+-shaper iptables .*-j DROP/.test(e))).toHaveLength(4);
+    await expect(lab.partition('client')).rejects.toThrow('a partition needs at least two groups');
+    await rt.containers.kill(lab.node('client').containerId);
+    await expect(lab.partition([['client'], ['server']])).rejects.toThrow('node "client" of lab "pair" is exited (exit code 137): partition needs it running');
+    expect(sidecars(rt)).toEqual([]);
   });
 });
 
@@ -137,8 +135,9 @@ describe('library silence', () => {
     const out = vi.spyOn(process.stdout, 'write');
     const err = vi.spyOn(process.stderr, 'write');
     const { lab } = await started();
-    await lab.impair('client', { delay: '5ms' });
     await lab.kill('client');
+    await lab.start('client');
+    await lab.copyFrom('client', '/nowhere', '/tmp').catch(() => {});
     expect(out).not.toHaveBeenCalled();
     expect(err).not.toHaveBeenCalled();
     const lines: string[] = [];

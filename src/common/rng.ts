@@ -1,6 +1,6 @@
 /**
  * Seeded randomness. Every random choice acklab makes for an experiment (per-run seeds handed to
- * the impairment helper, anything shuffled) comes from an `Rng` derived from the experiment's
+ * the impairment helper, a nemesis's groups) comes from an `Rng` derived from the experiment's
  * seed, so a run can be repeated exactly. Tests inject their own.
  */
 import { createHash } from 'node:crypto';
@@ -25,4 +25,14 @@ export function createRng(seed: number): Rng {
 export function deriveSeed(seed: number, ...parts: (string | number)[]): number {
   const hash = createHash('sha256').update(JSON.stringify([seed, ...parts])).digest();
   return hash.readUInt32BE(0);
+}
+
+/** A seeded Fisher–Yates shuffle (a new array). */
+export function shuffle<T>(items: readonly T[], rng: Rng): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }

@@ -1,0 +1,446 @@
+/**
+ * The agent's logic, over an injected host (processes, files, clock) so it is tested without a
+ * kernel. It owns one node's conditions:
+ *
+ *   state      what should be in force (NodeState); changed by `change`, scheduled steps, and by
+ *              itself when an entry's `untilMs` passes (auto-revert survives the CLI that set it)
+ *   stages     the resources states need (tc classes, userspace helpers), built ahead and reused
+ *   switch     one iptables-restore batch; for a scheduled step the process is started just before
+ *              its time and handed the batch at the time, so the step lands on the millisecond
+ *   check      every CHECK_EVERY_MS: the acklab chains and classes are what the last switch left,
+ *              and every helper still runs — else a problem is reported at once to every watcher
+ */
+import { parseLinkDevices, parseIptablesSave } from '../state.js';
+import { ACKLAB_CHAINS, IMPAIR_CHAIN, IPTABLES_RESTORE, IPTABLES_SAVE, NFQUEUE_PROC, chainSetup, chainTeardown } from '../iptables.js';
+import { helperPidfile, helperStatsfile } from '../helper.js';
+import type { Backend } from '../model.js';
+import { chooseBackend, probeKernel, type BackendProbe, type ExecLike } from '../probe.js';
+import {
+  EMPTY_STATE,
+  allocateStages,
+  applyOps,
+  expire,
+  renderRestore,
+  stageSetup,
+  stageTeardown,
+  type Addressing,
+  type NodeOp,
+  type NodeState,
+  type Stage,
+} from '../render.js';
+import { tcClassShow, tcRoot, tcShow, tcTeardown } from '../tc.js';
+import type { AgentEvent, AgentStatus, Hello, HelperState, Problem, ScheduledStep, SwitchRecord } from './protocol.js';
+import { AGENT_PROTOCOL } from './protocol.js';
+
+export const CHECK_EVERY_MS = 400;
+/** A scheduled step's iptables-restore is started this long before its time (process start-up is then not in the lag). */
+export const ARM_AHEAD_MS = 150;
+const HELPER_BIND_MS = 5000;
+const RECORDS_KEPT = 500;
+
+export interface HelperProcess {
+  pid: number;
+  /** Resolves when the process ends, however it ends. */
+  exited: Promise<{ code: number | null; signal: string | null }>;
+  kill(signal: 'SIGTERM' | 'SIGKILL'): void;
+}
+
+/** A started `iptables-restore` waiting for its batch. */
+export interface ArmedRestore {
+  /** Writes the batch and closes stdin; resolves when the process has exited (the rules are in force). */
+  commit(batch: string): Promise<ExecLike>;
+  abort(): void;
+}
+
+export interface AgentHost {
+  now(): number;
+  run(argv: readonly string[], stdin?: string): Promise<ExecLike>;
+  spawn(argv: readonly string[]): HelperProcess;
+  arm(argv: readonly string[]): ArmedRestore;
+  readFile(path: string): Promise<string | undefined>;
+  /** Calls `fn` at epoch ms `atMs` (as close as the host can); returns a cancel function. */
+  at(atMs: number, fn: () => void): () => void;
+  sleep(ms: number): Promise<void>;
+}
+
+interface Pending extends ScheduledStep {
+  /** Epoch ms it switches at, once the timeline's zero is known. */
+  dueMs?: number;
+  cancel?: () => void;
+  armed?: ArmedRestore;
+  cancelArm?: () => void;
+}
+
+interface RunningHelper {
+  stage: Stage;
+  process: HelperProcess;
+  stopping: boolean;
+}
+
+export class AgentCore {
+  node: string | null = null;
+  private addressing: Addressing = {};
+  private seed: number | undefined;
+  private probe!: BackendProbe;
+  private devices: string[] = [];
+  private state: NodeState = EMPTY_STATE;
+  private stages = new Map<string, Stage>();
+  private readonly helpers = new Map<string, RunningHelper>();
+  private readonly rootOn = new Set<string>();
+  private pending: Pending[] = [];
+  private readonly records: SwitchRecord[] = [];
+  private readonly problems: Problem[] = [];
+  private snapshot: { rules: string; classes: Record<string, string> } | undefined;
+  private expiry: (() => void) | undefined;
+  private checker: (() => void) | undefined;
+  /** One change at a time: every switch, scheduled or not, goes through this chain. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Bumped at the start and end of every transition: a check that saw it change compares nothing. */
+  private generation = 0;
+  private transitioning = false;
+
+  constructor(
+    private readonly host: AgentHost,
+    private readonly emit: (e: AgentEvent) => void = () => {},
+  ) {}
+
+  /** Probes the kernel, finds the devices, hooks the chains in (empty), starts checking. */
+  async init(): Promise<void> {
+    this.probe = chooseBackend(await probeKernel((argv) => this.host.run(argv)));
+    this.devices = parseLinkDevices((await this.host.run(['ip', '-o', 'link', 'show'])).stdout);
+    // A namespace that already has the chains (an earlier sidecar of the same node) starts empty again.
+    const existing = parseIptablesSave((await this.host.run(IPTABLES_SAVE)).stdout, '?');
+    if (!existing.impairChain) for (const argv of chainSetup()) await this.must(argv);
+    else await this.must(IPTABLES_RESTORE, emptyBatch());
+    await this.takeSnapshot();
+    this.armCheck();
+  }
+
+  backend(): Backend {
+    return this.probe.backend;
+  }
+
+  hello(): Hello {
+    return { protocol: AGENT_PROTOCOL, node: this.node, backend: this.probe, devices: this.devices, nowMs: this.host.now(), pid: process.pid };
+  }
+
+  async configure(node: string, addressing: Addressing, seed?: number): Promise<void> {
+    return this.serial(async () => {
+      const changed = JSON.stringify(addressing) !== JSON.stringify(this.addressing);
+      this.node = node;
+      this.addressing = addressing;
+      if (seed !== undefined) this.seed = seed;
+      // A peer that came back with another address: the rules naming it are rewritten.
+      if (changed && (this.state.impairments.length > 0 || this.state.cuts.length > 0)) await this.transition(this.state);
+    });
+  }
+
+  /** Applies ops now; resolves once they are in force. */
+  async change(ops: readonly NodeOp[]): Promise<SwitchRecord> {
+    return this.serial(async () => this.transition(applyOps(this.state, ops, this.self())));
+  }
+
+  /**
+   * Stages every step's resources (all the states the steps lead to need), so that a step later is
+   * one batch and nothing else; arms them now when the zero is given, else at `start`.
+   */
+  async schedule(steps: readonly ScheduledStep[], t0Ms?: number): Promise<{ staged: number }> {
+    return this.serial(async () => {
+      this.pending.push(...steps.map((s) => ({ ...s })));
+      await this.ensureStages(allocateStages([this.state, ...this.pendingStates()], this.stages, this.backend()));
+      if (t0Ms !== undefined) this.startAt(t0Ms);
+      return { staged: steps.length };
+    });
+  }
+
+  /** The timeline's zero: every staged step is armed at t0Ms + its atMs. */
+  start(t0Ms: number): { armed: number } {
+    return { armed: this.startAt(t0Ms) };
+  }
+
+  cancel(ids?: readonly string[]): void {
+    for (const p of this.pending.filter((x) => !ids || ids.includes(x.id))) {
+      p.cancel?.();
+      p.cancelArm?.();
+      p.armed?.abort();
+    }
+    this.pending = ids ? this.pending.filter((p) => !ids.includes(p.id)) : [];
+  }
+
+  /** Removes everything: pending steps, conditions, helpers, classes, and the chains. */
+  async teardown(): Promise<void> {
+    this.cancel();
+    await this.serial(async () => {
+      await this.transition(EMPTY_STATE);
+      for (const dev of this.rootOn) for (const argv of tcTeardown(dev)) await this.host.run(argv);
+      this.rootOn.clear();
+      for (const argv of chainTeardown()) await this.host.run(argv);
+      this.checker?.();
+      this.checker = undefined;
+      this.snapshot = undefined;
+    });
+  }
+
+  async status(): Promise<AgentStatus> {
+    const [save, nfq, ...qdiscs] = await Promise.all([this.host.run(IPTABLES_SAVE), this.host.run(NFQUEUE_PROC), ...this.devices.map((d) => this.host.run(tcShow(d)))]);
+    const helpers: HelperState[] = [];
+    for (const [key, h] of this.helpers) {
+      const stats = await this.host.readFile(helperStatsfile(h.stage.queue!));
+      const state: HelperState = { queue: h.stage.queue!, to: h.stage.to, pid: h.process.pid, alive: !h.stopping && this.alive.has(key) };
+      if (stats !== undefined) state.stats = Object.fromEntries([...stats.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+      helpers.push(state);
+    }
+    return {
+      node: this.node,
+      backend: this.backend(),
+      devices: this.devices,
+      state: this.state,
+      stages: [...this.stages.values()],
+      helpers,
+      pending: this.pending.map((p) => ({ id: p.id, atMs: p.atMs, ops: p.ops, ...(p.dueMs !== undefined ? { dueMs: p.dueMs } : {}) })),
+      records: [...this.records],
+      problems: [...this.problems],
+      kernel: { iptablesSave: save!.stdout, qdiscs: Object.fromEntries(this.devices.map((d, i) => [d, qdiscs[i]!.stdout.trim()])), nfqueue: nfq!.stdout },
+    };
+  }
+
+  stop(): void {
+    this.cancel();
+    this.expiry?.();
+    this.checker?.();
+  }
+
+  // ---- switching ----
+
+  private self(): string {
+    return this.node ?? '?';
+  }
+
+  /** The states the pending steps lead to, in their order. */
+  private pendingStates(): NodeState[] {
+    const out: NodeState[] = [];
+    let s = this.state;
+    for (const p of [...this.pending].sort((a, b) => a.atMs - b.atMs)) out.push((s = applyOps(s, p.ops, this.self())));
+    return out;
+  }
+
+  private startAt(t0Ms: number): number {
+    let armed = 0;
+    for (const p of this.pending) {
+      if (p.dueMs !== undefined) continue;
+      p.dueMs = t0Ms + p.atMs;
+      this.arm(p);
+      armed++;
+    }
+    return armed;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Puts `next` in force now: stages first, one batch, then what no state needs any more goes. */
+  private async transition(next: NodeState, record: Partial<SwitchRecord> = {}, armed?: ArmedRestore): Promise<SwitchRecord> {
+    this.transitioning = true;
+    this.generation++;
+    try {
+      return await this.transitionNow(next, record, armed);
+    } finally {
+      this.generation++;
+      this.transitioning = false;
+    }
+  }
+
+  private async transitionNow(next: NodeState, record: Partial<SwitchRecord>, armed?: ArmedRestore): Promise<SwitchRecord> {
+    const firedAtMs = record.firedAtMs ?? this.host.now();
+    const needed = allocateStages([next, ...this.pendingStates()], this.stages, this.backend());
+    await this.ensureStages(needed);
+    const batch = renderRestore(next, this.stages, this.addressing);
+    const r = armed ? await armed.commit(batch) : await this.host.run(IPTABLES_RESTORE, batch);
+    const switchedAtMs = this.host.now();
+    const done: SwitchRecord = { ...record, firedAtMs, switchedAtMs, ok: r.exitCode === 0 };
+    if (r.exitCode !== 0) {
+      done.error = `iptables-restore failed (exit ${r.exitCode}): ${r.stderr.trim()}`;
+      this.report(`a switch failed on ${this.self()}: ${done.error}`);
+    } else {
+      this.state = next;
+      await this.takeSnapshot();
+      await this.dropUnneeded();
+      this.armExpiry();
+    }
+    this.records.push(done);
+    if (this.records.length > RECORDS_KEPT) this.records.shift();
+    this.emit({ event: 'switched', ...done });
+    return done;
+  }
+
+  private arm(p: Pending): void {
+    const due = p.dueMs!;
+    p.cancelArm = this.host.at(due - ARM_AHEAD_MS, () => {
+      p.armed = this.host.arm(IPTABLES_RESTORE);
+    });
+    p.cancel = this.host.at(due, () => {
+      const firedAtMs = this.host.now();
+      this.pending = this.pending.filter((x) => x !== p);
+      void this.serial(() => this.transition(applyOps(this.state, p.ops, this.self()), { stepId: p.id, dueMs: due, firedAtMs }, p.armed));
+    });
+  }
+
+  private armExpiry(): void {
+    this.expiry?.();
+    this.expiry = undefined;
+    const { nextMs } = expire(this.state, this.host.now());
+    if (nextMs === undefined) return;
+    this.expiry = this.host.at(nextMs, () => {
+      void this.serial(async () => {
+        const { state, lapsed } = expire(this.state, this.host.now());
+        if (lapsed) await this.transition(state);
+        else this.armExpiry();
+      });
+    });
+  }
+
+  // ---- stages: classes and helpers ----
+
+  private async ensureStages(needed: Map<string, Stage>): Promise<void> {
+    for (const [key, stage] of needed) {
+      if (this.stages.has(key)) continue;
+      const setup = stageSetup(stage, this.devices, this.backend(), this.self(), this.seed);
+      if (setup.tc.length > 0) for (const dev of this.devices) await this.ensureRoot(dev);
+      for (const argv of setup.tc) await this.must(argv);
+      if (setup.helper) await this.startHelper(stage, setup.helper);
+      this.stages.set(key, stage);
+    }
+  }
+
+  private async ensureRoot(dev: string): Promise<void> {
+    if (this.rootOn.has(dev)) return;
+    for (const argv of tcRoot(dev)) await this.must(argv);
+    this.rootOn.add(dev);
+  }
+
+  /** Stages neither the current state nor a pending step uses any more. */
+  private async dropUnneeded(): Promise<void> {
+    const keep = allocateStages([this.state, ...this.pendingStates()], this.stages, this.backend());
+    for (const [key, stage] of [...this.stages]) {
+      if (keep.has(key)) continue;
+      this.stages.delete(key);
+      await this.stopHelper(key);
+      for (const argv of stageTeardown(stage, this.devices)) await this.host.run(argv);
+    }
+    if (![...this.stages.values()].some((s) => s.classMinor !== undefined)) {
+      for (const dev of this.rootOn) for (const argv of tcTeardown(dev)) await this.host.run(argv);
+      this.rootOn.clear();
+    }
+  }
+
+  /** Keys of helpers whose process still runs. */
+  private readonly alive = new Set<string>();
+
+  private async startHelper(stage: Stage, argv: string[]): Promise<void> {
+    const process = this.host.spawn(argv);
+    const running: RunningHelper = { stage, process, stopping: false };
+    this.helpers.set(stage.key, running);
+    this.alive.add(stage.key);
+    void process.exited.then(({ code, signal }) => {
+      this.alive.delete(stage.key);
+      if (!running.stopping) {
+        this.report(`the helper for ${this.self()} -> ${stage.to} (queue ${stage.queue}) exited (${signal ?? `code ${code}`}): its traffic is being DROPPED`);
+      }
+    });
+    // Only a bound queue may receive packets: wait for its pidfile and its listener.
+    const deadline = this.host.now() + HELPER_BIND_MS;
+    while (this.host.now() < deadline) {
+      if (!this.alive.has(stage.key)) break;
+      const [pid, proc] = await Promise.all([this.host.readFile(helperPidfile(stage.queue!)), this.host.readFile('/proc/net/netfilter/nfnetlink_queue')]);
+      if (pid !== undefined && new RegExp(`^\\s*${stage.queue}\\s`, 'm').test(proc ?? '')) return;
+      await this.host.sleep(20);
+    }
+    throw new Error(`the userspace helper for queue ${stage.queue} on node "${this.self()}" did not bind its queue within ${HELPER_BIND_MS / 1000} s`);
+  }
+
+  /** Retires a helper without waiting: SIGTERM releases what it holds at its time (≤ 2 s); SIGKILL after 3 s. */
+  private async stopHelper(key: string): Promise<void> {
+    const h = this.helpers.get(key);
+    if (!h) return;
+    h.stopping = true;
+    this.helpers.delete(key);
+    h.process.kill('SIGTERM');
+    void Promise.race([h.process.exited.then(() => true), this.host.sleep(3000).then(() => false)]).then((ended) => {
+      if (!ended) h.process.kill('SIGKILL');
+    });
+  }
+
+  // ---- checking ----
+
+  /** The acklab chains as the kernel prints them (counters dropped), and each device's classes. */
+  private async kernelView(): Promise<{ rules: string; classes: Record<string, string> }> {
+    const save = await this.host.run(IPTABLES_SAVE);
+    const rules = save.stdout
+      .split('\n')
+      .map((l) => l.replace(/^\[\d+:\d+\] /, ''))
+      .filter((l) => ACKLAB_CHAINS.some((c) => l.startsWith(`-A ${c} `) || l === `-A POSTROUTING -j ${c}` || l.endsWith(`-j ${c}`)))
+      .join('\n');
+    const classes: Record<string, string> = {};
+    for (const dev of this.rootOn) {
+      classes[dev] = (await this.host.run(tcClassShow(dev))).stdout
+        .split('\n')
+        .map((l) => /class htb (\S+)/.exec(l)?.[1])
+        .filter(Boolean)
+        .sort()
+        .join(' ');
+    }
+    return { rules, classes };
+  }
+
+  private async takeSnapshot(): Promise<void> {
+    this.snapshot = await this.kernelView();
+  }
+
+  private armCheck(): void {
+    // Checks never queue behind (or hold up) a switch: one that overlapped a transition compares nothing.
+    const tick = async () => {
+      const expected = this.snapshot;
+      const generation = this.generation;
+      if (expected && !this.transitioning) {
+        const now = await this.kernelView().catch(() => undefined);
+        if (now && expected === this.snapshot && generation === this.generation && !this.transitioning) {
+          if (now.rules !== expected.rules) this.report(`the acklab rules on ${this.self()} were changed from outside: ${ruleDiff(expected.rules, now.rules)}`);
+          for (const [dev, classes] of Object.entries(expected.classes)) {
+            if (now.classes[dev] !== classes) this.report(`the tc classes on ${this.self()} ${dev} were changed from outside (expected ${classes || 'none'}, found ${now.classes[dev] || 'none'})`);
+          }
+        }
+      }
+      this.checker = this.host.at(this.host.now() + CHECK_EVERY_MS, () => void tick());
+    };
+    this.checker = this.host.at(this.host.now() + CHECK_EVERY_MS, () => void tick());
+  }
+
+  /** Records a problem once (same reason, same problem) and tells every watcher. */
+  private report(reason: string): void {
+    if (this.problems.some((p) => p.reason === reason)) return;
+    const p = { atMs: this.host.now(), reason };
+    this.problems.push(p);
+    this.emit({ event: 'problem', ...p });
+  }
+
+  private async must(argv: readonly string[], stdin?: string): Promise<void> {
+    const r = await this.host.run(argv, stdin);
+    if (r.exitCode !== 0) throw new Error(`\`${argv.join(' ')}\` failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+  }
+}
+
+function emptyBatch(): string {
+  return `*mangle\n:${IMPAIR_CHAIN} - [0:0]\nCOMMIT\n*filter\n:ACKLAB-PART-OUT - [0:0]\n:ACKLAB-PART-IN - [0:0]\nCOMMIT\n`;
+}
+
+/** The first rule line that is missing or new, for the message. */
+function ruleDiff(expected: string, now: string): string {
+  const a = new Set(expected.split('\n'));
+  const b = new Set(now.split('\n'));
+  const missing = [...a].find((l) => l && !b.has(l));
+  const added = [...b].find((l) => l && !a.has(l));
+  return missing ? `missing "${missing}"` : added ? `unexpected "${added}"` : 'rules reordered';
+}

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { parseImpairment } from '../../../src/conditions/index.js';
+import { ARM_AHEAD_MS, AgentCore, CHECK_EVERY_MS } from '../../../src/impair/agent/core.js';
+import type { AgentEvent } from '../../../src/impair/index.js';
+import { FakeKernel } from './fake-kernel.js';
+
+const ADDR = { n1: ['10.9.0.2'], n2: ['10.9.0.3'], n3: ['10.9.0.4'] };
+const d20 = parseImpairment({ delay: '20ms' });
+
+async function agent(kernel = new FakeKernel()) {
+  const events: AgentEvent[] = [];
+  const core = new AgentCore(kernel, (e) => events.push(e));
+  await core.init();
+  await core.configure('n1', ADDR, 7);
+  return { core, kernel, events };
+}
+
+const restores = (k: FakeKernel) => k.log.filter((l) => l.startsWith('iptables-restore'));
+
+describe('agent core', () => {
+  it('probes the kernel and hooks its chains in, empty', async () => {
+    const { core, kernel } = await agent();
+    expect(core.hello().backend.backend).toBe('userspace');
+    expect([...kernel.hooks]).toEqual(['POSTROUTING -j ACKLAB-IMPAIR', 'OUTPUT -j ACKLAB-PART-OUT', 'INPUT -j ACKLAB-PART-IN']);
+    expect(kernel.chains.get('ACKLAB-IMPAIR')).toEqual([]);
+  });
+
+  it('a userspace impairment: the helper is bound before the one batch that feeds its queue', async () => {
+    const { core, kernel } = await agent();
+    const r = await core.change([{ op: 'impair', to: 'n2', impairment: d20 }]);
+    expect(r.ok).toBe(true);
+    const spawn = kernel.log.findIndex((l) => l.startsWith('spawn acklab-nfq --queue 100 --delay-us 20000'));
+    const batch = kernel.log.findIndex((l) => l.startsWith('iptables-restore') && l.includes('NFQUEUE --queue-num 100'));
+    expect(spawn).toBeGreaterThanOrEqual(0);
+    expect(batch).toBeGreaterThan(spawn);
+    expect(kernel.helpers.get(100)!.argv).toContain('--seed');
+    expect(kernel.chains.get('ACKLAB-IMPAIR')![0]).toContain('-d 10.9.0.3/32');
+    const status = await core.status();
+    expect(status.state.impairments.map((i) => i.to)).toEqual(['n2']);
+    expect(status.helpers).toMatchObject([{ queue: 100, to: 'n2', alive: true }]);
+  });
+
+  it('replacing a condition switches to a new stage in one batch, then retires the old helper', async () => {
+    const { core, kernel } = await agent();
+    await core.change([{ op: 'impair', to: 'n2', impairment: d20 }]);
+    await core.change([{ op: 'impair', to: 'n2', impairment: parseImpairment({ delay: '50ms' }) }]);
+    const last = restores(kernel).at(-1)!;
+    expect(last).toContain('--queue-num 101');
+    expect(last).not.toContain('--queue-num 100');
+    expect(kernel.log.indexOf('kill SIGTERM helper 100')).toBeGreaterThan(kernel.log.lastIndexOf(last));
+    expect((await core.status()).helpers.map((h) => h.queue)).toEqual([101]);
+  });
+
+  it('scheduled steps: stages built ahead, restore armed just before, each step switched at its time', async () => {
+    const { core, kernel, events } = await agent();
+    await core.schedule([
+      { id: 's1', atMs: 0, ops: [{ op: 'cut', cut: { from: 'n1', to: 'n2', style: 'drop' }, side: 'from' }, { op: 'impair', to: 'n3', impairment: d20 }] },
+      { id: 's2', atMs: 500, ops: [{ op: 'heal' }] },
+    ]);
+    // the helper of the future step is already up; nothing is in force, nothing armed until the zero is known
+    expect(kernel.helpers.get(100)?.alive).toBe(true);
+    expect(kernel.chains.get('ACKLAB-PART-OUT')).toEqual([]);
+    expect((await core.status()).pending.map((p) => [p.id, p.atMs, p.dueMs])).toEqual([['s1', 0, undefined], ['s2', 500, undefined]]);
+    const t0 = kernel.now() + 1000;
+    expect(core.start(t0)).toEqual({ armed: 2 });
+    await kernel.advanceTo(t0 - ARM_AHEAD_MS);
+    expect(kernel.log.at(-1)).toBe('arm iptables-restore -w 5 --noflush');
+    await kernel.advanceTo(t0);
+    expect(kernel.chains.get('ACKLAB-PART-OUT')).toEqual(['-d 10.9.0.3/32 -m comment --comment "acklab cut n1->n2 drop" -j DROP']);
+    await kernel.advanceTo(t0 + 500);
+    expect(kernel.chains.get('ACKLAB-PART-OUT')).toEqual([]);
+    const switched = events.filter((e) => e.event === 'switched');
+    expect(switched.map((e) => e.event === 'switched' && [e.stepId, e.dueMs, e.firedAtMs, e.switchedAtMs, e.ok])).toEqual([
+      ['s1', t0, t0, t0, true],
+      ['s2', t0 + 500, t0 + 500, t0 + 500, true],
+    ]);
+    // after the heal no stage is needed: the helper is retired
+    expect(kernel.log).toContain('kill SIGTERM helper 100');
+  });
+
+  it('a condition with untilMs lapses by itself at its time', async () => {
+    const { core, kernel } = await agent();
+    const until = kernel.now() + 30_000;
+    await core.change([{ op: 'cut', cut: { from: 'n1', to: 'n3', style: 'drop' }, side: 'from', untilMs: until }]);
+    expect(kernel.chains.get('ACKLAB-PART-OUT')).toHaveLength(1);
+    await kernel.advanceTo(until - 1);
+    expect(kernel.chains.get('ACKLAB-PART-OUT')).toHaveLength(1);
+    await kernel.advanceTo(until);
+    expect(kernel.chains.get('ACKLAB-PART-OUT')).toEqual([]);
+    expect((await core.status()).state.cuts).toEqual([]);
+  });
+
+  it('a helper that dies is a problem at once, told to every watcher', async () => {
+    const { core, kernel, events } = await agent();
+    await core.change([{ op: 'impair', to: 'n2', impairment: d20 }]);
+    kernel.killHelper(100);
+    await kernel.advance(1);
+    const problems = events.filter((e) => e.event === 'problem');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ reason: expect.stringMatching(/the helper for n1 -> n2 \(queue 100\) exited \(SIGKILL\): its traffic is being DROPPED/) });
+    expect((await core.status()).problems).toHaveLength(1);
+  });
+
+  it('a rule removed from outside is noticed by the next check', async () => {
+    const { core, kernel, events } = await agent();
+    await core.change([{ op: 'cut', cut: { from: 'n1', to: 'n2', style: 'drop' }, side: 'from' }]);
+    kernel.deleteRule('ACKLAB-PART-OUT');
+    await kernel.advance(CHECK_EVERY_MS + 1);
+    const problem = events.find((e) => e.event === 'problem');
+    expect(problem).toMatchObject({ reason: expect.stringMatching(/rules on n1 were changed from outside: missing "-A ACKLAB-PART-OUT -d 10.9.0.3\/32/) });
+    expect(problem!.event === 'problem' && problem!.atMs).toBeLessThanOrEqual(kernel.now());
+  });
+
+  it('its own changes are never reported as changes from outside', async () => {
+    const { core, kernel, events } = await agent();
+    for (let i = 0; i < 5; i++) {
+      await core.change([{ op: 'impair', to: 'n2', impairment: parseImpairment({ delay: `${10 + i}ms` }) }]);
+      await kernel.advance(CHECK_EVERY_MS + 1);
+    }
+    expect(events.filter((e) => e.event === 'problem')).toEqual([]);
+  });
+
+  it('a peer that came back with another address gets its rules rewritten', async () => {
+    const { core, kernel } = await agent();
+    await core.change([{ op: 'cut', cut: { from: 'n1', to: 'n2', style: 'drop' }, side: 'from' }]);
+    await core.configure('n1', { ...ADDR, n2: ['10.9.0.99'] });
+    expect(kernel.chains.get('ACKLAB-PART-OUT')).toEqual(['-d 10.9.0.99/32 -m comment --comment "acklab cut n1->n2 drop" -j DROP']);
+  });
+
+  it('teardown removes conditions, helpers, trees and the chains', async () => {
+    const kernel = new FakeKernel();
+    kernel.netem = true;
+    const { core } = await agent(kernel);
+    await core.change([{ op: 'impair', to: 'n2', impairment: parseImpairment({ delay: '5ms', rate: '1mbit' }) }]);
+    expect([...kernel.classes.get('eth0')!]).toEqual(['1:1', '1:10']);
+    await core.teardown();
+    expect(kernel.classes.has('eth0')).toBe(false);
+    expect(kernel.hooks.size).toBe(0);
+    expect(kernel.chains.has('ACKLAB-IMPAIR')).toBe(false);
+  });
+});

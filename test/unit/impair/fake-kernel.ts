@@ -1,0 +1,165 @@
+/**
+ * A namespace's kernel for the agent's tests: iptables chains (restore with --noflush flushes the
+ * chains a batch declares; save prints them with counters), tc classes, helper processes that bind
+ * their queue, and a clock the test moves by hand (timers fire as it passes them).
+ */
+import type { AgentHost, ArmedRestore, HelperProcess } from '../../../src/impair/agent/core.js';
+import type { ExecLike } from '../../../src/impair/index.js';
+
+const ok = (stdout = ''): ExecLike => ({ exitCode: 0, stdout, stderr: '' });
+
+export class FakeKernel implements AgentHost {
+  nowMs = Date.now();
+  /** netem missing: the userspace backend, as on this machine. */
+  netem = false;
+  readonly chains = new Map<string, string[]>();
+  readonly hooks = new Set<string>();
+  readonly classes = new Map<string, Set<string>>();
+  readonly helpers = new Map<number, { pid: number; exit: (r: { code: number | null; signal: string | null }) => void; alive: boolean; argv: readonly string[] }>();
+  /** Every command run, in order (restore batches as `iptables-restore <batch>`). */
+  readonly log: string[] = [];
+  private timers: { atMs: number; fn: () => void; cancelled: boolean }[] = [];
+  private pid = 100;
+
+  now(): number {
+    return this.nowMs;
+  }
+
+  /** Moves the clock to `atMs`, firing every timer on the way, in order, letting promises settle between. */
+  async advanceTo(atMs: number): Promise<void> {
+    for (;;) {
+      await settle();
+      const due = this.timers.filter((t) => !t.cancelled && t.atMs <= atMs).sort((a, b) => a.atMs - b.atMs)[0];
+      if (!due) break;
+      this.nowMs = Math.max(this.nowMs, due.atMs);
+      due.cancelled = true;
+      due.fn();
+    }
+    this.nowMs = Math.max(this.nowMs, atMs);
+    await settle();
+  }
+
+  async advance(ms: number): Promise<void> {
+    await this.advanceTo(this.nowMs + ms);
+  }
+
+  at(atMs: number, fn: () => void): () => void {
+    const t = { atMs, fn, cancelled: false };
+    this.timers.push(t);
+    return () => void (t.cancelled = true);
+  }
+
+  async sleep(ms: number): Promise<void> {
+    // Sleeps of the agent's own loops pass at once: the clock moves with them.
+    this.nowMs += ms;
+    await settle();
+  }
+
+  async readFile(path: string): Promise<string | undefined> {
+    const pid = /\/run\/acklab-nfq\/(\d+)\.pid$/.exec(path);
+    if (pid) return this.helpers.get(Number(pid[1]))?.alive ? String(this.helpers.get(Number(pid[1]))!.pid) : undefined;
+    if (path === '/proc/net/netfilter/nfnetlink_queue') {
+      return [...this.helpers].filter(([, h]) => h.alive).map(([q, h]) => `${String(q).padStart(5)} ${h.pid} 0 2 65531 0 0 0 1`).join('\n');
+    }
+    return undefined;
+  }
+
+  spawn(argv: readonly string[]): HelperProcess {
+    const queue = Number(argv[argv.indexOf('--queue') + 1]);
+    const pid = ++this.pid;
+    let exit!: (r: { code: number | null; signal: string | null }) => void;
+    const exited = new Promise<{ code: number | null; signal: string | null }>((r) => (exit = r));
+    const h = { pid, exit, alive: true, argv };
+    this.helpers.set(queue, h);
+    this.log.push(`spawn ${argv.join(' ')}`);
+    return {
+      pid,
+      exited,
+      kill: (signal) => {
+        this.log.push(`kill ${signal} helper ${queue}`);
+        this.killHelper(queue, signal);
+      },
+    };
+  }
+
+  /** The helper of `queue` dies (as if killed from outside, or on signal). */
+  killHelper(queue: number, signal = 'SIGKILL'): void {
+    const h = this.helpers.get(queue);
+    if (!h?.alive) return;
+    h.alive = false;
+    h.exit({ code: null, signal });
+  }
+
+  arm(argv: readonly string[]): ArmedRestore {
+    this.log.push(`arm ${argv.join(' ')}`);
+    return { commit: async (batch) => this.restore(batch), abort: () => void this.log.push('abort restore') };
+  }
+
+  async run(argv: readonly string[], stdin?: string): Promise<ExecLike> {
+    const cmd = argv.join(' ');
+    if (argv[0] === 'iptables-restore') return this.restore(stdin ?? '');
+    this.log.push(cmd);
+    if (argv[0] === 'ip') return ok('1: lo: <LOOPBACK,UP>\n2: eth0@if9: <BROADCAST,UP>\n');
+    if (argv[0] === 'iptables-save') return ok(this.save());
+    if (argv[0] === 'iptables' && argv[1] === '-V') return ok('iptables v1.8.9 (nf_tables)');
+    if (argv[0] === 'iptables') return this.iptables(argv.slice(3));
+    if (argv[0] === 'tc') return this.tc(argv);
+    if (argv[0] === 'cat') return ok('');
+    return ok();
+  }
+
+  /** Changes a chain from outside, as an admin running iptables by hand would. */
+  deleteRule(chain: string, index = 0): void {
+    this.chains.get(chain)?.splice(index, 1);
+  }
+
+  private restore(batch: string): ExecLike {
+    this.log.push(`iptables-restore ${batch}`);
+    for (const line of batch.split('\n')) {
+      const decl = /^:(\S+) /.exec(line);
+      if (decl) this.chains.set(decl[1]!, []);
+      const rule = /^-A (\S+) (.*)$/.exec(line);
+      if (rule) this.chains.get(rule[1]!)!.push(rule[2]!);
+    }
+    return ok();
+  }
+
+  private iptables(args: readonly string[]): ExecLike {
+    const a = args[0] === '-t' ? args.slice(2) : args;
+    if (a[0] === '-N') this.chains.set(a[1]!, []);
+    else if ((a[0] === '-A' || a[0] === '-I') && a.includes('-j')) this.hooks.add(`${a[1]} -j ${a[a.length - 1]}`);
+    else if (a[0] === '-D') this.hooks.delete(`${a[1]} -j ${a[a.length - 1]}`);
+    else if (a[0] === '-X') this.chains.delete(a[1]!);
+    return ok();
+  }
+
+  private save(): string {
+    const lines: string[] = [];
+    for (const hook of this.hooks) lines.push(`[0:0] -A ${hook}`);
+    for (const [chain, rules] of this.chains) {
+      lines.push(`:${chain} - [0:0]`);
+      for (const r of rules) lines.push(`[3:180] -A ${chain} ${r}`);
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  private tc(argv: readonly string[]): ExecLike {
+    const dev = argv[argv.indexOf('dev') + 1]!;
+    const set = this.classes.get(dev) ?? new Set<string>();
+    if (argv[1] === 'qdisc' && argv[2] === 'add' && argv.includes('root')) this.classes.set(dev, set);
+    if (argv[1] === 'qdisc' && argv[2] === 'del' && argv.includes('root')) this.classes.delete(dev);
+    if (argv[1] === 'class' && argv[2] === 'add') set.add(argv[argv.indexOf('classid') + 1]!);
+    if (argv[1] === 'class' && argv[2] === 'del') set.delete(argv[argv.indexOf('classid') + 1]!);
+    if (argv[1] === 'class' && argv[2] === 'show') return ok([...(this.classes.get(dev) ?? [])].map((c) => `class htb ${c} root prio 0 rate 10Gbit`).join('\n'));
+    if (argv[1] === 'qdisc' && argv[2] === 'add' && argv.includes('netem') && !this.netem) {
+      return { exitCode: 2, stdout: '', stderr: 'Error: Specified qdisc kind is unknown.\n' };
+    }
+    return ok();
+  }
+}
+
+/** Lets every pending promise callback run (the agent's chains of awaits). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 50; i++) await Promise.resolve();
+  await new Promise((r) => setImmediate(r));
+}
