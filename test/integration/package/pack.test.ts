@@ -72,7 +72,7 @@ describe('npm pack', () => {
     for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/lab/started-lab.d.ts', 'dist/cli/main.js']) expect(files).toContain(f);
     for (const bin of Object.values(pkg.bin)) expect(files).toContain(bin);
     expect(Object.keys(pkg.bin).sort()).toEqual(['acklab', 'acklab-echo', 'acklab-mcast', 'acklab-peer']);
-    for (const program of ['echo', 'peer', 'mcast']) expect(files).toContain(`dist/bundles/${program}.mjs`);
+    for (const bundle of ['echo', 'peer', 'mcast', 'agent']) expect(files).toContain(`dist/bundles/${bundle}.mjs`);
     // what an installed acklab needs to build its images
     for (const f of ['docker/node/Dockerfile', 'docker/shaper/Dockerfile', 'docker/shaper/helper/acklab-nfq.c']) expect(files).toContain(f);
   });

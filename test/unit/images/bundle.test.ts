@@ -1,6 +1,6 @@
 import { builtinModules } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { PREBUILT_BUNDLES, PROGRAMS, REPO_ROOT, bundleEntry, bundlePrograms, programBundles } from '../../../src/images/index.js';
+import { PREBUILT_BUNDLES, PROGRAMS, REPO_ROOT, agentBundle, bundleAgent, bundleEntry, bundlePrograms, programBundles } from '../../../src/images/index.js';
 
 describe('bundleEntry', () => {
   it.each(PROGRAMS)('calls %s main with the arguments after the script name and maps errors to exit codes', (program) => {
@@ -33,16 +33,18 @@ describe('bundlePrograms', () => {
 });
 
 describe('programBundles', () => {
-  it('in an installed package (no src/programs) reads the bundles the package shipped, byte for byte', async () => {
+  it('in an installed package (no sources) reads the programs\' and the agent\'s bundles the package shipped, byte for byte', async () => {
     const { mkdtemp, mkdir, writeFile, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const root = await mkdtemp(join(tmpdir(), 'acklab-pkg-'));
     try {
       const built = await bundlePrograms(REPO_ROOT);
+      const agent = await bundleAgent(REPO_ROOT);
       await mkdir(join(root, PREBUILT_BUNDLES), { recursive: true });
-      for (const b of built) await writeFile(join(root, PREBUILT_BUNDLES, b.fileName), b.code);
+      for (const b of [...built, agent]) await writeFile(join(root, PREBUILT_BUNDLES, b.fileName), b.code);
       expect(await programBundles(root)).toEqual(built);
+      expect(await agentBundle(root)).toEqual(agent);
       await rm(join(root, PREBUILT_BUNDLES, 'peer.mjs'));
       await expect(programBundles(root)).rejects.toThrow(/packaged bundle .*peer\.mjs are there: reinstall acklab/);
     } finally {
