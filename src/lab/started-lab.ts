@@ -77,6 +77,14 @@ export interface NodeState {
 
 const IMPAIR_OPTION_KEYS = new Set<string>([...IMPAIRMENT_KEYS, 'to', 'forMs']);
 
+/** `forMs`: how long a condition stays, in ms (the agents' timers cap it at about 24.8 days). */
+function checkForMs(forMs: number | undefined, where: string): void {
+  if (forMs === undefined) return;
+  if (!(Number.isFinite(forMs) && forMs > 0 && forMs <= 2 ** 31 - 1)) {
+    throw new ConditionError([{ field: 'forMs', message: `must be a number of milliseconds, > 0 and at most 2147483647 (got ${forMs})` }]).at(where);
+  }
+}
+
 export class StartedLab implements AsyncDisposable {
   private stopped?: Promise<RemovedResources>;
 
@@ -196,7 +204,7 @@ export class StartedLab implements AsyncDisposable {
       throw new ConditionError(unknown.map((k) => ({ field: k, message: `unknown option; allowed: to, forMs, ${[...IMPAIRMENT_KEYS].filter((x) => !x.includes('-')).join(', ')}` }))).at(`impair ${from}`);
     }
     const { to = ALL_PEERS, forMs, ...fields } = options;
-    if (forMs !== undefined && !(Number.isFinite(forMs) && forMs > 0)) throw new ConditionError([{ field: 'forMs', message: `must be a number of milliseconds > 0 (got ${forMs})` }]).at(`impair ${from}`);
+    checkForMs(forMs, `impair ${from}`);
     const impairment = parseImpairment(fields, to === ALL_PEERS ? `impair ${from}` : `impair ${from} -> ${to}`);
     await this.requireRunning([from], 'impair', { allowPaused: true });
     await this.withController((ctl) => ctl.impair([{ node: from, to, impairment }], forMs === undefined ? {} : { forMs }));
@@ -210,6 +218,7 @@ export class StartedLab implements AsyncDisposable {
     const spec: PartitionSpec = parsePartition(typeof groups === 'string' ? groups : groups.map((g) => g.join(',')).join(' | '));
     const style = options.style ?? 'drop';
     if (style !== 'drop' && style !== 'reset') throw new ConditionError([{ field: 'style', message: `"${String(style)}" is not one of drop, reset` }]);
+    checkForMs(options.forMs, 'partition');
     checkPartitionNodes(spec, this.nodes.map((n) => n.name));
     const cuts = partitionCuts(spec, style);
     await this.requireRunning([...new Set(cuts.flatMap((c) => [c.from, c.to]))], 'partition', { allowPaused: true });

@@ -61,6 +61,8 @@ describe('StartedLab.partition', () => {
     await expect(lab.partition([['client'], ['nobody']])).rejects.toThrow('unknown node "nobody"');
     await expect(lab.partition('client | server', { style: 'explode' as never })).rejects.toThrow('style: "explode" is not one of drop, reset');
     await expect(lab.partition('client')).rejects.toThrow('a partition needs at least two groups');
+    await expect(lab.partition('client | server', { forMs: -5 })).rejects.toThrow('partition: forMs: must be a number of milliseconds, > 0');
+    await expect(lab.impair('client', { delay: '5ms', forMs: Number.NaN })).rejects.toThrow('impair client: forMs: must be a number of milliseconds');
     await rt.containers.kill(lab.node('client').containerId);
     await expect(lab.partition([['client'], ['server']])).rejects.toThrow('node "client" of lab "pair" is exited (exit code 137): partition needs it running');
     expect(sidecars(rt)).toEqual([]);
