@@ -72,6 +72,9 @@ async function bundle(repoRoot: string, names: readonly (ProgramName | 'agent')[
           legalComments: 'none',
           banner: { js: '#!/usr/bin/env node' },
           absWorkingDir: repoRoot,
+          // A checkout whose node_modules is a symlink (a copy, the pack test) must bundle to the same bytes:
+          // esbuild's path comments would otherwise name where the link points, and move the image hash.
+          preserveSymlinks: true,
         });
         const code = result.outputFiles[0]?.text;
         if (code === undefined) throw new Error('esbuild produced no output');

@@ -10,7 +10,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; bin: Record<string, string> };
@@ -99,6 +99,13 @@ describe('the installed package, in an empty folder', () => {
     expect(probe.exitCode, probe.all).toBe(0);
     expect(probe.stdout.split('\n')).toEqual(['function function', 'ERR_PACKAGE_PATH_NOT_EXPORTED']);
   }, 60_000);
+
+  it('builds no image of its own: the bundles it shipped give the checkout\'s image tags, byte for byte', async () => {
+    const expected = (inject as unknown as (k: string) => { node: string; shaper: string } | undefined)('images');
+    const r = await run('node', ['--input-type=module', '-e', "const { ensureImages } = await import('acklab'); console.log(JSON.stringify(await ensureImages()));"], { cwd: consumer, timeout: 300_000 });
+    expect(r.exitCode, r.all).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(expected);
+  }, 330_000);
 
   it('examples/ type-checks under strict against the package (import { Lab, type StartedLab } from "acklab")', async () => {
     cpSync(path.join(ROOT, 'examples'), consumer, { recursive: true });
