@@ -123,6 +123,12 @@ start_dockerd() {
   fi
   # shellcheck disable=SC2206 # extra arguments are split on blanks on purpose
   args+=(${ACKLAB_DOCKERD_ARGS:-})
+  # cgroup v1: the engine's containers get a real-time CPU budget to share, so each shaper
+  # sidecar's agent can switch a timeline step on the millisecond on a loaded machine.
+  local rt=/sys/fs/cgroup/cpu/cpu.rt_runtime_us
+  if [ -r "$rt" ] && [ "$(cat "$rt")" -ge 950000 ] 2>/dev/null && [[ " ${args[*]} " != *" --cpu-rt-runtime"* ]]; then
+    args+=(--cpu-rt-runtime=950000)
+  fi
   say "starting dockerd ${args[*]} in the background; log: $LOG"
   echo "=== $(date -u +%FT%TZ) started by acklab scripts/ensure-engine.sh: dockerd ${args[*]}" >>"$LOG"
   # setsid + nohup: the engine must outlive make and this shell.

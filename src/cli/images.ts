@@ -1,11 +1,36 @@
-/** `acklab images [--rebuild] [--prune] [--base-image ROLE=IMAGE|bootstrap]…`: builds what is missing, with progress. */
+/**
+ * `acklab images [FILE…] [--rebuild] [--prune] [--base-image ROLE=IMAGE|bootstrap]…`: builds what is
+ * missing, with progress — acklab's images, and the build contexts (`build:`) of the topology or
+ * experiment files given.
+ */
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { buildImages, parseBaseImageOptions, pruneImages } from '../images/index.js';
+import { parse } from 'yaml';
+import { AcklabError } from '../common/index.js';
+import { experimentTopology, loadExperimentFile } from '../experiment/index.js';
+import { buildImages, ensureTopologyImages, parseBaseImageOptions, pruneImages } from '../images/index.js';
+import { loadTopology, type Topology } from '../topology/index.js';
+
+/** A topology file, or an experiment file (it has a duration) whose topology is read. */
+async function topologyOf(file: string): Promise<Topology> {
+  let doc: unknown;
+  try {
+    doc = parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new AcklabError(`cannot read ${file}: ${(err as Error).message}`, 2, { cause: err });
+  }
+  if (doc && typeof doc === 'object' && 'duration' in doc) {
+    const loaded = await loadExperimentFile(file);
+    return experimentTopology(loaded.experiment, loaded.source);
+  }
+  return loadTopology(file);
+}
 
 export function register(program: Command): void {
   program
     .command('images')
-    .description('build the lab images (acklab/node, acklab/shaper) when their inputs changed; bootstraps a Debian base when no registry answers')
+    .description('build the lab images (acklab/node, acklab/shaper) when their inputs changed, and the build contexts of the files given; bootstraps a Debian base when no registry answers')
+    .argument('[files...]', 'topology or experiment files whose build: contexts to build too')
     .option('--rebuild', 'build again without the layer cache, even when up to date')
     .option(
       '--base-image <ROLE=IMAGE|bootstrap>',
@@ -14,21 +39,31 @@ export function register(program: Command): void {
       [] as string[],
     )
     .option('--verbose', 'print every line of the build output')
-    .option('--prune', 'then remove older content-hash tags of acklab/node and acklab/shaper that no container uses')
-    .action(async (opts: { rebuild?: boolean; baseImage: string[]; verbose?: boolean; prune?: boolean }) => {
+    .option('--prune', 'then remove older content-hash tags of acklab/node, acklab/shaper and acklab/build-* that no container uses')
+    .action(async (files: string[], opts: { rebuild?: boolean; baseImage: string[]; verbose?: boolean; prune?: boolean }) => {
       const started = performance.now();
-      const log = (line: string) => process.stderr.write(`acklab images: ${line}\n`);
-      const results = await buildImages({
-        log,
-        rebuild: opts.rebuild === true,
-        baseImages: parseBaseImageOptions(opts.baseImage),
-        verbose: opts.verbose === true,
-      });
-      for (const r of Object.values(results)) {
-        const what = r.built ? `built in ${r.seconds.toFixed(1)} s` : 'up to date';
-        process.stdout.write(`${r.tag}  ${(r.sizeBytes / 1e6).toFixed(0)} MB  base ${r.base.ref}  ${what}\n`);
+      // every file is read and validated before anything is built
+      const topologies = await Promise.all(files.map(topologyOf));
+      const baseImages = parseBaseImageOptions(opts.baseImage);
+      const log = (text: string) => process.stderr.write(`acklab images: ${text}\n`);
+      const results = await buildImages({ rebuild: opts.rebuild === true, baseImages, verbose: opts.verbose === true, log });
+      const line = (tag: string, bytes: number, base: string, built: boolean, seconds: number) =>
+        process.stdout.write(`${tag}  ${(bytes / 1e6).toFixed(0)} MB  base ${base}  ${built ? `built in ${seconds.toFixed(1)} s` : 'up to date'}\n`);
+      for (const r of Object.values(results)) line(r.tag, r.sizeBytes, r.base.ref, r.built, r.seconds);
+      const keep = Object.values(results).map((r) => r.tag);
+      for (const topology of topologies) {
+        const built = await ensureTopologyImages(topology, {
+          log,
+          rebuild: opts.rebuild === true,
+          verbose: opts.verbose === true,
+          ...(baseImages.shaper ? { baseImage: baseImages.shaper } : {}),
+        });
+        for (const b of built.values()) {
+          line(b.tag, b.sizeBytes, b.base.ref, b.built, b.seconds);
+          keep.push(b.tag);
+        }
       }
-      if (opts.prune) await pruneImages(Object.values(results).map((r) => r.tag), { log });
+      if (opts.prune) await pruneImages(keep, { log });
       process.stdout.write(`done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     });
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../common/index.js';
 import { RUN_FILES, comparisonTable, isRunDir, isSweepDir, sweepRunOf, worst, writeJson, writeSummaryFiles, type SweepRun } from '../results/index.js';
-import { loadReportInput, renderTerminalTable, writeReports } from '../report/index.js';
+import { loadReportInput, renderTerminalPairs, renderTerminalTable, writeReports } from '../report/index.js';
 import { printJson } from './input.js';
 import { gateOnVerdict, renderVerdicts, writeJunitFile, type ResultsJson } from './results-output.js';
 
@@ -53,6 +53,8 @@ export function register(program: Command): void {
         experiment = input.summary.experiment;
         interrupted = input.summary.interrupted;
         human.write(`${renderTerminalTable(input.summary.table, { color })}\n`);
+        const pairs = renderTerminalPairs(input.summary.runs, { color });
+        if (pairs) human.write(`\n${pairs}`);
       }
       const verdict = input.kind === 'sweep' ? input.summary.verdict : worst(runs.map((r) => r.verdict?.verdict ?? 'invalid'));
       const written = await writeReports(input);

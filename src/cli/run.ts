@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { AcklabError } from '../common/index.js';
 import { loadExperimentFile, runExperiment } from '../experiment/index.js';
 import type { SweepSummary } from '../results/index.js';
-import { renderTerminalTable, writeReports, type WrittenReports } from '../report/index.js';
+import { renderTerminalPairs, renderTerminalTable, writeReports, type WrittenReports } from '../report/index.js';
 import { printJson, wholeNumber } from './input.js';
 import { gateOnVerdict, renderVerdicts as renderRunVerdicts, writeJunitFile, type ResultsJson } from './results-output.js';
 
@@ -52,7 +52,10 @@ export function register(program: Command): void {
           process.stderr.write(`report not written: ${err.message}\n`);
           return {};
         });
-        human.write(`\n${summary.experiment}: ${summary.runs.length} run(s)\n${renderTerminalTable(summary.table, { color: Boolean((human as NodeJS.WriteStream).isTTY) })}\n`);
+        const color = Boolean((human as NodeJS.WriteStream).isTTY);
+        human.write(`\n${summary.experiment}: ${summary.runs.length} run(s)\n${renderTerminalTable(summary.table, { color })}\n`);
+        const pairs = renderTerminalPairs(summary.runs, { color });
+        if (pairs) human.write(`\n${pairs}`);
         const relative = path.relative(process.cwd(), dir);
         const rel = relative === '' ? '.' : relative.startsWith('..') ? dir : relative;
         const html = existsSync(path.join(dir, 'report.html')) ? `, ${path.join(rel, 'report.html')}` : '';

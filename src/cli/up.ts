@@ -27,7 +27,7 @@ export function describePlan(t: Topology): string {
     lines.push(`stage ${i + 1}:`);
     for (const name of stage) {
       const n = t.nodes.find((x) => x.name === name)!;
-      const image = n.image.type === 'local' ? n.image.ref : 'acklab node image';
+      const image = n.image.type === 'local' ? n.image.ref : n.image.type === 'build' ? `image ${n.image.name} built from ${n.image.context}` : 'acklab node image';
       lines.push(`  ${n.name} (${n.kind}, ${image}, networks ${n.networks.join(', ')}): ${JSON.stringify(n.command)}`);
     }
   });

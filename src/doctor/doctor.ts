@@ -6,7 +6,7 @@
  */
 import { errorMessage } from '../common/index.js';
 import { BOOTSTRAP_BASE, bootstrapReadiness, planImages, type ImagePlan } from '../images/index.js';
-import { type KernelSupport, chooseBackend, probeKernel, sidecarExecutor } from '../impair/index.js';
+import { SIDECAR_REALTIME, type KernelSupport, chooseBackend, probeKernel, sidecarExecutor } from '../impair/index.js';
 import { dockerRuntime, withThrowawayContainer, type EngineFacts, type Runtime } from '../runtime/index.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -96,6 +96,7 @@ export async function runDoctor(runtime: Runtime = dockerRuntime()): Promise<Doc
     checks.push(...kernelChecks(kernel.support));
   }
   checks.push(...kernel.checks);
+  if (kernel.support) checks.push(await realtimeCheck(runtime, images.plans!.find((p) => p.role === 'shaper')!.tag!));
   report.ok = !checks.some((c) => c.status === 'fail');
   return report;
 }
@@ -157,6 +158,27 @@ async function imageChecks(runtime: Runtime): Promise<{ checks: Check[]; plans?:
     );
   }
   return { checks, plans };
+}
+
+/** Whether a shaper sidecar gets its real-time budget here (what keeps timeline steps on the millisecond under load). */
+async function realtimeCheck(runtime: Runtime, shaper: string): Promise<Check> {
+  const name = 'timeline switches';
+  const late = 'steps switch at the default priority: on time on a quiet machine, late by as much as the load delays a wake-up';
+  try {
+    const ok = await withThrowawayContainer(runtime, { image: shaper, capAdd: ['SYS_NICE'], realtime: { ...SIDECAR_REALTIME } }, async (id) => {
+      const r = await runtime.containers.exec(id, ['chrt', '-f', '1', 'true']);
+      return r.exitCode === 0;
+    });
+    if (ok) return { name, status: 'ok', detail: 'real-time: each sidecar gets a SCHED_FIFO budget, so armed steps wake and switch on the millisecond' };
+    return { name, status: 'warn', detail: `no SCHED_FIFO in a sidecar; ${late}`, fix: 'a kernel or engine that allows real-time tasks in containers' };
+  } catch (err) {
+    return {
+      name,
+      status: 'warn',
+      detail: `the engine gives containers no real-time budget (${errorMessage(err).split('\n')[0]}); ${late}`,
+      fix: 'start dockerd with --cpu-rt-runtime=950000 (scripts/ensure-engine.sh does so for an engine it starts)',
+    };
+  }
 }
 
 async function kernelCheck(runtime: Runtime, shaper: ImagePlan | undefined): Promise<{ checks: Check[]; support?: KernelSupport }> {

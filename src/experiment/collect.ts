@@ -8,7 +8,10 @@ import path from 'node:path';
 import { errorMessage } from '../common/index.js';
 import { RUN_FILES, type NodeRecord } from '../results/index.js';
 import type { ContainerClient } from '../runtime/index.js';
-import type { NodeOutputs } from './topology.js';
+import { CONTAINER_OUT, type NodeOutputs } from './topology.js';
+
+/** Earlier starts of one node looked for (a timeline restarting a node more often is kept up to here). */
+const MAX_EARLIER = 50;
 
 /** SIGTERM every container, SIGKILL what is still running after `graceMs`; in parallel. */
 export async function stopContainers(containers: ContainerClient, ids: string[], graceMs: number): Promise<void> {
@@ -31,6 +34,7 @@ export interface NodeToCollect {
   containerId: string;
   addresses: Record<string, string>;
   command: string[];
+  env?: Record<string, string>;
   outputs: NodeOutputs;
 }
 
@@ -47,6 +51,7 @@ export async function collectNode(containers: ContainerClient, runDir: string, n
     containerId: node.containerId,
     addresses: node.addresses,
     command: node.command,
+    ...(node.env && Object.keys(node.env).length > 0 ? { env: node.env } : {}),
     exitCode: await exitCodeOf(containers, node.containerId),
     files: { stdout: rel(RUN_FILES.stdout), stderr: rel(RUN_FILES.stderr), events: rel(RUN_FILES.events), extra: [] },
   };
@@ -70,6 +75,24 @@ export async function collectNode(containers: ContainerClient, runDir: string, n
         : await containers.copyFileOut(node.containerId, node.outputs.events);
     if (events !== undefined) await writeFile(path.join(runDir, record.files.events), events);
     else if (node.outputs.events !== null) problems.push(`${node.name}: no events file (${node.outputs.events}); the program did not start?`);
+  });
+  await attempt('earlier starts', async () => {
+    // a node the timeline started again: what each earlier start wrote, kept aside by its wrapper
+    const outputs = [...(node.outputs.events === null ? [] : [node.outputs.events]), ...Object.values(node.outputs.files)];
+    for (let n = 1; n <= MAX_EARLIER; n++) {
+      let found = false;
+      for (const containerPath of outputs) {
+        const content = await containers.copyFileOut(node.containerId, `${CONTAINER_OUT.earlier}/${n}/${path.posix.basename(containerPath)}`);
+        if (content === undefined) continue;
+        found = true;
+        const file = rel(RUN_FILES.earlierDir, String(n), path.posix.basename(containerPath));
+        await mkdir(path.dirname(path.join(runDir, file)), { recursive: true });
+        await writeFile(path.join(runDir, file), content);
+        record.files.extra.push(file);
+      }
+      if (!found) break;
+      record.starts = n + 1;
+    }
   });
   for (const [name, containerPath] of Object.entries(node.outputs.files)) {
     await attempt(name, async () => {

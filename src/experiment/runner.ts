@@ -16,9 +16,9 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { errorMessage } from '../common/index.js';
+import { AcklabError, errorMessage } from '../common/index.js';
 import { describeAction } from '../conditions/index.js';
-import { ensureImages, REPO_ROOT, type ImageTags } from '../images/index.js';
+import { buildKey, ensureImages, ensureTopologyImages, REPO_ROOT, type BuiltImages, type ImageTags } from '../images/index.js';
 import { Lab, labSelector, removeByLabels, type StartedLab } from '../lab/index.js';
 import {
   RUN_FILES,
@@ -48,12 +48,12 @@ import { checkNodeNames, type LoadedExperiment } from './experiment-file.js';
 import { networkPlayer, type NetworkPlayer } from './player.js';
 import { createProgress, type ProgressSink, type RunLabel } from './progress.js';
 import { deriveSeed } from '../common/index.js';
-import { CONTAINER_OUT, experimentTopology, runLabName, runTopology, type NodeOutputs } from './topology.js';
+import { CONTAINER_OUT, experimentTopology, nodesNeedingImageArgv, runLabName, runTopology, type ImageArgv, type NodeOutputs } from './topology.js';
 
 /** How long the runner waits for programs to exit on SIGTERM (they wait for outstanding acks first). */
 export const STOP_GRACE_MS = 10_000;
-/** Between choosing t0 and t0: time for every agent to arm its steps. */
-const START_LEAD_MS = 150;
+/** Between choosing t0 and t0: time for every agent to arm its steps (even a step at 0 s; see ARM_AHEAD_MS). */
+const START_LEAD_MS = 400;
 
 export interface RunnerOptions {
   /** Sweep folder; default lab/runs/<timestamp>-<name> under the current directory. */
@@ -142,6 +142,10 @@ interface SweepContext {
   signal: AbortSignal | undefined;
   runtime: Runtime;
   images: ImageTags;
+  /** The topology's build contexts, built once for the sweep. */
+  built: BuiltImages;
+  /** ENTRYPOINT and CMD of the images of nodes that run their own (see runTopology). */
+  imageArgv: ReadonlyMap<string, ImageArgv>;
   versions: RunManifest['versions'];
   host: HostFacts;
   gitCommit: string | null;
@@ -192,14 +196,24 @@ async function prepareSweep(loaded: LoadedExperiment, options: RunnerOptions, st
   const base = await experimentTopology(experiment, loaded.source);
   checkNodeNames(loaded, base.nodes.map((n) => n.name));
   const runtime = options.runtime ?? dockerRuntime();
+  const planned = planRuns(experiment);
+  const parallel = Math.max(1, Math.min(options.parallel ?? 1, planned.length));
+  const progress = options.progress ?? createProgress({ total: planned.length, parallel, expectedRunMs: experiment.durationMs + 8_000 });
+  let built: BuiltImages;
+  let imageArgv: Map<string, ImageArgv>;
+  try {
+    // Build contexts first: a failed build stops the sweep before any run (or folder), naming its topology line.
+    built = await ensureTopologyImages(base, { runtime, log: (l) => progress.log(`images: ${l}`) });
+    imageArgv = await imageArgvOf(runtime, base, experiment, built);
+  } catch (err) {
+    progress.close();
+    throw err;
+  }
   const sweepDir = path.resolve(options.outDir ?? defaultSweepDir(experiment, startedAt));
   await mkdir(sweepDir, { recursive: true });
   if (experiment.file.endsWith('.yaml') || experiment.file.endsWith('.yml')) {
     await copyFile(experiment.file, path.join(sweepDir, SWEEP_FILES.experiment)).catch(() => {});
   }
-  const planned = planRuns(experiment);
-  const parallel = Math.max(1, Math.min(options.parallel ?? 1, planned.length));
-  const progress = options.progress ?? createProgress({ total: planned.length, parallel, expectedRunMs: experiment.durationMs + 8_000 });
   // every node's readiness wait listens on the one abort signal
   if (options.signal) setMaxListeners(200, options.signal);
   const ctx: SweepContext = {
@@ -211,6 +225,8 @@ async function prepareSweep(loaded: LoadedExperiment, options: RunnerOptions, st
     signal: options.signal,
     runtime,
     images: options.images ?? (await ensureImages({ runtime, log: (l) => progress.log(`images: ${l}`) })),
+    built,
+    imageArgv,
     versions: await versions(runtime),
     host: hostFacts(),
     gitCommit: await gitCommit(),
@@ -218,6 +234,25 @@ async function prepareSweep(loaded: LoadedExperiment, options: RunnerOptions, st
     startLock: Promise.resolve(),
   };
   return { ctx, planned, parallel };
+}
+
+/**
+ * The ENTRYPOINT and CMD of every image a gated node runs of its own, read from the engine once per
+ * sweep (the start gate wraps the argv the image would have run). Also checks runTopology accepts the
+ * experiment's workload, so a mistake stops the sweep before any run.
+ */
+async function imageArgvOf(runtime: Runtime, base: Topology, experiment: Experiment, built: BuiltImages): Promise<Map<string, ImageArgv>> {
+  const argv = new Map<string, ImageArgv>();
+  for (const node of nodesNeedingImageArgv(base, experiment)) {
+    const ref = node.image.type === 'local' ? node.image.ref : node.image.type === 'build' ? built.get(buildKey(node.image))?.tag : undefined;
+    const info = ref === undefined ? undefined : await runtime.images.inspect(ref);
+    if (!info) {
+      throw new AcklabError(`node "${node.name}": image "${ref ?? node.kind}" is not on this Docker engine; build or load it first, or say build: DIR (acklab pulls nothing)`, 2);
+    }
+    argv.set(node.name, { ...(info.entrypoint ? { entrypoint: info.entrypoint } : {}), ...(info.cmd ? { cmd: info.cmd } : {}) });
+  }
+  runTopology(base, experiment, 'check', argv);
+  return argv;
 }
 
 /** Everything one run accumulates while its phases run. */
@@ -285,7 +320,7 @@ async function planRun(ctx: SweepContext, run: PlannedRun, began: number): Promi
   const dir = path.join(ctx.sweepDir, run.dir);
   await mkdir(dir, { recursive: true });
   const labName = runLabName(experiment.name, ctx.sweepId, run.index);
-  const { topology, outputs, gated } = runTopology(ctx.base, experiment, labName);
+  const { topology, outputs, gated } = runTopology(ctx.base, experiment, labName, ctx.imageArgv);
   const manifest: RunManifest = {
     formatVersion: RUN_FORMAT_VERSION,
     kind: 'acklab-run',
@@ -296,7 +331,7 @@ async function planRun(ctx: SweepContext, run: PlannedRun, began: number): Promi
     seed: deriveSeed(experiment.seed, run.condition.name, run.repetition),
     topology,
     backend: null,
-    images: { ...ctx.images },
+    images: { ...ctx.images, ...Object.fromEntries([...ctx.built.values()].map((b) => [`build-${b.name}`, b.tag])) },
     versions: ctx.versions,
     host: ctx.host,
     gitCommit: ctx.gitCommit,
@@ -363,18 +398,29 @@ async function playPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): Prom
   const t0 = Date.now() + START_LEAD_MS;
   r.manifest.t0 = t0;
   if (steps.length > 0) await net.start(t0);
+  // One node's process faults run one after the other (a restart waits for the start before it to
+  // have handed the node's conditions over); different nodes' run at once.
+  const perNode = new Map<string, Promise<void>>();
   r.manifest.timeline.forEach((record, index) => {
     const action = record.step.action;
     if (action.kind !== 'process') return;
     let settle!: () => void;
     r.faults.push(new Promise<void>((resolve) => (settle = resolve)));
     r.timers.push(
-      setTimeout(async () => {
-        const done = await runProcessFault(ctx.runtime.containers, lab, action, (node, ref) => net.nodeRestarted(node, ref));
-        log.processDone(index, action.node, done.firedAtMs, done.doneAtMs, done.error);
-        if (done.error) r.problems.push(`timeline step "${record.text}" failed: ${done.error}`);
-        ctx.progress.runPhase(run, record.text);
-        settle();
+      setTimeout(() => {
+        const previous = perNode.get(action.node) ?? Promise.resolve();
+        const mine = previous.then(async () => {
+          // timers keep the monotonic clock and may fire a millisecond before the wall clock's due time
+          while (Date.now() < t0 + record.atMs) await new Promise((resolve) => setTimeout(resolve, 1));
+          const done = await runProcessFault(ctx.runtime.containers, lab, action, (node, ref) => net.nodeRestarted(node, ref), (d) => {
+            log.processDone(index, action.node, d.firedAtMs, d.doneAtMs, d.error);
+            if (d.error) r.problems.push(`timeline step "${record.text}" failed: ${d.error}`);
+            ctx.progress.runPhase(run, record.text);
+          });
+          if (done.handoverError) r.problems.push(`timeline step "${record.text}": the node's conditions were not handed over: ${done.handoverError}`);
+        });
+        perNode.set(action.node, mine);
+        void mine.finally(settle);
       }, Math.max(0, t0 + record.atMs - Date.now())),
     );
   });
@@ -408,7 +454,15 @@ async function collectPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): P
         await collectNode(
           containers,
           r.dir,
-          { name: node.name, kind: node.kind, containerId: node.containerId, addresses: node.addresses, command: node.spec.command, outputs: r.outputs.get(node.name)! },
+          {
+            name: node.name,
+            kind: node.kind,
+            containerId: node.containerId,
+            addresses: node.addresses,
+            command: node.spec.command,
+            env: node.spec.env,
+            outputs: r.outputs.get(node.name)!,
+          },
           r.problems,
         ),
       );
@@ -460,6 +514,7 @@ async function startLab(ctx: SweepContext, topology: Topology, runId: string, on
         return await Lab.fromTopology(topology).start({
           runtime: ctx.runtime,
           images: ctx.images,
+          built: ctx.built,
           runId,
           ...(ctx.signal ? { signal: ctx.signal } : {}),
           onProgress,

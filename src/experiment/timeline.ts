@@ -114,19 +114,29 @@ export class TimelineLog {
   }
 }
 
+export interface ProcessFaultDone {
+  firedAtMs: number;
+  /** When the container was in its new state (for start/restart: running again). */
+  doneAtMs: number;
+  error?: string;
+}
+
 /**
- * Runs a process fault on a node's container and, for start/restart, hands the node's conditions
- * to a new sidecar (its new namespace). Resolves with when it began and when it was done.
+ * Runs a process fault on a node's container; `done` hears when the container is in its new state.
+ * For start/restart the node's conditions are then handed to a new sidecar (its new namespace);
+ * the promise resolves once that is over too, with why it failed if it did.
  */
 export async function runProcessFault(
   containers: ContainerClient,
   lab: StartedLab,
   action: ProcessAction,
   nodeRestarted: (node: string, ref: { containerId: string; addresses: string[] }) => Promise<void>,
-): Promise<{ firedAtMs: number; doneAtMs: number; error?: string }> {
+  done: (d: ProcessFaultDone) => void = () => {},
+): Promise<ProcessFaultDone & { handoverError?: string }> {
   const firedAtMs = Date.now();
   const node = lab.node(action.node);
   const id = node.containerId;
+  let result: ProcessFaultDone;
   try {
     switch (action.verb) {
       case 'kill':
@@ -143,26 +153,28 @@ export async function runProcessFault(
         break;
       case 'restart':
         await containers.stop(id, PROCESS_STOP_GRACE_MS);
-        await started(containers, lab, action.node, nodeRestarted);
+        await containers.start(id);
         break;
       case 'start':
-        await started(containers, lab, action.node, nodeRestarted);
+        await containers.start(id);
         break;
     }
-    return { firedAtMs, doneAtMs: Date.now() };
+    result = { firedAtMs, doneAtMs: Date.now() };
   } catch (err) {
-    return { firedAtMs, doneAtMs: Date.now(), error: errorMessage(err) };
+    result = { firedAtMs, doneAtMs: Date.now(), error: errorMessage(err) };
   }
-}
-
-async function started(containers: ContainerClient, lab: StartedLab, name: string, nodeRestarted: (node: string, ref: { containerId: string; addresses: string[] }) => Promise<void>): Promise<void> {
-  const node = lab.node(name);
-  await containers.start(node.containerId);
-  // The engine may give it another address; the lab and every agent learn the new one.
-  const info = await containers.inspect(node.containerId);
-  for (const net of lab.networks) {
-    const ip = info.addresses[net.dockerName];
-    if (ip !== undefined && node.spec.networks.includes(net.name)) node.addresses[net.name] = ip;
+  done(result);
+  if (result.error || (action.verb !== 'start' && action.verb !== 'restart')) return result;
+  try {
+    // The engine may give it another address; the lab and every agent learn the new one.
+    const info = await containers.inspect(id);
+    for (const net of lab.networks) {
+      const ip = info.addresses[net.dockerName];
+      if (ip !== undefined && node.spec.networks.includes(net.name)) node.addresses[net.name] = ip;
+    }
+    await nodeRestarted(action.node, { containerId: id, addresses: Object.values(node.addresses) });
+    return result;
+  } catch (err) {
+    return { ...result, handoverError: errorMessage(err) };
   }
-  await nodeRestarted(name, { containerId: node.containerId, addresses: Object.values(node.addresses) });
 }

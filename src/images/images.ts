@@ -13,7 +13,7 @@ import { dockerRuntime, type ImageClient, type Runtime } from '../runtime/index.
 import { bootstrapDebianBase } from './bootstrap.js';
 import { agentBundle, programBundles } from './bundle.js';
 import { contentHash, type ContextFile } from './content-hash.js';
-import { BOOTSTRAP_BASE, DEFAULT_BASES, IMAGE_REPOS, IMAGE_ROLES, chooseBase, imageTag, type BaseStep, type ImageRole } from './plan.js';
+import { BOOTSTRAP_BASE, BUILD_REPO_PREFIX, DEFAULT_BASES, IMAGE_REPOS, IMAGE_ROLES, chooseBase, imageTag, type BaseStep, type ImageRole } from './plan.js';
 
 export interface EnsureImagesOptions {
   /** Build again without the layer cache even when the tag exists. */
@@ -171,10 +171,20 @@ async function basePresence(images: ImageClient, requested: Partial<Record<Image
   return presence;
 }
 
+/**
+ * The plain Debian base acklab builds on (the shaper's base: debian:bookworm-slim when present, else
+ * the bootstrapped acklab/base-debian:bookworm, bootstrapped now if missing). Build contexts get it as
+ * ACKLAB_BASE.
+ */
+export async function resolveDebianBase(images: ImageClient, log: (line: string) => void, requested?: string): Promise<{ ref: string; id: string }> {
+  return (await resolveBases(images, requested === undefined ? {} : { shaper: requested }, log, ['shaper'])).shaper;
+}
+
 async function resolveBases(
   images: ImageClient,
   requested: Partial<Record<ImageRole, string>>,
   log: (line: string) => void,
+  roles: readonly ImageRole[] = IMAGE_ROLES,
 ): Promise<Record<ImageRole, { ref: string; id: string }>> {
   const presence = await basePresence(images, requested);
   let bootstrap: Promise<{ ref: string; id: string }> | undefined;
@@ -185,7 +195,7 @@ async function resolveBases(
   };
   const resolved: Partial<Record<ImageRole, { ref: string; id: string }>> = {};
   // Sequential: both roles may need the same pull or bootstrap, and the messages stay in order.
-  for (const role of IMAGE_ROLES) {
+  for (const role of roles) {
     const step = chooseBase(role, requested[role], (ref) => presence.has(ref));
     if (step.action === 'use') {
       resolved[role] = { ref: step.ref, id: presence.get(step.ref) as string };
@@ -231,7 +241,7 @@ async function tryPull(images: ImageClient, ref: string, log: (line: string) => 
   }
 }
 
-interface BuildSpec {
+export interface BuildSpec {
   tag: string;
   hash: string;
   buildArgs: Record<string, string>;
@@ -241,16 +251,25 @@ interface BuildSpec {
 }
 
 async function buildOne(images: ImageClient, role: ImageRole, files: ContextFile[], spec: BuildSpec): Promise<void> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), `acklab-build-${role}-`));
+  // The helper directory is always in the context (COPY needs it), possibly empty.
+  await buildContextFiles(images, role, files, spec, role === 'shaper' ? ['helper'] : []);
+}
+
+/**
+ * Builds `files` (a build context held in memory, so what is built is exactly what was hashed) as
+ * `spec.tag`, labelled as an acklab image with its content hash. `emptyDirs` are top-level folders
+ * the context must have even when empty. Build output lines go to the log prefixed `[label]`.
+ */
+export async function buildContextFiles(images: ImageClient, label: string, files: ContextFile[], spec: BuildSpec, emptyDirs: string[] = []): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `acklab-build-${label.replace(/[^a-z0-9-]/gi, '-')}-`));
   try {
-    // The helper directory is always in the context (COPY needs it), possibly empty.
-    if (role === 'shaper') await mkdir(path.join(dir, 'helper'), { recursive: true });
+    for (const empty of emptyDirs) await mkdir(path.join(dir, empty), { recursive: true });
     for (const file of files) {
       const target = path.join(dir, file.path);
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, file.content, { mode: file.mode & 0o777 });
     }
-    const include = [...new Set([...files.map((f) => f.path.split('/')[0] as string), ...(role === 'shaper' ? ['helper'] : [])])];
+    const include = [...new Set([...files.map((f) => f.path.split('/')[0] as string), ...emptyDirs])];
     await images.build({
       contextDir: dir,
       include,
@@ -259,7 +278,7 @@ async function buildOne(images: ImageClient, role: ImageRole, files: ContextFile
       labels: createLabels({ role: 'image', contentHash: spec.hash }),
       noCache: spec.noCache,
       onLine: (line) => {
-        if (spec.verbose || /^Step \d+\/\d+ :/.test(line)) spec.log(`[${role}] ${line}`);
+        if (spec.verbose || /^Step \d+\/\d+ :/.test(line)) spec.log(`[${label}] ${line}`);
       },
     });
   } finally {
@@ -272,8 +291,9 @@ function firstLine(text: string): string {
 }
 
 /**
- * Removes older content-hash tags of acklab's images (labelled, in IMAGE_REPOS), keeping `keep`
- * and `latest`. An image a container still uses is left (the engine refuses); returns what went.
+ * Removes older content-hash tags of acklab's images (labelled, in IMAGE_REPOS, and the images built
+ * from build contexts, acklab/build-*), keeping `keep` and `latest`. An image a container still uses
+ * is left (the engine refuses); returns what went.
  */
 export async function pruneImages(keep: string[], options: Pick<EnsureImagesOptions, 'runtime' | 'log'> = {}): Promise<string[]> {
   const images = (options.runtime ?? dockerRuntime()).images;
@@ -284,7 +304,10 @@ export async function pruneImages(keep: string[], options: Pick<EnsureImagesOpti
   for (const image of listed) {
     for (const ref of image.tags) {
       const [repo, tag] = splitRef(ref);
-      if (!repos.has(repo) || tag === 'latest' || keep.includes(ref)) continue;
+      // acklab's own images, and the images it built from topologies' build contexts
+      if (!(repos.has(repo) || repo.startsWith(BUILD_REPO_PREFIX)) || tag === 'latest' || keep.includes(ref)) continue;
+      // the newest build of a repository (its `latest`) keeps its content-hash tag, or the next use would build again
+      if (image.tags.includes(`${repo}:latest`)) continue;
       try {
         await images.remove(ref);
         removed.push(ref);

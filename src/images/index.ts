@@ -1,5 +1,22 @@
 /** Images: the programs image (acklab/node) and the shaper image (acklab/shaper), built by content hash. */
-export { ensureImages, buildImages, planImages, pruneImages, buildContexts, pullDisabled, REPO_ROOT } from './images.js';
+export { ensureImages, buildImages, planImages, pruneImages, buildContexts, pullDisabled, resolveDebianBase, REPO_ROOT } from './images.js';
+export {
+  ensureTopologyImages,
+  ensureBuiltImages,
+  topologyBuilds,
+  buildKey,
+  buildImageTag,
+  readBuildContext,
+  parseDockerignore,
+  isIgnored,
+  dockerfileFroms,
+  BASE_ARG,
+  CONTEXT_LIMITS,
+  type BuiltImage,
+  type BuiltImages,
+  type BuildContextOptions,
+  type FromLine,
+} from './contexts.js';
 export type { EnsureImagesOptions, ImageResult, ImageTags, ImagePlan } from './images.js';
 export {
   IMAGE_REPOS,
@@ -8,6 +25,7 @@ export {
   BOOTSTRAP_BASE,
   BOOTSTRAP_KEYWORD,
   BOOTSTRAP_SUITE,
+  BUILD_REPO_PREFIX,
   chooseBase,
   parseBaseImageOptions,
   imageTag,

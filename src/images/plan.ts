@@ -11,6 +11,9 @@ export type ImageRole = (typeof IMAGE_ROLES)[number];
 /** Image repositories; tags are content hashes (plus `latest` for the newest build). */
 export const IMAGE_REPOS: Readonly<Record<ImageRole, string>> = { node: 'acklab/node', shaper: 'acklab/shaper' };
 
+/** Repositories of images built from build contexts (`build:` in topologies): `acklab/build-<name>:<hash>`. */
+export const BUILD_REPO_PREFIX = 'acklab/build-';
+
 /** The public tags the Dockerfiles default to (their `ARG BASE`). */
 export const DEFAULT_BASES: Readonly<Record<ImageRole, string>> = {
   node: 'node:20-bookworm-slim',

@@ -227,7 +227,8 @@ export class ImpairController {
     const now = Date.now();
     const carried = restoreOps(status.state, now);
     const upcoming = status.pending.filter((p) => p.dueMs === undefined || p.dueMs > now);
-    if (carried.length === 0 && upcoming.length === 0 && !this.watcher) return;
+    // nothing to hold and nothing to come: the node needs no sidecar (until a change asks for one)
+    if (carried.length === 0 && upcoming.length === 0) return;
     const agent = (await this.agent(node, true))!;
     if (carried.length > 0) await agent.change(carried);
     // Steps already armed keep their zero (all of one run share it); staged ones wait for start.
@@ -289,7 +290,7 @@ export class ImpairController {
       for (const argv of setup.tc) this.log(`[${node}] ${quoteArgv(argv)}`);
       if (setup.helper) this.log(`[${node}] ${quoteArgv(setup.helper)} &`);
     }
-    this.log(`[${node}] ${quoteArgv(IPTABLES_RESTORE)} <<'EOF'\n${renderRestore(next, new Map([...existing, ...needed]), this.addressing())}EOF`);
+    this.log(`[${node}] ${quoteArgv(IPTABLES_RESTORE)} <<'EOF'\n${renderRestore(next, new Map([...existing, ...needed]), this.addressing(), (status?.generation ?? 0) + 1)}EOF`);
     for (const stage of existing.values()) if (!needed.has(stage.key)) for (const argv of stageTeardown(stage, devices)) this.log(`[${node}] ${quoteArgv(argv)}`);
   }
 }

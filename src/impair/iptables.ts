@@ -1,8 +1,15 @@
 /**
- * iptables(8) in a node's namespace: three acklab chains, hooked once, whose whole content is
- * replaced by one `iptables-restore --noflush` batch per change (declaring a chain in the batch
- * flushes it; the tables commit atomically), so a step switches a node all at once.
+ * iptables(8) in a node's namespace: three acklab chains, hooked once. Each state's rules live in
+ * chains of their own generation (`ACKLAB-PART-OUT-7`), reached from the hooked chain by a goto:
  *
+ *   switch  one `iptables-restore --noflush` batch that only adds: the new generation's chains,
+ *           filled, and a goto to each inserted first in its hooked chain (the old gotos below it
+ *           are never reached any more). Adding never waits for the kernel to retire old rules,
+ *           so a step switches a node in a couple of milliseconds, all of it at once.
+ *   tidy    later, off the clock: each hooked chain holds just the current goto, and the older
+ *           generations are deleted (deleting is what waits for the kernel).
+ *
+ * What a generation holds:
  * ```
  * mangle POSTROUTING ─► ACKLAB-IMPAIR       per impaired destination address, per-peer first, "*" last:
  *     ! -o lo -d <peer>/32 [comment: acklab impair to=n2 delay=50ms …] → CLASSIFY --set-class 1:<minor>
@@ -16,6 +23,7 @@
  * filter INPUT  ─► ACKLAB-PART-IN      -s <from>/32 [comment: acklab cut n1->n2 drop] → DROP
  *     reset style: OUT first answers TCP with REJECT --reject-with tcp-reset; IN lets those RSTs in.
  * ```
+ * (A RETURN in a generation's chain returns to the hooked chain's caller: the goto keeps no frame.)
  * The first rule of each destination carries the comment that records the condition (see
  * spec-comment.ts), so read-back comes from the kernel. mangle POSTROUTING sees locally generated
  * and forwarded packets after routing, so the out-device is known. NFQUEUE is used WITHOUT
@@ -50,19 +58,38 @@ export function chainSetup(): string[][] {
   ];
 }
 
-/** Unhooks and deletes the chains (heal of a whole lab leaves no trace). Each may fail harmlessly. */
-export function chainTeardown(): string[][] {
+/** Unhooks and deletes the chains and the given generations' (a heal of a whole lab leaves no trace). Each may fail harmlessly. */
+export function chainTeardown(generations: readonly number[] = []): string[][] {
+  const gens = (base: string, table: string[]) => generations.flatMap((g) => [ipt(...table, '-F', genChain(base, g)), ipt(...table, '-X', genChain(base, g))]);
   return [
     ipt('-t', 'mangle', '-D', 'POSTROUTING', '-j', IMPAIR_CHAIN),
     ipt('-t', 'mangle', '-F', IMPAIR_CHAIN),
     ipt('-t', 'mangle', '-X', IMPAIR_CHAIN),
+    ...gens(IMPAIR_CHAIN, ['-t', 'mangle']),
     ipt('-D', 'OUTPUT', '-j', PART_OUT_CHAIN),
     ipt('-D', 'INPUT', '-j', PART_IN_CHAIN),
     ipt('-F', PART_OUT_CHAIN),
     ipt('-F', PART_IN_CHAIN),
     ipt('-X', PART_OUT_CHAIN),
     ipt('-X', PART_IN_CHAIN),
+    ...gens(PART_OUT_CHAIN, []),
+    ...gens(PART_IN_CHAIN, []),
   ];
+}
+
+/** A generation's chain: `ACKLAB-PART-OUT` + 7 → `ACKLAB-PART-OUT-7` (at most 28 characters up to generation 10^11). */
+export const genChain = (base: string, generation: number): string => `${base}-${generation}`;
+const GEN_CHAIN = new RegExp(`^(${ACKLAB_CHAINS.join('|')})-(\\d+)$`);
+
+/** The generations whose chains an `iptables-save` shows (a namespace an earlier agent worked in). */
+export function savedGenerations(save: string): number[] {
+  const gens = new Set<number>();
+  for (const l of save.split('\n')) {
+    const m = /^:(\S+) /.exec(l);
+    const g = m ? GEN_CHAIN.exec(m[1]!) : null;
+    if (g) gens.add(Number(g[2]));
+  }
+  return [...gens].sort((a, b) => a - b);
 }
 
 /** The command that applies a batch; the batch itself goes to its stdin. */
@@ -132,23 +159,72 @@ export function cutRules(cut: Cut, side: 'from' | 'to', peerAddresses: readonly 
   return rules;
 }
 
-/** The whole batch: every acklab chain declared (so flushed) and refilled, one COMMIT per table. */
-export function restoreBatch(impair: readonly string[][], cuts: readonly string[][]): string {
-  const out = cuts.filter((r) => r[1] === PART_OUT_CHAIN);
-  const into = cuts.filter((r) => r[1] === PART_IN_CHAIN);
+/**
+ * The switch to generation `gen`: its chains declared and filled with the rules (given as `-A
+ * <hooked chain> …`), and a goto to each inserted first in its hooked chain. Only adds; one COMMIT
+ * per table.
+ */
+export function switchBatch(impair: readonly string[][], cuts: readonly string[][], gen: number): string {
+  const into = (rules: readonly string[][], base: string) => [
+    `:${genChain(base, gen)} - [0:0]`,
+    ...rules.filter((r) => r[1] === base).map((r) => line([r[0]!, genChain(base, gen), ...r.slice(2)])),
+  ];
+  const hook = (base: string) => `-I ${base} 1 -g ${genChain(base, gen)}`;
   return [
     '*mangle',
-    `:${IMPAIR_CHAIN} - [0:0]`,
-    ...impair.map(line),
+    ...into(impair, IMPAIR_CHAIN),
+    hook(IMPAIR_CHAIN),
     'COMMIT',
     '*filter',
-    `:${PART_OUT_CHAIN} - [0:0]`,
-    `:${PART_IN_CHAIN} - [0:0]`,
-    ...out.map(line),
-    ...into.map(line),
+    ...into(cuts, PART_OUT_CHAIN),
+    ...into(cuts, PART_IN_CHAIN),
+    hook(PART_OUT_CHAIN),
+    hook(PART_IN_CHAIN),
     'COMMIT',
     '',
   ].join('\n');
+}
+
+/**
+ * After a switch, off the clock: each hooked chain holds only the goto to `current` (or nothing,
+ * when null), and the `stale` generations' chains are deleted.
+ */
+export function tidyBatch(current: number | null, stale: readonly number[]): string {
+  const table = (bases: string[]) => [
+    ...bases.flatMap((b) => [`:${b} - [0:0]`, ...(current === null ? [] : [`-A ${b} -g ${genChain(b, current)}`])]),
+    ...bases.flatMap((b) => stale.flatMap((g) => [`:${genChain(b, g)} - [0:0]`, `-X ${genChain(b, g)}`])),
+  ];
+  return ['*mangle', ...table([IMPAIR_CHAIN]), 'COMMIT', '*filter', ...table([PART_OUT_CHAIN, PART_IN_CHAIN]), 'COMMIT', ''].join('\n');
+}
+
+/**
+ * `iptables-save` output as if each hooked chain held its current generation's rules itself: the
+ * rules of the generation its first goto names are renamed to it; gotos and the rules of other
+ * generations are left out. Read-back and the agent's checks see the rules in force, whatever the
+ * generations.
+ */
+export function effectiveSave(save: string): string[] {
+  const lines = save.split('\n');
+  const current = new Map<string, string>();
+  for (const l of lines) {
+    const goto = /^(?:\[\d+:\d+\] )?-A (\S+) -g (\S+)$/.exec(l);
+    if (goto && (ACKLAB_CHAINS as readonly string[]).includes(goto[1]!) && !current.has(goto[1]!)) current.set(goto[1]!, goto[2]!);
+  }
+  const out: string[] = [];
+  for (const l of lines) {
+    const rule = /^((?:\[\d+:\d+\] )?-A )(\S+)( .*)$/.exec(l);
+    const decl = /^:(\S+) /.exec(l);
+    const chain = rule?.[2] ?? decl?.[1];
+    const gen = chain ? GEN_CHAIN.exec(chain) : null;
+    if (gen) {
+      // a generation's rules count as its hooked chain's when it is the current one
+      if (rule && current.get(gen[1]!) === chain) out.push(`${rule[1]}${gen[1]}${rule[3]}`);
+      continue;
+    }
+    if (rule && current.has(chain!) && / -g /.test(rule[3]!)) continue;
+    out.push(l);
+  }
+  return out;
 }
 
 /** Read-back: the whole ruleset with counters, and the kernel's NFQUEUE listeners. */

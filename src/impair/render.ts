@@ -7,13 +7,13 @@
  *   Stage          one (destination, impairment) in use, with its resources: a tc class (rate, netem
  *                  leaf) and/or a userspace helper on its own NFQUEUE. Stages are content-keyed, so a
  *                  timeline's stages are built once, ahead, and reused when a state comes back.
- *   renderRestore  the state → the full content of the acklab chains, as one iptables-restore batch
+ *   renderRestore  the state → its generation of the acklab chains and the gotos to it, as one add-only iptables-restore batch
  *
  * Planning is here, with no I/O, so the agent in each sidecar and `--dry-run` use the same code.
  */
 import { ALL_PEERS, describeImpairment, needsPacketStage, type Cut, type CutStyle, type Impairment } from '../conditions/index.js';
 import { helperStart } from './helper.js';
-import { cutRules, impairRules, restoreBatch, type RuleDestination } from './iptables.js';
+import { cutRules, impairRules, switchBatch, type RuleDestination } from './iptables.js';
 import type { Backend } from './model.js';
 import { encodeImpairComment } from './spec-comment.js';
 import { FIRST_CLASS_MINOR, LAST_CLASS_MINOR, needsClass, tcStageClass, tcStageClassDelete } from './tc.js';
@@ -161,7 +161,7 @@ export function allocateStages(states: readonly NodeState[], existing: ReadonlyM
 export type Addressing = Readonly<Record<string, readonly string[]>>;
 
 /** The iptables-restore batch that puts `state` in force, with `stages` providing its classes and queues. */
-export function renderRestore(state: NodeState, stages: ReadonlyMap<string, Stage>, addressing: Addressing): string {
+export function renderRestore(state: NodeState, stages: ReadonlyMap<string, Stage>, addressing: Addressing, generation: number): string {
   const destinations: RuleDestination[] = state.impairments.map((e) => {
     const stage = stages.get(stageKey(e.to, e.impairment));
     if (!stage) throw new Error(`no stage for ${stageKey(e.to, e.impairment)}`);
@@ -171,7 +171,7 @@ export function renderRestore(state: NodeState, stages: ReadonlyMap<string, Stag
     return d;
   });
   const cuts = state.cuts.flatMap((c) => cutRules({ from: c.from, to: c.to, style: c.style }, c.side, addressing[c.side === 'from' ? c.to : c.from] ?? []));
-  return restoreBatch(impairRules(destinations), cuts);
+  return switchBatch(impairRules(destinations), cuts, generation);
 }
 
 /**

@@ -34,6 +34,20 @@ export interface LabNodeRef {
  */
 export const SIDECAR_CAPABILITIES = ['NET_ADMIN', 'NET_RAW', 'SYS_NICE'] as const;
 
+/**
+ * Each sidecar's real-time budget: 10 ms of CPU per second at SCHED_FIFO, which the agent spends
+ * only while a timeline step is armed (waking on the millisecond, and the step's one batch). On
+ * cgroup v1 the engine's containers share the budget dockerd was given (`--cpu-rt-runtime`, which
+ * scripts/ensure-engine.sh sets for an engine it starts): 950 ms/s is room for 95 sidecars at once.
+ * Where the engine gives none (cgroup v2, an engine started without it, the budget spent), the
+ * sidecar is made without, and switches are as punctual as the machine's load allows.
+ */
+export const SIDECAR_REALTIME = { runtimeUs: 10_000, periodUs: 1_000_000 } as const;
+
+/** Per engine client: until when not to ask for a real-time budget again, after the engine refused one. */
+const refusedRealtime = new WeakMap<ContainerClient, number>();
+const ASK_AGAIN_MS = 60_000;
+
 export interface SidecarOptions {
   lab: string;
   containers: ContainerClient;
@@ -94,15 +108,28 @@ export class Sidecars {
     const nodeInfo = await containers.inspect(node.containerId);
     // A suffix keeps the name unique when a node started again gets its second sidecar.
     const suffix = Date.now().toString(36).slice(-5);
+    const spec = {
+      name: `${nodeInfo.name}-shaper-${suffix}`,
+      image,
+      command: [...AGENT_DAEMON],
+      labels: createLabels({ role: 'sidecar', lab, node: node.name, target: node.containerId, ...(node.runId ? { runId: node.runId } : {}) }),
+      networkMode: { container: node.containerId },
+      capAdd: [...SIDECAR_CAPABILITIES],
+    };
+    if ((refusedRealtime.get(containers) ?? 0) < Date.now()) {
+      let id: string | undefined;
+      try {
+        id = await containers.create({ ...spec, realtime: { ...SIDECAR_REALTIME } });
+        await containers.start(id);
+        return id;
+      } catch {
+        // No real-time budget on this engine (or none left): the same sidecar without one.
+        refusedRealtime.set(containers, Date.now() + ASK_AGAIN_MS);
+        if (id !== undefined) await containers.remove(id).catch(() => {});
+      }
+    }
     try {
-      const id = await containers.create({
-        name: `${nodeInfo.name}-shaper-${suffix}`,
-        image,
-        command: [...AGENT_DAEMON],
-        labels: createLabels({ role: 'sidecar', lab, node: node.name, target: node.containerId, ...(node.runId ? { runId: node.runId } : {}) }),
-        networkMode: { container: node.containerId },
-        capAdd: [...SIDECAR_CAPABILITIES],
-      });
+      const id = await containers.create({ ...spec, name: `${spec.name}-b` });
       await containers.start(id);
       return id;
     } catch (err) {

@@ -4,7 +4,7 @@
  * `ip -o link` (the devices a tree goes on). Pure parsers; the controller runs the commands.
  */
 import type { Cut, EgressCondition } from '../conditions/index.js';
-import { IMPAIR_CHAIN, PART_IN_CHAIN, PART_OUT_CHAIN, QUEUE_NOTE } from './iptables.js';
+import { IMPAIR_CHAIN, PART_IN_CHAIN, PART_OUT_CHAIN, QUEUE_NOTE, effectiveSave } from './iptables.js';
 import { decodeCutComment, decodeImpairComment } from './spec-comment.js';
 
 export interface ImpairRecord extends EgressCondition {
@@ -26,7 +26,7 @@ export interface RulesState {
 
 export function parseIptablesSave(text: string, node: string): RulesState {
   const state: RulesState = { impairChain: false, partOutChain: false, partInChain: false, impairments: [], cuts: [] };
-  for (const line of text.split('\n')) {
+  for (const line of effectiveSave(text)) {
     if (line.startsWith(`:${IMPAIR_CHAIN} `)) state.impairChain = true;
     if (line.startsWith(`:${PART_OUT_CHAIN} `)) state.partOutChain = true;
     if (line.startsWith(`:${PART_IN_CHAIN} `)) state.partInChain = true;

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AcklabError, errorMessage, lineLogger, silentLogger, type Logger } from '../common/index.js';
-import { ensureImages, type ImageTags } from '../images/index.js';
+import { buildKey, ensureImages, ensureTopologyImages, type BuiltImages, type ImageTags } from '../images/index.js';
 import { dockerRuntime, type Runtime } from '../runtime/index.js';
 import { loadTopologySync, parseTopology, type Topology, type TopologyNode } from '../topology/index.js';
 import { removeByLabels, settleAll } from './cleanup.js';
@@ -19,6 +19,8 @@ import { chooseSubnets } from './subnets.js';
 export interface StartOptions {
   /** Image refs; default: ensureImages() (built once, by content hash). */
   images?: ImageTags;
+  /** Images of the topology's build contexts; default: built here (by content hash) before anything is created. */
+  built?: BuiltImages;
   runtime?: Runtime;
   /** Aborting (Ctrl-C) stops the start and removes what was created. */
   signal?: AbortSignal;
@@ -63,8 +65,17 @@ export class Lab {
     const { signal } = options;
     const t = this.topology;
 
+    // Everything the topology needs is built before anything is created: a failed build creates nothing.
+    const built = options.built ?? (await ensureTopologyImages(t, { runtime, log: (line) => progress(`images: ${line}`) }));
     const images = await this.images(runtime, options.images, progress);
     signal?.throwIfAborted();
+    const imageOf = (node: TopologyNode): string => {
+      if (node.image.type === 'acklab-node') return images.node;
+      if (node.image.type === 'local') return node.image.ref;
+      const image = built.get(buildKey(node.image));
+      if (!image) throw new AcklabError(`node "${node.name}": image "${node.image.name}" (${node.image.origin}) was not built`);
+      return image.tag;
+    };
 
     // A previous run of this lab (still up, or left behind by a killed `up`) goes first.
     const old = await removeByLabels(runtime, labSelector(t.name));
@@ -83,8 +94,9 @@ export class Lab {
           const first = byNetwork.get(node.networks[0]!)!;
           const id = await runtime.containers.create({
             name: containerName(t.name, node.name),
-            image: node.image.type === 'acklab-node' ? images.node : node.image.ref,
+            image: imageOf(node),
             command: node.command,
+            ...(node.entrypoint ? { entrypoint: node.entrypoint } : {}),
             env: node.env,
             hostname: node.name,
             labels: nodeLabels(t.name, runId, node.name, node.kind),
@@ -132,7 +144,7 @@ export class Lab {
     for (const node of this.topology.nodes) {
       if (node.image.type === 'local' && !(await runtime.images.exists(node.image.ref))) {
         throw new AcklabError(
-          `node "${node.name}": image "${node.image.ref}" is not on this Docker engine; build or load it first (acklab pulls nothing)`,
+          `node "${node.name}": image "${node.image.ref}" is not on this Docker engine; build or load it first, or say build: DIR (acklab pulls nothing)`,
           2,
         );
       }

@@ -24,7 +24,13 @@ export type PeerEvent =
   | { event: 'ack_received'; conn: number; seq: number; rttMs: number }
   | { event: 'unmatched_ack'; conn: number };
 
-/** acklab-mcast: `peer`/`sender`/`from` are peer ids; `ts` of a message is its Lamport timestamp (`lamport`). */
+/**
+ * acklab-mcast: `peer`/`sender`/`from` are peer ids; `lamport` is the Lamport timestamp carried by
+ * the message or ACK; `clock` is the logging peer's own Lamport clock right after a receive (optional:
+ * other implementations of the contract may leave it out, and the report then derives it).
+ * A send is logged before it is written to any socket and a receive as it is read, so on one host no
+ * receive carries an earlier wall-clock time than its send.
+ */
 export type McastEvent =
   | { event: 'peer_connected'; peer: number; address: string; role: 'dialed' | 'accepted' }
   | { event: 'peer_lost'; peer: number; reason: string }
@@ -33,8 +39,10 @@ export type McastEvent =
   | { event: 'peer_left'; peer: number }
   | { event: 'mesh_complete'; peers: number[] }
   | { event: 'mcast_sent'; lamport: number; seq: number }
-  | { event: 'mcast_received'; lamport: number; sender: number; seq: number }
-  | { event: 'mcast_ack'; from: number; sender: number; seq: number; lamport: number }
+  | { event: 'mcast_received'; lamport: number; sender: number; seq: number; clock?: number }
+  /** This peer multicasts its ACK of (sender, seq), stamped `lamport` (optional event: without it the ACK's send is its `mcast_received`). */
+  | { event: 'mcast_ack_sent'; sender: number; seq: number; lamport: number }
+  | { event: 'mcast_ack'; from: number; sender: number; seq: number; lamport: number; clock?: number }
   | { event: 'delivered'; lamport: number; sender: number; seq: number; position: number }
   | { event: 'rejected_line'; peer: string; reason: string };
 

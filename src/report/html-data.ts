@@ -1,27 +1,40 @@
 /**
  * The data behind report.html, arranged from loaded runs (src/results: loadRun / loadSweep), so
- * every number is the one of the terminal table and report.md, computed once by src/results.
- * Nothing here reads events or draws; charts.ts and space-time.ts turn it into pictures. A piece
- * that is missing (crashed program, no mcast part, no t0) becomes a sentence in `missing`, never a zero.
+ * every number is the one of the terminal table and report.md, and every verdict the one `acklab
+ * run` exits with — computed once by src/results. Nothing here reads event files or draws; charts.ts
+ * and space-time-render.ts turn it into pictures. A piece that is missing (crashed program, no mcast
+ * part, no t0) becomes a sentence in `missing`, never a zero.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
   comparisonTable,
+  conditionCdfs,
   flagValue,
+  isMcastMember,
+  memberInfo,
+  nodeProgram,
   programRole,
+  sweepRunOf,
   usable,
+  worst,
   type ComparisonTable,
+  type ConditionCdf,
   type ConditionSnapshot,
   type LoadedRun,
-  type ProgramRole,
+  type NodeProgram,
   type RunManifest,
   type RunMetrics,
+  type RunVerdict,
   type SweepRun,
   type SweepSummary,
+  type Verdict,
 } from '../results/index.js';
+import { faultBands, faultSpans, timelineMarks, type FaultBand, type FaultSpan, type TimelineMark } from './faults.js';
+import { mcastDiagram, peerDiagram, type DiagramNodeInput, type SpaceTimeDiagram } from './space-time.js';
 import { tableCells } from './table.js';
-import { spaceTimeModel, type SpaceTimeModel } from './space-time.js';
+
+export type { FaultBand, FaultSpan, TimelineMark };
 
 export interface LogLink {
   label: string;
@@ -33,20 +46,9 @@ export interface LogLink {
 export interface NodeLogs {
   node: string;
   kind: string;
-  role: ProgramRole;
+  role: NodeProgram;
   exitCode: number | null;
   links: LogLink[];
-}
-
-export interface TimelineMark {
-  /** Offset from t0 where the step took effect (in-force time, else planned). */
-  atMs: number;
-  /** Offset from t0 the step was due at. */
-  plannedMs: number;
-  text: string;
-  kind: 'partition' | 'heal' | 'impair';
-  applied: boolean;
-  error?: string;
 }
 
 export interface AckPoint {
@@ -57,6 +59,20 @@ export interface AckPoint {
   cumulative: number;
 }
 
+/** One item of the latency-over-time chart: when it was sent (offset from t0) and how long it took. */
+export interface LatencyPoint {
+  series: string;
+  tMs: number;
+  latencyMs: number;
+  what: string;
+}
+
+/** An item that never completed (update never acked, message never delivered), by send time. */
+export interface MissingPoint {
+  series: 'never acked' | 'never delivered';
+  tMs: number;
+  what: string;
+}
 
 export interface RunReport {
   /** Folder name, relative to the report's folder ('.' for a single-run report). */
@@ -67,22 +83,39 @@ export interface RunReport {
   status: string;
   manifest: RunManifest | null;
   metrics: RunMetrics | null;
+  /** The run's checks, as `acklab run` judged them. */
+  verdict: RunVerdict | null;
   /** True when the run counts in the table's numbers (ok and nothing crashed). */
   usable: boolean;
   t0: number | null;
   t0Source: 'manifest' | 'first event' | null;
+  /** Every timeline step as played, the faults they put in force, and the shaded bands of those. */
   marks: TimelineMark[];
-  partitions: PartitionInterval[];
+  spans: FaultSpan[];
+  bands: FaultBand[];
   acksOverTime: AckPoint[];
+  latency: { points: LatencyPoint[]; missing: MissingPoint[] };
   /** Every ack round trip of the run's peer clients (ms). */
   rtts: number[];
   /** mcast delivery latency per delivered message (ms), by the delivering node. */
   deliveryLatencies: { node: string; latencyMs: number }[];
-  spaceTime: SpaceTimeModel | null;
+  /** Space-time diagrams: the mcast members, the peer client/server pairs. */
+  diagrams: SpaceTimeDiagram[];
   conditions: ConditionSnapshot[] | null;
   logs: NodeLogs[];
   /** Sentences saying what is missing from this run and why a chart or diagram is absent. */
   missing: string[];
+}
+
+/** The verdict banner: what `acklab run` printed and exits with. */
+export interface VerdictSummary {
+  verdict: Verdict;
+  /** The exit status `acklab run` gives this sweep: 0 pass, 1 fail or invalid, 130 interrupted. */
+  exitCode: number;
+  interrupted: boolean;
+  /** Check names in the order they are judged. */
+  checks: string[];
+  runs: { label: string; anchor: string; verdict: Verdict; checks: RunVerdict['checks'] }[];
 }
 
 export interface ReportData {
@@ -93,91 +126,12 @@ export interface ReportData {
   summary: SweepSummary | null;
   table: ComparisonTable;
   tableCells: { head: string[]; rows: string[][] };
+  verdict: VerdictSummary;
+  /** Latency CDFs per condition (usable runs, pooled). */
+  cdfs: ConditionCdf[];
   runs: RunReport[];
   /** Problems that concern the whole folder (e.g. a run folder that cannot be read). */
   problems: string[];
-}
-
-function markKind(record: RunManifest['timeline'][number]): TimelineMark['kind'] {
-  const kind = record.step?.action?.kind;
-  if (kind === 'partition' || kind === 'heal') return kind;
-  if (kind === 'impair') return 'impair';
-  return /^\s*partition/.test(record.text) ? 'partition' : /^\s*heal/.test(record.text) ? 'heal' : 'impair';
-}
-
-/** The timeline as played: one mark per step (applied time when known). */
-export function timelineMarks(manifest: RunManifest): TimelineMark[] {
-  return (manifest.timeline ?? []).map((r) => ({
-    atMs: r.appliedAtMs ?? r.atMs,
-    plannedMs: r.atMs,
-    text: r.text,
-    kind: markKind(r),
-    applied: r.ok && r.appliedAtMs !== null,
-    ...(r.error ? { error: r.error } : {}),
-  }));
-}
-
-function nodesOfPartition(record: RunManifest['timeline'][number]): string[] {
-  const action = record.step?.action;
-  if (action?.kind !== 'partition') return [];
-  return action.partition.kind === 'groups' ? action.partition.groups.flat() : [action.partition.from, action.partition.to];
-}
-
-/**
- * A partition as played (offsets from t0). A step is recorded twice: when it was due (`atMs`) and
- * when it was in force (`appliedAtMs`); in between the kernel rules were being changed.
- */
-export interface PartitionInterval {
-  text: string;
-  plannedMs: number;
-  inForceMs: number;
-  /** The heal that ended it: due / in force; null when nothing healed it within the run. */
-  healPlannedMs: number | null;
-  healedMs: number | null;
-}
-
-/** A shaded band: `changing` while the rules were being put in or taken out, else in force. */
-export interface PartitionBand {
-  fromMs: number;
-  /** null: to the end of the run. */
-  toMs: number | null;
-  text: string;
-  changing: boolean;
-}
-
-export function partitionBands(p: PartitionInterval): PartitionBand[] {
-  const bands: PartitionBand[] = [];
-  if (p.inForceMs > p.plannedMs) bands.push({ fromMs: p.plannedMs, toMs: p.inForceMs, text: `${p.text} (being applied)`, changing: true });
-  const end = p.healPlannedMs === null ? null : Math.max(p.healPlannedMs, p.inForceMs);
-  bands.push({ fromMs: p.inForceMs, toMs: end, text: p.text, changing: false });
-  if (end !== null && p.healedMs !== null && p.healedMs > end) bands.push({ fromMs: end, toMs: p.healedMs, text: `${p.text} (being healed)`, changing: true });
-  return bands;
-}
-
-/**
- * Partitions of a run: from an applied `partition` to the first later `heal` of all nodes or of
- * a node it involves; open (heal null) when nothing healed it.
- */
-export function partitionSpans(manifest: RunManifest): PartitionInterval[] {
-  const steps = manifest.timeline ?? [];
-  const spans: PartitionInterval[] = [];
-  steps.forEach((r, i) => {
-    if (markKind(r) !== 'partition' || !r.ok) return;
-    const nodes = nodesOfPartition(r);
-    const heal = steps.slice(i + 1).find((h) => {
-      if (markKind(h) !== 'heal' || !h.ok) return false;
-      const node = h.step?.action?.kind === 'heal' ? h.step.action.node : undefined;
-      return node === undefined || nodes.length === 0 || nodes.includes(node);
-    });
-    spans.push({
-      text: r.text,
-      plannedMs: r.atMs,
-      inForceMs: r.appliedAtMs ?? r.atMs,
-      healPlannedMs: heal ? heal.atMs : null,
-      healedMs: heal ? (heal.appliedAtMs ?? heal.atMs) : null,
-    });
-  });
-  return spans;
 }
 
 /** Cumulative ack counts over time from the ack arrivals results computed (offsets from t0). */
@@ -190,8 +144,38 @@ export function acksOverTime(run: LoadedRun, t0: number): AckPoint[] {
   });
 }
 
+/** The latency-over-time chart's items: each update's RTT and each mcast delivery, by send time; and what never completed. */
+export function latencyOverTime(run: LoadedRun, t0: number): RunReport['latency'] {
+  const s = (ms: number) => `${((ms - t0) / 1000).toFixed(3)} s`;
+  const points: LatencyPoint[] = [
+    ...run.series.rtts.map((r) => ({ series: 'peer: update → ack', tMs: r.sentTs - t0, latencyMs: r.rttMs, what: `${r.node}: update ${r.seq} (conn ${r.conn}) sent at +${s(r.sentTs)}, acked after ${r.rttMs} ms` })),
+    ...run.series.deliveries.map((d) => ({
+      series: `mcast: delivered at ${d.node}`,
+      tMs: d.sentTs - t0,
+      latencyMs: d.latencyMs,
+      what: `message ${d.sender}.${d.seq} sent at +${s(d.sentTs)}, delivered at ${d.node} after ${d.latencyMs} ms`,
+    })),
+  ];
+  const missing: MissingPoint[] = [
+    ...run.series.unacked.map((u) => ({ series: 'never acked' as const, tMs: u.sentTs - t0, what: `${u.node}: update ${u.seq} (conn ${u.conn}) sent at +${s(u.sentTs)}, never acked` })),
+    ...run.series.undelivered.map((u) => ({ series: 'never delivered' as const, tMs: u.sentTs - t0, what: `message ${u.sender}.${u.seq} sent at +${s(u.sentTs)}, never delivered at ${u.node}` })),
+  ];
+  return { points, missing };
+}
+
 function relHref(reportDir: string, runDir: string, file: string): string {
   return path.relative(reportDir, path.join(runDir, file)).split(path.sep).map(encodeURIComponent).join('/');
+}
+
+export const runAnchor = (label: string) => `run-${label.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+
+/** The peer client's target host (`acklab-peer client HOST:PORT …`). */
+function peerTarget(command: readonly string[]): string | undefined {
+  const bin = command.findIndex((w) => /(^|\/)acklab-peer$/.test(w));
+  const addr = bin >= 0 ? command[bin + 2] : undefined;
+  if (!addr) return undefined;
+  const m = /^\[?([^\]]*?)\]?:\d+$/.exec(addr);
+  return m ? m[1] : addr;
 }
 
 /** Everything the report shows about one run; never throws for a broken run. */
@@ -206,15 +190,18 @@ export function runReport(reportDir: string, run: LoadedRun): RunReport {
     status: manifest.status,
     manifest,
     metrics,
+    verdict: run.verdict,
     usable: usable({ dir: '', condition: '', repetition: 0, status: manifest.status, metrics }),
     t0: null,
     t0Source: null,
     marks: [],
-    partitions: [],
+    spans: [],
+    bands: [],
     acksOverTime: [],
+    latency: { points: [], missing: [] },
     rtts: run.series.rtts.map((r) => r.rttMs),
     deliveryLatencies: run.series.deliveries.map((d) => ({ node: d.node, latencyMs: d.latencyMs })),
-    spaceTime: null,
+    diagrams: [],
     conditions: run.conditions,
     logs: [],
     missing,
@@ -231,9 +218,15 @@ export function runReport(reportDir: string, run: LoadedRun): RunReport {
       exists: existsSync(path.join(run.dir, f)),
     }));
     for (const l of links) if (!l.exists) missing.push(`${record.name}: ${l.label} was not collected`);
-    base.logs.push({ node: record.name, kind: record.kind, role: programRole(record.command), exitCode: record.exitCode, links });
+    base.logs.push({ node: record.name, kind: record.kind, role: nodeProgram(record), exitCode: record.exitCode, links });
   }
-  for (const n of run.nodes) if (n.events.length === 0) missing.push(`${n.name}: no events (events.ndjson missing or empty)`);
+  for (const n of run.nodes) {
+    if (n.events.length > 0) continue;
+    const program = nodeProgram(n);
+    // the seed's programs write no events by design (their counts come from stdout)
+    if (program === 'twisted-client' || program === 'twisted-server') continue;
+    missing.push(`${n.name}: no events (events.ndjson missing or empty)`);
+  }
 
   const firstEvent = Math.min(...run.nodes.flatMap((n) => n.events.map((e) => e.ts)));
   if (manifest.t0 !== null) {
@@ -247,21 +240,37 @@ export function runReport(reportDir: string, run: LoadedRun): RunReport {
     missing.push('no t0 and no events: no time-based chart or diagram');
   }
   base.marks = timelineMarks(manifest);
-  base.partitions = partitionSpans(manifest);
-  if (base.t0 !== null) base.acksOverTime = acksOverTime(run, base.t0);
-  if (!metrics.peer) missing.push('no peer client in this run: no ack count, no ack round trips');
-  const mcastNodes = run.nodes.filter((n) => programRole(n.command) === 'mcast');
-  if (mcastNodes.length === 0) {
-    missing.push('no mcast part in this run: no space-time diagram, no delivery latency');
-  } else {
-    base.spaceTime = spaceTimeModel(
-      mcastNodes.map((n) => {
-        const id = Number(flagValue(n.command, '--id'));
-        return { name: n.name, id: Number.isInteger(id) ? id : null, events: n.events };
-      }),
-    );
-    missing.push(...base.spaceTime.problems);
+  base.spans = faultSpans(manifest);
+  base.bands = base.spans.flatMap(faultBands);
+  if (base.t0 !== null) {
+    base.acksOverTime = acksOverTime(run, base.t0);
+    base.latency = latencyOverTime(run, base.t0);
   }
+  if (!metrics.peer) missing.push('no peer client in this run: no ack count, no ack round trips');
+
+  const addresses = new Map(manifest.nodes.map((n) => [n.name, Object.values(n.addresses ?? {})]));
+  const mcastNodes = run.nodes.filter((n) => isMcastMember(nodeProgram(n)));
+  const peerNodes = run.nodes.filter((n) => programRole(n.command) === 'peer-client' || programRole(n.command) === 'peer-server');
+  if (base.t0 !== null) {
+    const ctx = { t0: base.t0, spans: base.spans, bands: base.bands, marks: base.marks.filter((m) => m.applied) };
+    if (mcastNodes.length > 0) {
+      const inputs: DiagramNodeInput[] = mcastNodes.map((n) => ({ name: n.name, id: memberInfo(n).id, events: n.events }));
+      const d = mcastDiagram(inputs, ctx);
+      base.diagrams.push(d);
+      missing.push(...d.problems);
+    }
+    if (peerNodes.some((n) => programRole(n.command) === 'peer-client')) {
+      const inputs: DiagramNodeInput[] = peerNodes.map((n) => {
+        const role = programRole(n.command) as 'peer-client' | 'peer-server';
+        const target = role === 'peer-client' ? peerTarget(n.command) : undefined;
+        return { name: n.name, role, ...(target ? { target } : {}), addresses: addresses.get(n.name) ?? [], events: n.events };
+      });
+      const d = peerDiagram(inputs, ctx);
+      base.diagrams.push(d);
+      missing.push(...d.problems);
+    }
+  }
+  if (mcastNodes.length === 0) missing.push('no mcast part in this run: no mcast space-time diagram, no delivery latency');
   if (run.conditionsError) missing.push(run.conditionsError);
   else if (!run.conditions) missing.push('conditions.json was not written: the conditions in force were not read back');
   return base;
@@ -272,13 +281,41 @@ export type ReportInput =
   | { kind: 'sweep'; dir: string; summary: SweepSummary; runs: LoadedRun[]; problems?: string[] }
   | { kind: 'run'; dir: string; run: LoadedRun };
 
+function verdictSummary(runs: { label: string; verdict: RunVerdict | null | undefined }[], interrupted: boolean, overall: Verdict): VerdictSummary {
+  const checks: string[] = [];
+  for (const r of runs) for (const c of r.verdict?.checks ?? []) if (!checks.includes(c.name)) checks.push(c.name);
+  return {
+    verdict: overall,
+    exitCode: interrupted ? 130 : overall === 'pass' ? 0 : 1,
+    interrupted,
+    checks,
+    runs: runs.map((r) => ({ label: r.label, anchor: runAnchor(r.label), verdict: r.verdict?.verdict ?? 'invalid', checks: r.verdict?.checks ?? [] })),
+  };
+}
+
 export function reportData(input: ReportInput): ReportData {
   if (input.kind === 'run') {
     const run = runReport(input.dir, input.run);
-    const runs: SweepRun[] = [{ dir: '.', condition: run.condition, repetition: run.repetition, status: input.run.manifest.status, metrics: input.run.metrics }];
+    const sweepRun = sweepRunOf(input.run, path.dirname(input.dir));
+    const runs: SweepRun[] = [{ ...sweepRun, dir: '.' }];
     const table = comparisonTable(runs);
-    return { kind: 'run', title: `${input.run.manifest.experiment.name} — ${run.label}`, dir: input.dir, summary: null, table, tableCells: tableCells(table), runs: [run], problems: [] };
+    return {
+      kind: 'run',
+      title: `${input.run.manifest.experiment.name} — ${run.label}`,
+      dir: input.dir,
+      summary: null,
+      table,
+      tableCells: tableCells(table),
+      verdict: verdictSummary([{ label: run.label, verdict: input.run.verdict }], false, input.run.verdict.verdict),
+      cdfs: conditionCdfs([{ run: sweepRun, series: input.run.series }]),
+      runs: [run],
+      problems: [],
+    };
   }
+  const reports = input.runs.map((r) => runReport(input.dir, r));
+  const byDir = new Map(input.runs.map((r) => [path.relative(input.dir, r.dir) || '.', r]));
+  // the summary's runs are the verdict's: a run listed there but unreadable is invalid
+  const verdictRuns = input.summary.runs.map((r) => ({ label: path.basename(r.dir), verdict: r.verdict ?? byDir.get(r.dir)?.verdict }));
   return {
     kind: 'sweep',
     title: input.summary.experiment,
@@ -286,7 +323,9 @@ export function reportData(input: ReportInput): ReportData {
     summary: input.summary,
     table: input.summary.table,
     tableCells: tableCells(input.summary.table),
-    runs: input.runs.map((r) => runReport(input.dir, r)),
+    verdict: verdictSummary(verdictRuns, input.summary.interrupted, input.summary.verdict ?? worst(verdictRuns.map((r) => r.verdict?.verdict ?? 'invalid'))),
+    cdfs: conditionCdfs(input.runs.map((r) => ({ run: sweepRunOf(r, input.dir), series: r.series }))),
+    runs: reports,
     problems: input.problems ?? [],
   };
 }

@@ -1,6 +1,7 @@
 /** report.md: the comparison table and, per run, its status, problems and where its logs are. */
 import type { SweepSummary } from '../results/index.js';
 import { formatDuration } from '../common/index.js';
+import { renderMarkdownPairs } from './pairs.js';
 import { tableCells } from './table.js';
 
 const escape = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
@@ -24,18 +25,24 @@ export function renderMarkdownReport(summary: SweepSummary): string {
       `${summary.runs.length} run(s) in ${Number.isFinite(elapsed) ? formatDuration(Math.round(elapsed / 100) * 100) : '?'}` +
       `${summary.interrupted ? ' — **interrupted** (Ctrl-C): only the runs below were collected' : ''}.`,
     '',
+    `**Verdict: ${summary.verdict.toUpperCase()}** — \`acklab run\` exits ${summary.interrupted ? 130 : summary.verdict === 'pass' ? 0 : 1}.`,
+    '',
     'Cells are one value per condition, or min / median / max over repetitions. Runs that failed or whose',
     'workload crashed are left out of the numbers and counted in "runs".',
     '',
     markdownTable(head, rows, 2),
     '',
+    renderMarkdownPairs(summary.runs, markdownTable),
     '## Runs',
     '',
     markdownTable(
-      ['run', 'status', 'problems'],
+      ['run', 'status', 'verdict', 'problems'],
       summary.runs.map((r) => [
         `[${r.dir}](${r.dir}/manifest.json)`,
         r.metrics?.crashed ? `${r.status}, crashed` : r.status,
+        r.verdict
+          ? [r.verdict.verdict, ...r.verdict.checks.filter((c) => c.verdict !== 'pass').map((c) => `${c.name} ${c.verdict}: ${c.reason}`)].join('; ')
+          : 'invalid: the run could not be read back',
         r.metrics?.problems.join('; ') || '–',
       ]),
     ),

@@ -1,198 +1,117 @@
 /**
- * The space-time diagram of an mcast run, drawn the way Maelstrom and ShiViz draw them: one
- * vertical line per node, time flowing down, an arrow for every message and every ACK from its
- * send to its receive, deliveries marked on the receiving line, partitions shaded.
+ * Space-time diagrams of a run, drawn the way Lamport, Maelstrom and ShiViz draw them: one vertical
+ * line per node, time flowing down, an arrow for every message from its send to its receive. This
+ * file turns the programs' events (src/programs/events.ts) into the diagram's data (StData); the
+ * drawing is space-time-render.ts.
  *
- * Everything comes from the programs' events (src/programs/events.ts):
- *   message send    `mcast_sent` on the sender            receive  `mcast_received` on each receiver
- *   ACK send        `mcast_received` on the acker          receive  `mcast_ack` (from = acker) on each peer
- *   delivery        `delivered`
- * acklab-mcast has no event of its own for sending an ACK: it broadcasts the ACK in the same
- * synchronous handler that emits `mcast_received` (src/programs/mcast/peer.ts), so that event's
- * time IS the ACK's send time; the diagram says so in its legend.
+ * mcast (acklab-mcast and any program of the grading contract):
+ *   message   `mcast_sent` on the sender  →  `mcast_received` on each other member
+ *   ACK       `mcast_ack_sent` on the acker (without it: the acker's `mcast_received`, which
+ *             broadcasts the ACK in the same handler)  →  `mcast_ack` (from = acker) on each other member
+ *   delivery  `delivered`;   notes: `mesh_complete`, `peer_lost`, `peer_left`
+ * peer client/server (acklab-peer):
+ *   update    `update_sent` (client)  →  `update_received` (server), matched by connection and number
+ *   ACK       `ack_sent` (server)  →  `ack_received` (client);   greeting: server `connected` → `greeting_received`
  *
- * Layout: events are ms-stamped and a loopback burst fits in one ms, so a linear time axis would
- * draw every arrow flat. Rows are therefore logical (one event per node per row, a receive always
- * below its send, a later ms always below an earlier one) and each row is labelled with its real
- * time — the Lamport-diagram layout, with the clock printed beside it.
+ * Lamport timestamps: every event shows one. mcast events carry the program's own (`lamport` of a
+ * send, `clock` after a receive); where a log leaves `clock` out it is replayed from the log with
+ * the same rules (marked "derived"). acklab-peer keeps no clock, so its diagram derives one by
+ * Lamport's rules from the matched sends and receives.
+ *
+ * Vertical positions: logs are stamped in whole ms, so events of one ms are spread inside that ms in
+ * causal order (a send above its receive) — the time-true view stays true to the log's resolution.
+ * The logical view uses the same order, one row per event of a node.
  */
 import type { TimedEvent } from '../results/index.js';
+import { cutOf, type FaultBand, type FaultSpan, type TimelineMark } from './faults.js';
+import type { StArrow, StData, StEvent } from './space-time-render.js';
 
-export interface SpaceTimeNodeInput {
+export interface DiagramNodeInput {
   name: string;
-  /** The node's mcast id (`--id`); null when its command did not say. */
-  id: number | null;
+  /** mcast: the node's `--id` (null when its command did not say). */
+  id?: number | null;
+  /** peer: client or server, the client's target host, and the node's addresses (to match connections). */
+  role?: 'peer-client' | 'peer-server';
+  target?: string;
+  addresses?: string[];
   events: TimedEvent[];
 }
 
-export type StEventKind = 'send' | 'receive' | 'ack' | 'deliver';
-
-export interface StEvent {
-  /** Index in the model's event list. */
-  index: number;
-  node: string;
-  ts: number;
-  kind: StEventKind;
-  /** The message this event is about: (sender id, seq). */
-  sender: number;
-  seq: number;
-  lamport: number;
-  /** `ack`: the id of the node whose ACK arrived. */
-  from?: number;
-  /** `deliver`: position in the node's delivered sequence. */
-  position?: number;
+export interface DiagramContext {
+  /** Epoch ms of the run's zero. */
+  t0: number;
+  spans: FaultSpan[];
+  bands: FaultBand[];
+  /** Applied timeline steps. */
+  marks: TimelineMark[];
 }
 
-export interface StArrow {
-  kind: 'msg' | 'ack';
-  from: string;
-  to: string;
-  sender: number;
-  seq: number;
-  /** The send event (message: `send`; ACK: the acker's `receive`). */
-  send: number;
-  /** The receive event; null when the destination never logged it (lost, partitioned, crashed, run ended). */
-  receive: number | null;
-}
-
-export interface PartitionSpan {
-  /** Epoch ms. */
-  fromTs: number;
-  /** Epoch ms; null when never healed within the run. */
-  toTs: number | null;
-  text: string;
-  /** The rules were being put in or taken out (drawn lighter, dashed). */
-  changing?: boolean;
-}
-
-export interface TimelineMarkTs {
-  ts: number;
-  text: string;
-  kind: 'partition' | 'heal' | 'impair';
-}
-
-export interface SpaceTimeModel {
-  nodes: { name: string; id: number | null }[];
-  events: StEvent[];
-  arrows: StArrow[];
-  /** Events that could not be matched (e.g. a receive whose sender's events are missing). */
+export interface SpaceTimeDiagram {
+  kind: 'mcast' | 'peer';
+  data: StData;
+  counts: { messages: number; acks: number; deliveries: number; lost: number; lostAcks: number; receivedBeforeSent: number };
+  /** Events that could not be matched, in words. */
   problems: string[];
-  /**
-   * `receivedBeforeSent`: arrows whose receive was logged at an earlier ms than their send (drawn
-   * pointing up). acklab-mcast logs `mcast_sent` after writing to its sockets, so it can lag.
-   */
-  counts: { messages: number; acks: number; deliveries: number; notReceived: number; receivedBeforeSent: number };
 }
 
-const key = (sender: number, seq: number) => `${sender}:${seq}`;
+/** An event before layout. */
+interface Raw {
+  n: number;
+  ts: number;
+  k: string;
+  c: number;
+  prio: number;
+  /** Lamport clock after the event; null until derived. */
+  clock: number | null;
+  /** The clock came from the log (not derived). */
+  logged: boolean;
+  /** Label and hover text, once the clock is known. */
+  text: (clock: number, derived: boolean) => { label: string; short: string; title: string };
+  /** For a receive: the clock carried by the message (Lamport's rule: max(local, carried) + 1). */
+  carried?: number;
+  /** How a derived clock moves: `receive` max(local, the send's) + 1; `local` + 1; `none` stays (mcast deliveries and notes: the program does not tick). */
+  tick: 'receive' | 'local' | 'none';
+}
 
-/** Builds the diagram's model from the mcast nodes' events. Pure. */
-export function spaceTimeModel(inputs: SpaceTimeNodeInput[]): SpaceTimeModel {
-  const events: StEvent[] = [];
-  const problems: string[] = [];
-  // per node: message key → its send / receive event; (acker, key) → ack arrival
-  const sends = new Map<string, StEvent>();
-  const receives = new Map<string, Map<string, StEvent>>();
-  const ackArrivals = new Map<string, Map<string, StEvent>>();
-  for (const n of inputs) {
-    const recv = new Map<string, StEvent>();
-    const acks = new Map<string, StEvent>();
-    receives.set(n.name, recv);
-    ackArrivals.set(n.name, acks);
-    for (const e of n.events) {
-      const base = { index: events.length, node: n.name, ts: e.ts };
-      let ev: StEvent | undefined;
-      if (e.event === 'mcast_sent') {
-        if (n.id === null) {
-          problems.push(`${n.name}: mcast_sent without a known --id; its messages cannot be matched`);
-          continue;
-        }
-        ev = { ...base, kind: 'send', sender: n.id, seq: e.seq, lamport: e.lamport };
-        sends.set(key(n.id, e.seq), ev);
-      } else if (e.event === 'mcast_received') {
-        ev = { ...base, kind: 'receive', sender: e.sender, seq: e.seq, lamport: e.lamport };
-        recv.set(key(e.sender, e.seq), ev);
-      } else if (e.event === 'mcast_ack') {
-        ev = { ...base, kind: 'ack', sender: e.sender, seq: e.seq, lamport: e.lamport, from: e.from };
-        acks.set(`${e.from}/${key(e.sender, e.seq)}`, ev);
-      } else if (e.event === 'delivered') {
-        ev = { ...base, kind: 'deliver', sender: e.sender, seq: e.seq, lamport: e.lamport, position: e.position };
-      }
-      if (ev) events.push(ev);
-    }
-  }
-  const arrows: StArrow[] = [];
-  let notReceived = 0;
-  // every message goes to every other node
-  for (const send of events.filter((e) => e.kind === 'send')) {
-    for (const n of inputs) {
-      if (n.name === send.node) continue;
-      const r = receives.get(n.name)!.get(key(send.sender, send.seq));
-      if (!r) notReceived++;
-      arrows.push({ kind: 'msg', from: send.node, to: n.name, sender: send.sender, seq: send.seq, send: send.index, receive: r?.index ?? null });
-    }
-  }
-  // every receiver broadcasts an ACK in the same handler as its `mcast_received`
-  for (const recv of events.filter((e) => e.kind === 'receive')) {
-    const acker = inputs.find((n) => n.name === recv.node)!;
-    if (acker.id === null) continue;
-    for (const n of inputs) {
-      if (n.name === recv.node) continue;
-      const a = ackArrivals.get(n.name)!.get(`${acker.id}/${key(recv.sender, recv.seq)}`);
-      if (!a) notReceived++;
-      arrows.push({ kind: 'ack', from: recv.node, to: n.name, sender: recv.sender, seq: recv.seq, send: recv.index, receive: a?.index ?? null });
-    }
-  }
-  const unmatchedReceives = events.filter((e) => e.kind === 'receive' && !sends.has(key(e.sender, e.seq))).length;
-  if (unmatchedReceives > 0) {
-    problems.push(`${unmatchedReceives} message receive(s) have no mcast_sent event (the sender's events are missing or cut short); drawn without an arrow`);
-  }
-  return {
-    nodes: inputs.map((n) => ({ name: n.name, id: n.id })),
-    events,
-    arrows,
-    problems,
-    counts: {
-      messages: arrows.filter((a) => a.kind === 'msg' && a.receive !== null).length,
-      acks: arrows.filter((a) => a.kind === 'ack' && a.receive !== null).length,
-      deliveries: events.filter((e) => e.kind === 'deliver').length,
-      notReceived,
-      receivedBeforeSent: arrows.filter((a) => a.receive !== null && events[a.receive]!.ts < events[a.send]!.ts).length,
-    },
-  };
+interface RawArrow {
+  k: string;
+  a: number;
+  b: number | null;
+  c: number;
+  /** Hover text of the arrow. */
+  what: string;
+  to: number;
 }
 
 /**
- * Logical rows: events of one ms share a band below every earlier ms; inside it an event sits
- * below the previous event of its node and below the send it receives. Returns row per event.
+ * Logical rows: events of one ms share a band below every earlier ms; inside it an event sits below
+ * the previous event of its node and below the send it receives. Returns the row of each event.
  */
-export function layoutRows(model: SpaceTimeModel): number[] {
-  const rows = new Array<number>(model.events.length).fill(-1);
-  // dependency of a receive on its send
-  const dependsOn = new Map<number, number>();
-  for (const a of model.arrows) if (a.receive !== null) dependsOn.set(a.receive, a.send);
+export function layoutRows(events: readonly { n: number; ts: number }[], dependsOn: ReadonlyMap<number, number>): number[] {
+  const rows = new Array<number>(events.length).fill(-1);
   const prevOnNode = new Map<number, number>();
-  const lastByNode = new Map<string, number>();
-  for (const e of model.events) {
-    const p = lastByNode.get(e.node);
-    if (p !== undefined) prevOnNode.set(e.index, p);
-    lastByNode.set(e.node, e.index);
-  }
-  const byTs = [...model.events].sort((a, b) => a.ts - b.ts || a.index - b.index);
+  const lastByNode = new Map<number, number>();
+  events.forEach((e, i) => {
+    const p = lastByNode.get(e.n);
+    if (p !== undefined) prevOnNode.set(i, p);
+    lastByNode.set(e.n, i);
+  });
+  const ms = (i: number) => Math.floor(events[i]!.ts);
+  const byTs = events.map((_, i) => i).sort((a, b) => ms(a) - ms(b) || a - b);
   let bandStart = 0;
   let maxRow = -1;
   for (let i = 0; i < byTs.length; ) {
     let j = i;
-    while (j < byTs.length && byTs[j]!.ts === byTs[i]!.ts) j++;
+    while (j < byTs.length && ms(byTs[j]!) === ms(byTs[i]!)) j++;
     const pending = byTs.slice(i, j);
     while (pending.length > 0) {
-      // place the first event whose dependencies are placed (or lie outside this band)
-      let k = pending.findIndex((e) => [prevOnNode.get(e.index), dependsOn.get(e.index)].every((d) => d === undefined || rows[d]! >= 0 || model.events[d]!.ts > e.ts));
-      if (k < 0) k = 0; // a dependency cycle cannot come from real events; place in file order anyway
+      // place the first event whose dependencies are placed (or lie in a later ms: a clock problem)
+      let k = pending.findIndex((e) => [prevOnNode.get(e), dependsOn.get(e)].every((d) => d === undefined || rows[d]! >= 0 || ms(d) > ms(e)));
+      if (k < 0) k = 0;
       const e = pending.splice(k, 1)[0]!;
-      const deps = [prevOnNode.get(e.index), dependsOn.get(e.index)].filter((d): d is number => d !== undefined && rows[d]! >= 0);
-      rows[e.index] = Math.max(bandStart, ...deps.map((d) => rows[d]! + 1));
-      maxRow = Math.max(maxRow, rows[e.index]!);
+      const deps = [prevOnNode.get(e), dependsOn.get(e)].filter((d): d is number => d !== undefined && rows[d]! >= 0);
+      rows[e] = Math.max(bandStart, ...deps.map((d) => rows[d]! + 1));
+      maxRow = Math.max(maxRow, rows[e]!);
     }
     bandStart = maxRow + 1;
     i = j;
@@ -200,160 +119,305 @@ export function layoutRows(model: SpaceTimeModel): number[] {
   return rows;
 }
 
-export interface SpaceTimeSvgOptions {
-  /** Epoch ms of the run's zero; row labels are printed relative to it. */
-  t0: number;
-  partitions?: PartitionSpan[];
-  marks?: TimelineMarkTs[];
-  /** Rows per page (paging for long runs). */
-  rowsPerPage?: number;
-  /** Pages drawn at most; a longer run is cut there (each page says how many rows there are in all). */
-  maxPages?: number;
-  rowHeight?: number;
-  columnWidth?: number;
-}
+const fmt = (ms: number) => {
+  const a = Math.abs(ms);
+  return `${ms < 0 ? '−' : '+'}${a < 1000 ? `${Math.round(a)} ms` : `${(a / 1000).toFixed(3)} s`}`;
+};
+const dur = (ms: number) => (Math.abs(ms) < 1000 ? `${Math.round(ms * 10) / 10} ms` : `${(ms / 1000).toFixed(2)} s`);
 
-export interface SpaceTimePage {
-  /** First and last row (inclusive) and the real time they cover, relative to t0. */
-  fromRow: number;
-  toRow: number;
-  fromMs: number;
-  toMs: number;
-  /** Rows of the whole diagram (more than the pages cover when maxPages cut it). */
-  totalRows: number;
-  svg: string;
-}
-
-const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#b279a2', '#e45756', '#72b7b2', '#eeca3b', '#9d755d', '#ff9da6', '#bab0ac'];
-const ACK_COLOR = '#8c8c8c';
-const LOST_COLOR = '#d62728';
-// a white outline under labels keeps them readable where arrows cross
-const HALO = 'stroke="white" stroke-width="3" stroke-linejoin="round" paint-order="stroke"';
-
-export function escapeXml(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
-}
-
-const fmtMs = (ms: number) => `${ms >= 0 ? '+' : ''}${Number.isInteger(ms) ? ms : ms.toFixed(1)} ms`;
-
-/** Renders the model as one SVG per page of rows. */
-export function renderSpaceTimeSvg(model: SpaceTimeModel, options: SpaceTimeSvgOptions): SpaceTimePage[] {
-  const rowsPerPage = options.rowsPerPage ?? 140;
-  const rowH = options.rowHeight ?? 9;
-  const colW = options.columnWidth ?? 190;
-  const left = 86;
-  const head = 40;
-  const rows = layoutRows(model);
-  const totalRows = Math.max(0, ...rows) + 1;
-  const colOf = new Map(model.nodes.map((n, i) => [n.name, i]));
-  const x = (node: string) => left + colW / 2 + colW * (colOf.get(node) ?? 0);
-  const width = left + colW * model.nodes.length + 20;
-  const colorOf = (sender: number) => {
-    const i = model.nodes.findIndex((n) => n.id === sender);
-    return PALETTE[(i >= 0 ? i : sender) % PALETTE.length]!;
-  };
-  // the row of the first event at or after ts (for partitions and marks)
-  const byTs = model.events.map((e) => ({ ts: e.ts, row: rows[e.index]! })).sort((a, b) => a.ts - b.ts || a.row - b.row);
-  const rowAt = (ts: number): number => {
-    const hit = byTs.find((e) => e.ts >= ts);
-    return hit ? hit.row : totalRows;
-  };
-  const pages: SpaceTimePage[] = [];
-  const maxPages = options.maxPages ?? Infinity;
-  for (let from = 0; from < Math.max(totalRows, 1) && pages.length < maxPages; from += rowsPerPage) {
-    const to = Math.min(totalRows, from + rowsPerPage) - 1;
-    const y = (row: number) => head + (row - from) * rowH + rowH / 2;
-    const height = head + (to - from + 1) * rowH + 16;
-    const bodyTop = head - 2;
-    const out: string[] = [];
-    out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="space-time" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="9">`);
-    out.push('<defs>');
-    for (const [i, c] of [...PALETTE, ACK_COLOR, LOST_COLOR].entries()) {
-      out.push(`<marker id="st-arrow-${i}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="${c === ACK_COLOR ? 4 : 6}" markerHeight="${c === ACK_COLOR ? 4 : 6}" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="${c}"/></marker>`);
+/** Lays out, derives missing clocks (Lamport's rules, in causal order), and builds the renderer's data. */
+function finish(kind: SpaceTimeDiagram['kind'], names: string[], notes: string[], raws: Raw[], arrows: RawArrow[], ctx: DiagramContext, endTs: number, problems: string[]): SpaceTimeDiagram {
+  const deps = new Map<number, number>();
+  for (const a of arrows) if (a.b !== null && !deps.has(a.b)) deps.set(a.b, a.a);
+  const rows = layoutRows(raws, deps);
+  // clocks in causal order (row order is causal: a send's row is above its receives')
+  const order = raws.map((_, i) => i).sort((a, b) => rows[a]! - rows[b]! || a - b);
+  const last = new Map<number, number>();
+  const derived = new Set<number>();
+  for (const i of order) {
+    const r = raws[i]!;
+    const prev = last.get(r.n) ?? 0;
+    if (r.clock === null) {
+      if (r.tick !== 'none') derived.add(i);
+      const send = deps.get(i);
+      const carried = r.carried ?? (send !== undefined ? (raws[send]!.clock ?? 0) : undefined);
+      r.clock = r.tick === 'none' ? prev : r.tick === 'receive' && carried !== undefined ? Math.max(prev, carried) + 1 : prev + 1;
     }
-    out.push(`<clipPath id="st-clip-${from}"><rect x="0" y="${bodyTop}" width="${width}" height="${height - bodyTop}"/></clipPath>`);
-    out.push('</defs>');
-    out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
-    out.push(`<g clip-path="url(#st-clip-${from})">`);
-    // partitions: shaded bands across every line
-    for (const p of options.partitions ?? []) {
-      const r0 = rowAt(p.fromTs);
-      const r1 = p.toTs === null ? totalRows : rowAt(p.toTs);
-      if (r1 < from || r0 > to + 1) continue;
-      const top = y(Math.max(r0, from)) - rowH / 2;
-      const bottom = y(Math.min(r1, to + 1)) - rowH / 2;
-      const look = p.changing ? 'fill-opacity="0.04" stroke="#d62728" stroke-opacity="0.5" stroke-dasharray="2 2"' : 'fill-opacity="0.10"';
-      out.push(`<rect class="partition${p.changing ? ' changing' : ''}" x="${left}" y="${top}" width="${colW * model.nodes.length}" height="${Math.max(bottom - top, 2)}" fill="#d62728" ${look}><title>${escapeXml(`${p.text}: ${fmtMs(p.fromTs - options.t0)} → ${p.toTs === null ? 'end of run (never healed)' : fmtMs(p.toTs - options.t0)}`)}</title></rect>`);
-      if (r0 >= from) out.push(`<text x="${width - 16}" y="${top + 10}" text-anchor="end" fill="#d62728" font-weight="${p.changing ? 'normal' : 'bold'}" ${HALO}>${escapeXml(p.text)}</text>`);
-    }
-    for (const m of options.marks ?? []) {
-      if (m.kind === 'partition') continue;
-      const r = rowAt(m.ts);
-      if (r < from || r > to + 1) continue;
-      const yy = y(r) - rowH / 2;
-      out.push(`<line class="mark" x1="${left}" x2="${width - 10}" y1="${yy}" y2="${yy}" stroke="#555" stroke-dasharray="4 3"/><text x="${width - 16}" y="${yy - 2}" text-anchor="end" fill="#333">${escapeXml(`${m.text} (${fmtMs(m.ts - options.t0)})`)}</text>`);
-    }
-    // node lines
-    for (const n of model.nodes) {
-      out.push(`<line class="node-line" x1="${x(n.name)}" x2="${x(n.name)}" y1="${bodyTop}" y2="${height - 8}" stroke="#333" stroke-width="1.5"/>`);
-    }
-    // time labels: the first row of each ms, skipped when the previous label is too close
-    let lastLabelRow = -Infinity;
-    const firstRowOfTs = new Map<number, number>();
-    for (const e of byTs) if (!firstRowOfTs.has(e.ts)) firstRowOfTs.set(e.ts, e.row);
-    for (const [ts, row] of firstRowOfTs) {
-      if (row < from || row > to || row - lastLabelRow < 2) continue;
-      lastLabelRow = row;
-      out.push(`<text class="time" x="${left - 8}" y="${y(row) + 3}" text-anchor="end" fill="#666">${fmtMs(ts - options.t0)}</text>`);
-      out.push(`<line x1="${left - 4}" x2="${width - 10}" y1="${y(row) - rowH / 2}" y2="${y(row) - rowH / 2}" stroke="#eee"/>`);
-    }
-    // arrows: acks first so messages are drawn on top
-    const inPage = (a: number, b: number) => Math.max(a, b) >= from && Math.min(a, b) <= to;
-    for (const kind of ['ack', 'msg'] as const) {
-      for (const a of model.arrows) {
-        if (a.kind !== kind) continue;
-        const s = model.events[a.send]!;
-        const r = a.receive === null ? null : model.events[a.receive]!;
-        const rs = rows[a.send]!;
-        const rr = r ? rows[r.index]! : rs + 1;
-        if (!inPage(rs, rr)) continue;
-        const color = kind === 'ack' ? ACK_COLOR : colorOf(a.sender);
-        const marker = kind === 'ack' ? PALETTE.length : PALETTE.indexOf(color);
-        const what = `${kind === 'msg' ? 'message' : `ACK from ${a.from} of`} ${a.sender}.${a.seq}`;
-        if (r) {
-          const title = `${what}: ${a.from} → ${a.to}, sent ${fmtMs(s.ts - options.t0)}, received ${fmtMs(r.ts - options.t0)} (${r.ts - s.ts} ms)`;
-          out.push(`<line class="arrow ${kind}" x1="${x(a.from)}" y1="${y(rs)}" x2="${x(a.to)}" y2="${y(rr)}" stroke="${color}" stroke-width="${kind === 'msg' ? 1.6 : 0.7}" marker-end="url(#st-arrow-${marker})"><title>${escapeXml(title)}</title></line>`);
-        } else {
-          // never received: a dashed stub half-way, ending in a cross
-          const x2 = (x(a.from) + x(a.to)) / 2;
-          const y2 = y(rs) + rowH;
-          out.push(`<g class="arrow lost ${kind}"><line x1="${x(a.from)}" y1="${y(rs)}" x2="${x2}" y2="${y2}" stroke="${LOST_COLOR}" stroke-width="${kind === 'msg' ? 1.4 : 0.7}" stroke-dasharray="3 2"/><path d="M${x2 - 3},${y2 - 3}L${x2 + 3},${y2 + 3}M${x2 - 3},${y2 + 3}L${x2 + 3},${y2 - 3}" stroke="${LOST_COLOR}" stroke-width="1.2"/><title>${escapeXml(`${what}: ${a.from} → ${a.to}, sent ${fmtMs(s.ts - options.t0)}, never received by ${a.to}`)}</title></g>`);
-        }
-      }
-    }
-    // sends and deliveries on the lines
-    for (const e of model.events) {
-      const row = rows[e.index]!;
-      if (row < from || row > to) continue;
-      if (e.kind === 'send') {
-        out.push(`<circle class="send" cx="${x(e.node)}" cy="${y(row)}" r="3" fill="white" stroke="${colorOf(e.sender)}" stroke-width="1.5"><title>${escapeXml(`${e.node} multicasts ${e.sender}.${e.seq} (Lamport ${e.lamport}) at ${fmtMs(e.ts - options.t0)}`)}</title></circle>`);
-        out.push(`<text x="${x(e.node) - 6}" y="${y(row) + 3}" text-anchor="end" fill="${colorOf(e.sender)}" ${HALO}>m${e.sender}.${e.seq}</text>`);
-      } else if (e.kind === 'deliver') {
-        out.push(`<circle class="deliver" cx="${x(e.node)}" cy="${y(row)}" r="3" fill="${colorOf(e.sender)}"><title>${escapeXml(`${e.node} delivers ${e.sender}.${e.seq} (Lamport ${e.lamport}) as #${e.position} at ${fmtMs(e.ts - options.t0)}`)}</title></circle>`);
-        out.push(`<text x="${x(e.node) + 6}" y="${y(row) + 3}" fill="#222" ${HALO}>✓${e.sender}.${e.seq} #${e.position}</text>`);
-      }
-    }
-    out.push('</g>');
-    // headers last, on white, so they stay readable above clipped arrows
-    out.push(`<rect x="0" y="0" width="${width}" height="${bodyTop}" fill="white"/>`);
-    for (const n of model.nodes) {
-      out.push(`<text class="node-name" x="${x(n.name)}" y="16" text-anchor="middle" font-size="12" font-weight="bold">${escapeXml(n.name)}</text>`);
-      if (n.id !== null) out.push(`<text x="${x(n.name)}" y="29" text-anchor="middle" fill="#666">id ${n.id}</text>`);
-    }
-    out.push('<text x="4" y="16" fill="#666">time since t0</text>');
-    out.push('</svg>');
-    const rowTs = byTs.filter((e) => e.row >= from && e.row <= to).map((e) => e.ts - options.t0);
-    pages.push({ fromRow: from, toRow: to, fromMs: rowTs.length ? Math.min(...rowTs) : 0, toMs: rowTs.length ? Math.max(...rowTs) : 0, totalRows, svg: out.join('\n') });
+    last.set(r.n, r.clock);
   }
-  return pages;
+  // spread the events of one logged ms inside it, by row
+  const band = new Map<number, { lo: number; hi: number }>();
+  raws.forEach((r, i) => {
+    const m = Math.floor(r.ts);
+    const b = band.get(m);
+    band.set(m, b ? { lo: Math.min(b.lo, rows[i]!), hi: Math.max(b.hi, rows[i]!) } : { lo: rows[i]!, hi: rows[i]! });
+  });
+  const events: StEvent[] = raws.map((r, i) => {
+    const m = Math.floor(r.ts);
+    const b = band.get(m)!;
+    const { label, short, title } = r.text(r.clock!, derived.has(i));
+    return { n: r.n, t: m - ctx.t0 + (rows[i]! - b.lo + 0.5) / (b.hi - b.lo + 1), ms: r.ts - ctx.t0, row: rows[i]!, k: r.k, c: r.c, label, short, title, prio: r.prio };
+  });
+  // renderer wants events sorted by time; keep a map for the arrows
+  const sorted = events.map((e, i) => ({ e, i })).sort((a, b) => a.e.t - b.e.t || a.e.row - b.e.row);
+  const newIndex = new Map(sorted.map((s, k) => [s.i, k]));
+  let lost = 0;
+  let lostAcks = 0;
+  let receivedBeforeSent = 0;
+  const endMs = endTs - ctx.t0;
+  const stArrows: StArrow[] = arrows.map((a) => {
+    const s = raws[a.a]!;
+    if (a.b !== null) {
+      const r = raws[a.b]!;
+      if (r.ts < s.ts) receivedBeforeSent++;
+      return { k: a.k, a: newIndex.get(a.a)!, b: newIndex.get(a.b)!, c: a.c, title: `${a.what}: ${names[s.n]} → ${names[r.n]}, sent ${fmt(s.ts - ctx.t0)}, received ${fmt(r.ts - ctx.t0)} (${dur(r.ts - s.ts)})` };
+    }
+    if (a.k === 'ack') lostAcks++;
+    else lost++;
+    const cut = cutOf(ctx.spans, names[s.n]!, names[a.to]!, s.ts - ctx.t0);
+    const why = cut ? `lost at the cut “${cut.text}” (${fmt(cut.atMs)})` : `no fault of the timeline accounts for it (drawn at the end of the run, ${fmt(endMs)})`;
+    return {
+      k: a.k,
+      a: newIndex.get(a.a)!,
+      b: null,
+      c: a.c,
+      title: `${a.what}: ${names[s.n]} → ${names[a.to]}, sent ${fmt(s.ts - ctx.t0)}, never received by ${names[a.to]} — ${why}`,
+      lost: { n: a.to, t: cut ? cut.atMs : Math.max(endMs, s.ts - ctx.t0) },
+    };
+  });
+  const times = events.map((e) => e.t);
+  const start = Math.min(0, ...times);
+  const end = Math.max(endMs, ...times, ...ctx.marks.map((m) => m.atMs), ...ctx.bands.flatMap((b) => (b.toMs === null ? [b.fromMs] : [b.fromMs, b.toMs])));
+  const data: StData = {
+    lifelines: names.map((name, i) => ({ name, note: notes[i] ?? '' })),
+    events: sorted.map((s) => s.e),
+    arrows: stArrows,
+    bands: ctx.bands.map((b) => ({ from: b.fromMs, to: b.toMs, text: b.text, cls: b.cls, changing: b.changing })),
+    marks: ctx.marks.map((m) => ({ t: m.atMs, text: m.text, cls: m.cls })),
+    start,
+    end,
+  };
+  return {
+    kind,
+    data,
+    counts: {
+      messages: arrows.filter((a) => a.k !== 'ack' && a.k !== 'greeting' && a.b !== null).length,
+      acks: arrows.filter((a) => a.k === 'ack' && a.b !== null).length,
+      deliveries: raws.filter((r) => r.k === 'deliver').length,
+      lost,
+      lostAcks,
+      receivedBeforeSent,
+    },
+    problems,
+  };
+}
+
+/** The last event time of any of the nodes (the end of the run as logged), epoch ms. */
+const lastTs = (inputs: readonly DiagramNodeInput[]) => Math.max(-Infinity, ...inputs.flatMap((n) => n.events.map((e) => e.ts)));
+
+/** The mcast members' diagram. */
+export function mcastDiagram(inputs: readonly DiagramNodeInput[], ctx: DiagramContext): SpaceTimeDiagram {
+  const problems: string[] = [];
+  const raws: Raw[] = [];
+  const arrows: RawArrow[] = [];
+  const names = inputs.map((n) => n.name);
+  const idOf = inputs.map((n) => n.id ?? null);
+  const laneOfId = new Map(idOf.flatMap((id, i) => (id === null ? [] : [[id, i] as const])));
+  const key = (sender: number, seq: number) => `${sender}.${seq}`;
+  const sends = new Map<string, number>();
+  const receives = inputs.map(() => new Map<string, number>());
+  /** per lane: message key → the event its ACK is sent at (an `mcast_ack_sent`, else the receive) */
+  const ackSends = inputs.map(() => new Map<string, number>());
+  const ackArrivals = inputs.map(() => new Map<string, number>());
+  /** per lane: peer id → when this node stopped sending to it (lost or left) */
+  const gone = inputs.map(() => new Map<number, number>());
+  const t = (ts: number) => fmt(ts - ctx.t0);
+  const colorOf = (sender: number) => laneOfId.get(sender) ?? sender;
+  const clockNote = (who: string, clock: number, derived: boolean) => `${who}'s Lamport clock: ${clock}${derived ? ' (derived from the log; the program did not log it)' : ''}`;
+
+  inputs.forEach((node, n) => {
+    const id = idOf[n];
+    const hasAckSent = node.events.some((e) => e.event === 'mcast_ack_sent');
+    for (const e of node.events) {
+      const idx = raws.length;
+      if (e.event === 'mcast_sent') {
+        if (id === null || id === undefined) {
+          problems.push(`${node.name}: mcast_sent without a known --id; its messages cannot be matched`);
+          continue;
+        }
+        const m = key(id, e.seq);
+        sends.set(m, idx);
+        raws.push({
+          n, ts: e.ts, k: 'send', c: n, prio: 0, clock: e.lamport, logged: true, tick: 'local',
+          text: (L) => ({ label: `m${m} L${L}`, short: `L${L}`, title: `${node.name} multicasts message ${m} at ${t(e.ts)}, stamped with Lamport timestamp ${L}` }),
+        });
+      } else if (e.event === 'mcast_received') {
+        const m = key(e.sender, e.seq);
+        receives[n]!.set(m, idx);
+        if (!hasAckSent) ackSends[n]!.set(m, idx);
+        raws.push({
+          n, ts: e.ts, k: 'recv', c: colorOf(e.sender), prio: 2, clock: typeof e.clock === 'number' ? e.clock : null, logged: typeof e.clock === 'number', carried: e.lamport, tick: 'receive',
+          text: (L, d) => ({
+            label: `L${L}`,
+            short: '',
+            title: `${node.name} receives message ${m} (stamped ${e.lamport}) at ${t(e.ts)}${hasAckSent ? '' : ' and multicasts its ACK in the same handler'}; ${clockNote(node.name, L, d)}`,
+          }),
+        });
+      } else if (e.event === 'mcast_ack_sent') {
+        const m = key(e.sender, e.seq);
+        ackSends[n]!.set(m, idx);
+        raws.push({
+          n, ts: e.ts, k: 'ack-send', c: colorOf(e.sender), prio: 3, clock: e.lamport, logged: true, tick: 'local',
+          text: (L) => ({ label: `L${L}`, short: '', title: `${node.name} multicasts its ACK of ${m} at ${t(e.ts)}, stamped ${L}` }),
+        });
+      } else if (e.event === 'mcast_ack') {
+        ackArrivals[n]!.set(`${e.from}/${key(e.sender, e.seq)}`, idx);
+        raws.push({
+          n, ts: e.ts, k: 'ack-recv', c: colorOf(e.sender), prio: 3, clock: typeof e.clock === 'number' ? e.clock : null, logged: typeof e.clock === 'number', carried: e.lamport, tick: 'receive',
+          text: (L, d) => ({ label: `L${L}`, short: '', title: `${node.name} receives the ACK of ${key(e.sender, e.seq)} from ${names[laneOfId.get(e.from) ?? -1] ?? `peer ${e.from}`} (stamped ${e.lamport}) at ${t(e.ts)}; ${clockNote(node.name, L, d)}` }),
+        });
+      } else if (e.event === 'delivered') {
+        const m = key(e.sender, e.seq);
+        raws.push({
+          n, ts: e.ts, k: 'deliver', c: colorOf(e.sender), prio: 1, clock: null, logged: false, tick: 'none',
+          text: (L) => ({ label: `✓${m} #${e.position} L${L}`, short: `✓${m} #${e.position}`, title: `${node.name} delivers message ${m} (timestamp ${e.lamport}) as #${e.position} at ${t(e.ts)}; ${node.name}'s Lamport clock: ${L} (a delivery does not advance it)` }),
+        });
+      } else if (e.event === 'peer_lost' || e.event === 'peer_left') {
+        if (!gone[n]!.has(e.peer)) gone[n]!.set(e.peer, e.ts);
+        const what = e.event === 'peer_lost' ? `lost peer ${e.peer}` : `peer ${e.peer} left`;
+        raws.push({
+          n, ts: e.ts, k: 'note', c: n, prio: 1, clock: null, logged: false, tick: 'none',
+          text: (L) => ({ label: e.event === 'peer_lost' ? `lost ${e.peer}` : `${e.peer} left`, short: '', title: `${node.name}: ${what} at ${t(e.ts)}${e.event === 'peer_lost' ? ` (${e.reason})` : ''}; Lamport clock ${L}` }),
+        });
+      } else if (e.event === 'mesh_complete') {
+        raws.push({
+          n, ts: e.ts, k: 'note', c: n, prio: 4, clock: null, logged: false, tick: 'none',
+          text: (L) => ({ label: 'mesh up', short: '', title: `${node.name}: every link of the mesh is up at ${t(e.ts)}; Lamport clock ${L}` }),
+        });
+      }
+    }
+  });
+  const sendsTo = (from: number, to: number, ts: number) => {
+    const id = idOf[to];
+    const g = id === null || id === undefined ? undefined : gone[from]!.get(id);
+    return g === undefined || ts < g;
+  };
+  for (const [m, si] of sends) {
+    const s = raws[si]!;
+    inputs.forEach((_, to) => {
+      if (to === s.n) return;
+      const r = receives[to]!.get(m);
+      if (r === undefined && !sendsTo(s.n, to, s.ts)) return;
+      arrows.push({ k: 'msg', a: si, b: r ?? null, c: s.n, what: `message ${m}`, to });
+    });
+  }
+  inputs.forEach((_, n) => {
+    const ackerId = idOf[n];
+    if (ackerId === null || ackerId === undefined) return;
+    for (const [m, si] of ackSends[n]!) {
+      const s = raws[si]!;
+      inputs.forEach((_, to) => {
+        if (to === n) return;
+        const r = ackArrivals[to]!.get(`${ackerId}/${m}`);
+        if (r === undefined && !sendsTo(n, to, s.ts)) return;
+        arrows.push({ k: 'ack', a: si, b: r ?? null, c: s.c, what: `ACK of ${m} from ${names[n]}`, to });
+      });
+    }
+  });
+  const unmatched = receives.reduce((sum, r) => sum + [...r.keys()].filter((m) => !sends.has(m)).length, 0);
+  if (unmatched > 0) problems.push(`${unmatched} message receive(s) have no mcast_sent event (the sender's events are missing or cut short); drawn without an arrow`);
+  const notes = inputs.map((n) => (n.id === null || n.id === undefined ? '' : `id ${n.id}`));
+  return finish('mcast', names, notes, raws, arrows, ctx, lastTs(inputs), problems);
+}
+
+/** The peer client/server pairs' diagram: clients on the left, their servers on the right. */
+export function peerDiagram(inputs: readonly DiagramNodeInput[], ctx: DiagramContext): SpaceTimeDiagram {
+  const problems: string[] = [];
+  const clients = inputs.filter((n) => n.role === 'peer-client');
+  const servers = inputs.filter((n) => n.role === 'peer-server');
+  const lanes = [...clients, ...servers];
+  const names = lanes.map((n) => n.name);
+  const raws: Raw[] = [];
+  const arrows: RawArrow[] = [];
+  const t = (ts: number) => fmt(ts - ctx.t0);
+  const derivedNote = 'Lamport clock (derived: acklab-peer keeps none, so it follows Lamport’s rules over the matched sends and receives)';
+  type Idx = Map<string, number>;
+  const ev = lanes.map(() => ({ connected: new Map<number, number>(), greeting: new Map<number, number>(), updSent: new Map() as Idx, updRecv: new Map() as Idx, ackSent: new Map() as Idx, ackRecv: new Map() as Idx }));
+  const serverConns = lanes.map(() => [] as { conn: number; ip: string; ts: number }[]);
+  const clientConns = lanes.map(() => [] as { conn: number; ts: number }[]);
+  lanes.forEach((node, n) => {
+    const client = node.role === 'peer-client';
+    for (const e of node.events) {
+      const idx = raws.length;
+      const push = (k: string, prio: number, text: Raw['text'], tick: Raw['tick'] = 'local') => raws.push({ n, ts: e.ts, k, c: n, prio, clock: null, logged: false, text, tick });
+      if (e.event === 'connected') {
+        ev[n]!.connected.set(e.conn, idx);
+        if (client) clientConns[n]!.push({ conn: e.conn, ts: e.ts });
+        else serverConns[n]!.push({ conn: e.conn, ip: e.peer.replace(/^\[?([^\]]*?)\]?:\d+$/, '$1'), ts: e.ts });
+        push('note', 1, (L) => ({ label: `conn ${e.conn}`, short: '', title: `${node.name}: connection ${e.conn} ${client ? `to ${e.peer}` : `from ${e.peer}`} up at ${t(e.ts)}${client ? '' : ' (sends the greeting)'}; ${derivedNote}: ${L}` }));
+      } else if (e.event === 'disconnected') {
+        push('note', 1, (L) => ({ label: `closed ${e.conn}`, short: '', title: `${node.name}: connection ${e.conn} closed at ${t(e.ts)}: ${e.reason}; ${derivedNote}: ${L}` }));
+      } else if (e.event === 'connect_failed') {
+        push('note', 4, (L) => ({ label: 'connect failed', short: '', title: `${node.name}: connecting to ${e.target} failed (attempt ${e.attempt}) at ${t(e.ts)}: ${e.error}; ${derivedNote}: ${L}` }));
+      } else if (e.event === 'greeting_received') {
+        ev[n]!.greeting.set(e.conn, idx);
+        push('recv', 3, (L) => ({ label: `L${L}`, short: '', title: `${node.name} receives the server's <connection up> greeting at ${t(e.ts)}; ${derivedNote}: ${L}` }), 'receive');
+      } else if (e.event === 'update_sent') {
+        ev[n]!.updSent.set(`${e.conn}:${e.seq}`, idx);
+        const name = e.conn > 1 ? `u${e.conn}.${e.seq}` : `u${e.seq}`;
+        push('update-send', 0, (L) => ({ label: `${name} L${L}`, short: `L${L}`, title: `${node.name} sends <update> ${e.seq} on connection ${e.conn} at ${t(e.ts)}; ${derivedNote}: ${L}` }));
+      } else if (e.event === 'update_received') {
+        ev[n]!.updRecv.set(`${e.conn}:${e.seq}`, idx);
+        push('recv', 2, (L) => ({ label: `L${L}`, short: '', title: `${node.name} receives <update> ${e.seq} on connection ${e.conn} at ${t(e.ts)}; ${derivedNote}: ${L}` }), 'receive');
+      } else if (e.event === 'ack_sent') {
+        ev[n]!.ackSent.set(`${e.conn}:${e.seq}`, idx);
+        push('ack-send', 3, (L) => ({ label: `L${L}`, short: '', title: `${node.name} sends <Ack> ${e.seq} on connection ${e.conn} at ${t(e.ts)}; ${derivedNote}: ${L}` }));
+      } else if (e.event === 'ack_received') {
+        ev[n]!.ackRecv.set(`${e.conn}:${e.seq}`, idx);
+        push('deliver', 1, (L) => ({ label: `✓${e.seq} ${dur(e.rttMs)} L${L}`, short: `✓${e.seq} L${L}`, title: `${node.name} receives <Ack> ${e.seq} on connection ${e.conn} at ${t(e.ts)}, ${dur(e.rttMs)} after its update; ${derivedNote}: ${L}` }), 'receive');
+      }
+    }
+  });
+  // which server connection is which client connection: by the client's address, then in order
+  const pairs: { c: number; cc: number; s: number; sc: number }[] = [];
+  const taken = lanes.map(() => new Set<number>());
+  lanes.forEach((node, c) => {
+    if (node.role !== 'peer-client') return;
+    const target = (node.target ?? '').toLowerCase();
+    let s = lanes.findIndex((l) => l.role === 'peer-server' && l.name.toLowerCase() === target);
+    if (s < 0 && servers.length === 1) s = lanes.indexOf(servers[0]!);
+    if (s < 0) {
+      problems.push(`${node.name}: its server "${node.target ?? '?'}" is not a node of this run; its updates are drawn without arrows`);
+      return;
+    }
+    const mine = serverConns[s]!.filter((sc) => (node.addresses ?? []).includes(sc.ip));
+    const candidates = (mine.length > 0 ? mine : serverConns[s]!).filter((sc) => !taken[s]!.has(sc.conn)).sort((a, b) => a.ts - b.ts);
+    for (const cc of [...clientConns[c]!].sort((a, b) => a.ts - b.ts)) {
+      const sc = candidates.shift();
+      if (!sc) break;
+      taken[s]!.add(sc.conn);
+      pairs.push({ c, cc: cc.conn, s, sc: sc.conn });
+    }
+  });
+  for (const p of pairs) {
+    const cEv = ev[p.c]!;
+    const sEv = ev[p.s]!;
+    const g = cEv.greeting.get(p.cc);
+    const sConn = sEv.connected.get(p.sc);
+    if (g !== undefined && sConn !== undefined) arrows.push({ k: 'greeting', a: sConn, b: g, c: p.s, what: `<connection up> greeting, connection ${p.cc}`, to: p.c });
+    for (const [k, si] of cEv.updSent) {
+      const [conn, seq] = k.split(':');
+      if (Number(conn) !== p.cc) continue;
+      const r = sEv.updRecv.get(`${p.sc}:${seq}`);
+      arrows.push({ k: 'update', a: si, b: r ?? null, c: p.c, what: `<update> ${seq} (connection ${p.cc})`, to: p.s });
+    }
+    for (const [k, si] of sEv.ackSent) {
+      const [conn, seq] = k.split(':');
+      if (Number(conn) !== p.sc) continue;
+      const r = cEv.ackRecv.get(`${p.cc}:${seq}`);
+      arrows.push({ k: 'ack', a: si, b: r ?? null, c: p.c, what: `<Ack> ${seq} (connection ${p.cc})`, to: p.c });
+    }
+  }
+  const notes = lanes.map((n) => (n.role === 'peer-client' ? `client → ${n.target ?? '?'}` : 'server'));
+  return finish('peer', names, notes, raws, arrows, ctx, lastTs(inputs), problems);
 }

@@ -8,7 +8,8 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AcklabError } from '../common/index.js';
 import { parseDelivered } from '../programs/mcast/delivered.js';
-import { parseEvents, programRole, runMetrics, runSeries, type CollectedNode } from './metrics.js';
+import { parseEvents, runMetrics, runSeries, type CollectedNode } from './metrics.js';
+import { isMcastMember, nodeProgram } from './roles.js';
 import { runVerdict, type RunVerdict } from './verdict.js';
 import {
   RUN_FILES,
@@ -74,8 +75,12 @@ export async function readCollectedNodes(runDir: string, manifest: RunManifest):
     const eventsText = (await readIfExists(path.join(runDir, record.files.events))) ?? '';
     const { events, badLines } = parseEvents(eventsText);
     if (badLines > 0) problems.push(`${record.files.events}: ${badLines} line(s) are not events`);
-    const node: CollectedNode = { name: record.name, command: record.command, exitCode: record.exitCode, events };
-    if (programRole(record.command) === 'mcast') {
+    const node: CollectedNode = { name: record.name, command: record.command, exitCode: record.exitCode, events, kind: record.kind, addresses: record.addresses };
+    if (record.env) node.env = record.env;
+    const program = nodeProgram(record);
+    // the seed's programs write no events: what they did is in their stdout (src/results/seed.ts)
+    if (program === 'twisted-client' || program === 'twisted-server') node.stdout = (await readIfExists(path.join(runDir, record.files.stdout))) ?? '';
+    if (isMcastMember(program)) {
       const file = record.files.extra.find((f) => /delivered/.test(path.basename(f)));
       const text = file ? await readIfExists(path.join(runDir, file)) : undefined;
       if (text !== undefined) {

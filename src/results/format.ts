@@ -93,6 +93,8 @@ export const RUN_FILES = {
   stderr: 'stderr.log',
   events: 'events.ndjson',
   filesDir: 'files',
+  /** Outputs of a node's earlier starts (a timeline that started it again): earlier/<n>/. */
+  earlierDir: 'earlier',
 } as const;
 
 /** `<condition>-r<k>`: the folder of repetition k (1-based) of a condition. */
@@ -127,10 +129,17 @@ export interface NodeRecord {
   containerId: string;
   addresses: Record<string, string>;
   command: string[];
+  /** The node's environment as the topology set it (an mcast-impl member's ACKLAB_* variables); absent in older runs. */
+  env?: Record<string, string>;
   /** Container exit code; null when it had not exited. */
   exitCode: number | null;
   /** Paths relative to the run folder. */
   files: { stdout: string; stderr: string; events: string; extra: string[] };
+  /**
+   * How often the node's program was started, when the timeline started it again; the outputs of
+   * the earlier starts are under nodes/<node>/earlier/<n>/ (the metrics count the last start's).
+   */
+  starts?: number;
 }
 
 /** When one node switched for a step (offsets from t0). */
@@ -240,6 +249,8 @@ export interface McastNodeMetrics {
   undelivered: number;
   acksReceived: number;
   deliveryLatencyMs: Percentiles;
+  /** Peers it gave up on (`peer_lost`: connection closed, or silent for --grace), with when and why. */
+  peersLost: { peer: number; reason: string; ts: number }[];
 }
 
 /**
@@ -250,6 +261,58 @@ export interface McastNodeMetrics {
 export type OrderCheck =
   | { ok: true; delivered: number; complete: boolean }
   | { ok: false; firstDivergence: string; problems: string[] };
+
+/** Which program ran a side of a peer pair: acklab's, or the seed's Twisted one (docker/twisted). */
+export type PeerProgram = 'acklab' | 'twisted';
+
+/**
+ * One client and the server it talked to, each side's counts as that side saw them, and one line per
+ * difference saying why (src/results/pairs.ts). The seed's programs write no events: their counts come
+ * from their stdout (src/results/seed.ts). null: that side's program does not say.
+ */
+export interface PeerPairMetrics {
+  client: string;
+  server: string;
+  clientProgram: PeerProgram;
+  serverProgram: PeerProgram;
+  /** `<update>`s the client sent. */
+  updatesSent: number;
+  /** `<update>`s that reached the server, and in how many reads (the seed's server prints each read). */
+  updatesReceived: number | null;
+  serverReads: number | null;
+  /** `<Ack>`s the server sent. */
+  acksSent: number | null;
+  /** `<Ack>`s that reached the client. */
+  acksReceived: number | null;
+  /** What the client reports as acks received: acklab's count of its acks, or the seed's "Received N acks" (one per read). */
+  acksCounted: number;
+  /** The client's reads (the seed's client prints each one); null for acklab's. */
+  clientReads: number | null;
+  /** The client counted the `<connection up>` greeting as an ack (the seed's client does). */
+  greetingCounted: boolean;
+  /**
+   * updatesSent − acksCounted split by cause: the seed's counting quirks (one ack per read at its
+   * server, every read counted at its client) and what the transport lost or still held at the end.
+   */
+  shortfall: { total: number; quirks: number; transport: number };
+  /** One line per difference between the counts, saying why; or one line saying they match. */
+  explanations: string[];
+}
+
+/**
+ * Every message accounted for (src/results/grading.ts): nothing delivered that nobody sent, every
+ * delivery carries its sender's timestamp, and a member that said it was complete (exit 0) delivered
+ * everything that was sent.
+ */
+export interface AccountedCheck {
+  ok: boolean;
+  /** Messages multicast (from the members' `mcast_sent` events; null when none wrote events). */
+  sent: number | null;
+  /** The first problems, most telling first; empty when ok. */
+  problems: string[];
+  /** What was not delivered and who reported it (a member that ended incomplete), when ok. */
+  notes: string[];
+}
 
 export interface RunMetrics {
   formatVersion: typeof RUN_FORMAT_VERSION;
@@ -275,25 +338,71 @@ export interface RunMetrics {
     delivered: number;
     undelivered: number;
     acksReceived: number;
+    /** ACK arrivals there would be if every multicast message reached every member: sent × (members − 1)². */
+    acksExpected: number;
+    /** Peers given up on, summed over the members (a peer lost by two members counts twice). */
+    peersLost: number;
+    /** acksReceived / acksExpected; null when nothing was sent. */
+    ackRatio: number | null;
     deliveryLatencyMs: Percentiles;
     order: OrderCheck;
+    /** Every message accounted for; absent in older runs. */
+    accounted?: AccountedCheck;
   } | null;
+  /** Each peer client with its server, both sides' counts side by side; absent in older runs. */
+  pairs?: PeerPairMetrics[];
 }
 
-/** One ack round trip of a peer client: when the ack arrived (epoch ms) and its RTT. */
+/** One ack round trip of a peer client: update (conn, seq) sent at `sentTs`, its ack arrived at `ts` (epoch ms), after `rttMs`. */
 export interface RttPoint {
   node: string;
+  conn: number;
+  seq: number;
+  sentTs: number;
   ts: number;
   rttMs: number;
 }
 
-/** One mcast delivery: by which node, when (epoch ms), of which message, and its latency from the sender's send. */
+/** An update a peer client sent that was never acked (within the run). */
+export interface UnackedUpdate {
+  node: string;
+  conn: number;
+  seq: number;
+  sentTs: number;
+}
+
+/** One mcast delivery: by which node, when (epoch ms), of which message sent at `sentTs`, and its latency from that send. */
 export interface DeliveryPoint {
   node: string;
   ts: number;
   sender: number;
   seq: number;
+  sentTs: number;
   latencyMs: number;
+}
+
+/** A message multicast at `sentTs` that `node` never delivered (within the run). */
+export interface UndeliveredPoint {
+  node: string;
+  sender: number;
+  seq: number;
+  sentTs: number;
+}
+
+/** One step of an empirical CDF: `fraction` of the values are ≤ `value`. */
+export interface CdfPoint {
+  value: number;
+  fraction: number;
+}
+
+/** The latency CDF of one condition, over the items of its usable runs. */
+export interface ConditionCdf {
+  condition: string;
+  metric: 'ack-rtt' | 'delivery-latency';
+  /** Items it is made of (acks, deliveries), and runs they came from. */
+  n: number;
+  runs: number;
+  points: CdfPoint[];
 }
 
 /** One ack received (epoch ms). */
@@ -305,8 +414,14 @@ export interface AckPoint {
 
 /** A run's per-item series (for charts): recomputed from the events with the metrics, not stored. */
 export interface RunSeries {
+  /** Every acked update, in ack order. */
   rtts: RttPoint[];
+  /** Every update that got no ack, in send order. */
+  unacked: UnackedUpdate[];
+  /** Every mcast delivery whose send was logged. */
   deliveries: DeliveryPoint[];
+  /** Every (node, message) pair multicast but not delivered by that node. */
+  undelivered: UndeliveredPoint[];
   acks: AckPoint[];
 }
 
@@ -327,9 +442,10 @@ export interface ComparisonColumn {
 export interface ComparisonRow {
   condition: string;
   runs: number;
-  /** Runs per status, and how many crashed. */
+  /** Runs whose numbers count; runs that failed or whose workload crashed; runs that lost a condition (`invalid`). */
   ok: number;
   crashed: number;
+  invalid: number;
   cells: Record<string, Spread>;
   /** Order check over the condition's runs: "pass", or the first failure. */
   order: string | null;
@@ -344,7 +460,7 @@ export interface ComparisonTable {
 export type Verdict = 'pass' | 'fail' | 'invalid';
 
 export interface CheckResult {
-  /** run, conditions, programs, total-order, mcast-delivery, acks */
+  /** run, conditions, programs, total-order, accounted, mcast-delivery, acks */
   name: string;
   verdict: Verdict;
   /** One line: why it passed (what accounts for a shortfall) or what failed. */

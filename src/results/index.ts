@@ -6,3 +6,7 @@ export * from './comparison.js';
 export * from './summary.js';
 export * from './verdict.js';
 export * from './junit.js';
+export * from './roles.js';
+export * from './seed.js';
+export * from './pairs.js';
+export * from './grading.js';

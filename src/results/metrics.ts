@@ -9,6 +9,7 @@ import { checkOrder } from '../programs/mcast/check-order.js';
 import type { DeliveredRecord } from '../programs/mcast/delivered.js';
 import type {
   AckPoint,
+  CdfPoint,
   DeliveryPoint,
   McastNodeMetrics,
   NodeStatus,
@@ -19,8 +20,14 @@ import type {
   RunMetrics,
   RunSeries,
   RunStatus,
+  UnackedUpdate,
+  UndeliveredPoint,
 } from './format.js';
 import { RUN_FORMAT_VERSION } from './format.js';
+import { accountedCheck, implStatus } from './grading.js';
+import { peerPairs } from './pairs.js';
+import { isMcastMember, memberInfo, nodeProgram } from './roles.js';
+import { seedClientMetrics } from './seed.js';
 
 export type TimedEvent = ProgramEvent & { ts: number };
 
@@ -33,6 +40,14 @@ export interface CollectedNode {
   events: TimedEvent[];
   /** mcast: the delivered file's records, when the program wrote one (else the `delivered` events are used). */
   delivered?: DeliveredRecord[];
+  /** The topology kind (the seed's programs and mcast implementations are known by it). */
+  kind?: string;
+  /** The node's environment (an mcast implementation's ACKLAB_* variables). */
+  env?: Record<string, string>;
+  /** The program's stdout, for the seed's programs, which write no events. */
+  stdout?: string;
+  /** IPv4 address per network. */
+  addresses?: Record<string, string>;
 }
 
 export interface ParsedEvents {
@@ -154,28 +169,46 @@ export function deliveredOf(node: CollectedNode): DeliveredRecord[] {
   return node.delivered ?? node.events.flatMap((e) => (e.event === 'delivered' ? [{ lamport: e.lamport, sender: e.sender, seq: e.seq, deliveredAt: e.ts }] : []));
 }
 
-/** Every delivery of every mcast node with its latency (delivery − the sender's `mcast_sent`), the one place it is computed. */
-export function mcastDeliveries(nodes: CollectedNode[]): DeliveryPoint[] {
+/** When each mcast message was multicast (epoch ms), by "sender:seq", from the senders' `mcast_sent`. */
+function mcastSendTimes(nodes: CollectedNode[]): Map<string, number> {
   const sentAt = new Map<string, number>();
   for (const node of nodes) {
-    const id = Number(flagValue(node.command, '--id'));
-    if (!Number.isInteger(id)) continue;
+    const id = memberInfo(node).id;
+    if (id === null) continue;
     for (const e of node.events) if (e.event === 'mcast_sent') sentAt.set(`${id}:${e.seq}`, e.ts);
   }
+  return sentAt;
+}
+
+/** Every delivery of every mcast node with its latency (delivery − the sender's `mcast_sent`), the one place it is computed. */
+export function mcastDeliveries(nodes: CollectedNode[]): DeliveryPoint[] {
+  const sentAt = mcastSendTimes(nodes);
   return nodes.flatMap((node) =>
     deliveredOf(node).flatMap((d) => {
       const t = sentAt.get(`${d.sender}:${d.seq}`);
-      return t === undefined ? [] : [{ node: node.name, ts: d.deliveredAt, sender: d.sender, seq: d.seq, latencyMs: d.deliveredAt - t }];
+      return t === undefined ? [] : [{ node: node.name, ts: d.deliveredAt, sender: d.sender, seq: d.seq, sentTs: t, latencyMs: d.deliveredAt - t }];
     }),
   );
 }
 
+/** Every message a member multicast that another member (or itself) never delivered, by send time. */
+export function mcastUndelivered(nodes: CollectedNode[]): UndeliveredPoint[] {
+  const sentAt = mcastSendTimes(nodes);
+  const out: UndeliveredPoint[] = [];
+  for (const node of nodes) {
+    const got = new Set(deliveredOf(node).map((d) => `${d.sender}:${d.seq}`));
+    for (const [key, sentTs] of sentAt) {
+      if (got.has(key)) continue;
+      const [sender, seq] = key.split(':').map(Number) as [number, number];
+      out.push({ node: node.name, sender, seq, sentTs });
+    }
+  }
+  return out.sort((a, b) => a.sentTs - b.sentTs || a.node.localeCompare(b.node));
+}
+
 export function mcastMetrics(nodes: CollectedNode[]): NonNullable<RunMetrics['mcast']> {
   const ids = new Map<string, number | null>();
-  for (const node of nodes) {
-    const id = Number(flagValue(node.command, '--id'));
-    ids.set(node.name, Number.isInteger(id) ? id : null);
-  }
+  for (const node of nodes) ids.set(node.name, memberInfo(node).id);
   const deliveries = mcastDeliveries(nodes);
   const sequences: { name: string; records: DeliveredRecord[] }[] = [];
   const perNode: McastNodeMetrics[] = nodes.map((node) => {
@@ -189,9 +222,8 @@ export function mcastMetrics(nodes: CollectedNode[]): NonNullable<RunMetrics['mc
     const delivered = deliveredOf(node);
     const latencies = deliveries.filter((d) => d.node === node.name).map((d) => d.latencyMs);
     sequences.push({ name: node.name, records: delivered });
-    const count = Number(flagValue(node.command, '--count'));
-    const peers = (flagValue(node.command, '--peers') ?? '').split(',').filter((p) => p !== '').length;
-    const expected = Number.isInteger(count) ? count * (peers + 1) : delivered.length;
+    const member = memberInfo(node);
+    const expected = member.count !== null && member.members !== null ? member.count * member.members : delivered.length;
     const undeliveredFromSummary = summary ? summary.undelivered : undefined;
     const undelivered = typeof undeliveredFromSummary === 'number'
       ? undeliveredFromSummary
@@ -201,23 +233,33 @@ export function mcastMetrics(nodes: CollectedNode[]): NonNullable<RunMetrics['mc
     return {
       node: node.name,
       id: ids.get(node.name) ?? null,
-      status: statusOf(node, summary, typeof summary?.complete === 'boolean' ? summary.complete : undelivered === 0),
+      // an implementation of the contract writes no summary: its exit status says how it ended
+      status: nodeProgram(node) === 'mcast-impl' ? implStatus(node.exitCode) : statusOf(node, summary, typeof summary?.complete === 'boolean' ? summary.complete : undelivered === 0),
       exitCode: node.exitCode,
       sent: summary ? num(summary.sent, sent) : sent,
       delivered: delivered.length,
       undelivered,
       acksReceived: summary ? num(summary.acksReceived, acks) : acks,
       deliveryLatencyMs: percentiles(latencies),
+      peersLost: node.events.flatMap((e) => (e.event === 'peer_lost' && typeof e.peer === 'number' ? [{ peer: e.peer, reason: String(e.reason ?? ''), ts: e.ts }] : [])),
     };
   });
+  // each message is received by the other members − 1 … and each of them ACKs it to its members − 1 peers
+  const members = nodes.length;
+  const acksExpected = sum(perNode.map((n) => n.sent)) * (members - 1) ** 2;
+  const acksReceived = sum(perNode.map((n) => n.acksReceived));
   return {
     nodes: perNode,
     sent: sum(perNode.map((n) => n.sent)),
     delivered: sum(perNode.map((n) => n.delivered)),
     undelivered: sum(perNode.map((n) => n.undelivered)),
-    acksReceived: sum(perNode.map((n) => n.acksReceived)),
+    acksReceived,
+    acksExpected,
+    peersLost: sum(perNode.map((n) => n.peersLost.length)),
+    ackRatio: acksExpected > 0 ? round(acksReceived / acksExpected) : null,
     deliveryLatencyMs: percentiles(deliveries.map((d) => d.latencyMs)),
     order: orderCheck(sequences),
+    accounted: accountedCheck(nodes.map((n) => ({ ...n, delivered: deliveredOf(n) }))),
   };
 }
 
@@ -232,8 +274,12 @@ export interface RunMetricsInput {
 export function runMetrics(input: RunMetricsInput): RunMetrics {
   const byRole = (role: ProgramRole) => input.nodes.filter((n) => programRole(n.command) === role);
   const problems = [...(input.problems ?? [])];
-  const clients = byRole('peer-client').map(peerClientMetrics);
-  const mcastNodes = byRole('mcast');
+  // the seed's clients are peer clients too, their acks counted as the seed counts them
+  const clients = input.nodes.flatMap((n) => {
+    const program = nodeProgram(n);
+    return program === 'peer-client' ? [peerClientMetrics(n)] : program === 'twisted-client' ? [seedClientMetrics(n)] : [];
+  });
+  const mcastNodes = input.nodes.filter((n) => isMcastMember(nodeProgram(n)));
   const mcast = mcastNodes.length > 0 ? mcastMetrics(mcastNodes) : null;
   const servers = byRole('peer-server');
   const crashedNodes = [
@@ -242,7 +288,7 @@ export function runMetrics(input: RunMetricsInput): RunMetrics {
     // a server has no summary until it is stopped; a server that exited non-zero without one crashed
     ...servers.filter((s) => s.exitCode !== null && s.exitCode !== 0 && !summaryOf(s.events)).map((s) => s.name),
   ];
-  for (const node of crashedNodes) problems.push(`${node} crashed (no summary); see nodes/${node}/stderr.log`);
+  for (const node of crashedNodes) problems.push(crashProblem(input.nodes.find((n) => n.name === node)));
   const peer = clients.length === 0
     ? null
     : (() => {
@@ -267,12 +313,53 @@ export function runMetrics(input: RunMetricsInput): RunMetrics {
     problems,
     peer,
     mcast,
+    pairs: peerPairs(input.nodes.map((n) => ({ ...n, program: nodeProgram(n) }))),
   };
 }
 
-/** Every ack round trip of the peer clients, as it arrived. */
+/** Why a node counts as crashed, and where to look. */
+function crashProblem(node: CollectedNode | undefined): string {
+  if (!node) return 'a node crashed';
+  const program = nodeProgram(node);
+  if (program === 'mcast-impl') return `${node.name} was killed (exit ${node.exitCode}): it did not exit on SIGTERM, or crashed; see nodes/${node.name}/stdout.log`;
+  if (program === 'twisted-client') return `${node.name} crashed (no "Received N acks"); see nodes/${node.name}/stdout.log`;
+  return `${node.name} crashed (no summary); see nodes/${node.name}/stderr.log`;
+}
+
+/** Every ack round trip of the peer clients, as it arrived, with the send time of the update it acks. */
 export function ackRoundTrips(clients: CollectedNode[]): RttPoint[] {
-  return clients.flatMap((n) => n.events.flatMap((e) => (e.event === 'ack_received' ? [{ node: n.name, ts: e.ts, rttMs: e.rttMs }] : [])));
+  return clients.flatMap((n) => {
+    const sentAt = new Map<string, number>();
+    for (const e of n.events) if (e.event === 'update_sent') sentAt.set(`${e.conn}:${e.seq}`, e.ts);
+    return n.events.flatMap((e) =>
+      e.event === 'ack_received' ? [{ node: n.name, conn: e.conn, seq: e.seq, sentTs: sentAt.get(`${e.conn}:${e.seq}`) ?? e.ts - e.rttMs, ts: e.ts, rttMs: e.rttMs }] : [],
+    );
+  });
+}
+
+/** Updates the peer clients sent and never got an ack for (acks match updates by connection and number). */
+export function unackedUpdates(clients: CollectedNode[]): UnackedUpdate[] {
+  return clients.flatMap((n) => {
+    const acked = new Set(n.events.flatMap((e) => (e.event === 'ack_received' ? [`${e.conn}:${e.seq}`] : [])));
+    return n.events.flatMap((e) => (e.event === 'update_sent' && !acked.has(`${e.conn}:${e.seq}`) ? [{ node: n.name, conn: e.conn, seq: e.seq, sentTs: e.ts }] : []));
+  });
+}
+
+/**
+ * The empirical CDF of `values`: one step per distinct value, `fraction` of the values ≤ it. Long
+ * inputs are thinned to about `maxPoints` steps (evenly in rank, always keeping the last).
+ */
+export function ecdf(values: readonly number[], maxPoints = 400): CdfPoint[] {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const steps: CdfPoint[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i + 1 < n && sorted[i + 1] === sorted[i]) continue;
+    steps.push({ value: sorted[i]!, fraction: round((i + 1) / n) });
+  }
+  if (steps.length <= maxPoints) return steps;
+  const keep = new Set(Array.from({ length: maxPoints }, (_, k) => Math.round((k * (steps.length - 1)) / (maxPoints - 1))));
+  return steps.filter((_, i) => keep.has(i));
 }
 
 /** Acks as they arrived: peer clients' `ack_received`, mcast nodes' `mcast_ack`. */
@@ -280,9 +367,10 @@ export function ackArrivals(nodes: CollectedNode[]): AckPoint[] {
   const points: AckPoint[] = [];
   for (const n of nodes) {
     const role = programRole(n.command);
+    const member = isMcastMember(nodeProgram(n));
     for (const e of n.events) {
       if (role === 'peer-client' && e.event === 'ack_received') points.push({ series: 'peer acks', node: n.name, ts: e.ts });
-      else if (role === 'mcast' && e.event === 'mcast_ack') points.push({ series: 'mcast acks', node: n.name, ts: e.ts });
+      else if (member && e.event === 'mcast_ack') points.push({ series: 'mcast acks', node: n.name, ts: e.ts });
     }
   }
   return points.sort((a, b) => a.ts - b.ts);
@@ -290,9 +378,13 @@ export function ackArrivals(nodes: CollectedNode[]): AckPoint[] {
 
 /** The per-item series the report draws, computed here and nowhere else. */
 export function runSeries(nodes: CollectedNode[]): RunSeries {
+  const clients = nodes.filter((n) => programRole(n.command) === 'peer-client');
+  const mcast = nodes.filter((n) => isMcastMember(nodeProgram(n)));
   return {
-    rtts: ackRoundTrips(nodes.filter((n) => programRole(n.command) === 'peer-client')),
-    deliveries: mcastDeliveries(nodes.filter((n) => programRole(n.command) === 'mcast')),
+    rtts: ackRoundTrips(clients),
+    unacked: unackedUpdates(clients),
+    deliveries: mcastDeliveries(mcast),
+    undelivered: mcastUndelivered(mcast),
     acks: ackArrivals(nodes),
   };
 }

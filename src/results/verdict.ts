@@ -13,6 +13,8 @@
  */
 import { nodesOf, type Action } from '../conditions/index.js';
 import type { CheckResult, RunManifest, RunMetrics, RunVerdict, Verdict } from './format.js';
+import { clientAcksVerdict } from './pairs.js';
+import { clientTarget, isMcastMember, nodeProgram } from './roles.js';
 
 export type { CheckResult, RunVerdict, Verdict };
 
@@ -37,16 +39,17 @@ function faultsTouching(manifest: RunManifest, nodes: readonly string[]): string
   return [...new Set([...atStart, ...played])];
 }
 
-/** The nodes a program part involves: peer clients and the servers they target, or the mcast members. */
-function partNodes(manifest: RunManifest, part: 'peer' | 'mcast'): string[] {
+/** The nodes a program part involves: peer clients (acklab's or the seed's) and the servers they target, or the mcast members. */
+function partNodes(manifest: RunManifest, part: 'peer' | 'mcast', only?: string): string[] {
   const out = new Set<string>();
   for (const n of manifest.nodes) {
-    const bin = n.command.find((w) => /acklab-(peer|mcast)$/.test(w));
-    if (part === 'mcast' && bin?.endsWith('acklab-mcast')) out.add(n.name);
-    if (part === 'peer' && bin?.endsWith('acklab-peer')) {
+    if (only !== undefined && n.name !== only) continue;
+    const program = nodeProgram(n);
+    if (part === 'mcast' && isMcastMember(program)) out.add(n.name);
+    if (part === 'peer' && ['peer-client', 'peer-server', 'twisted-client', 'twisted-server'].includes(program)) {
       out.add(n.name);
-      const target = n.command[n.command.indexOf(bin) + 2];
-      if (n.command[n.command.indexOf(bin) + 1] === 'client' && target) out.add(target.split(':')[0]!);
+      const target = program === 'peer-client' || program === 'twisted-client' ? clientTarget(n.command) : undefined;
+      if (target) out.add(target);
     }
   }
   return [...out];
@@ -81,10 +84,18 @@ export function runVerdict(manifest: RunManifest, metrics: RunMetrics): RunVerdi
     checks.push(
       m.order.ok
         ? { name: 'total-order', verdict: 'pass', reason: m.order.complete ? `every member delivered the same ${m.order.delivered} messages in (timestamp, sender) order` : `the members agree on a common prefix of ${m.order.delivered} deliveries` }
-        : { name: 'total-order', verdict: 'fail', reason: m.order.firstDivergence },
+        : { name: 'total-order', verdict: 'fail', reason: orderFailure(m.order.firstDivergence, m.order.problems) },
     );
     const faults = faultsTouching(manifest, partNodes(manifest, 'mcast'));
     const lostPeers = m.nodes.some((n) => n.status === 'incomplete');
+    if (m.accounted) {
+      const a = m.accounted;
+      checks.push(
+        a.ok
+          ? { name: 'accounted', verdict: 'pass', reason: a.notes.length > 0 ? `every delivery was multicast, with its sender's timestamp; not delivered: ${a.notes.join('; ')}` : `every message ${a.sent === null ? 'delivered' : `of ${a.sent} multicast`} is accounted for, with its sender's timestamp` }
+          : { name: 'accounted', verdict: 'fail', reason: a.problems.join('; ') },
+      );
+    }
     checks.push(
       m.undelivered === 0
         ? { name: 'mcast-delivery', verdict: 'pass', reason: `all ${m.delivered} deliveries made` }
@@ -93,20 +104,51 @@ export function runVerdict(manifest: RunManifest, metrics: RunMetrics): RunVerdi
           : { name: 'mcast-delivery', verdict: 'fail', reason: `${m.undelivered} deliveries missing${lostPeers ? ' (members stopped incomplete)' : ''} and no fault of the run accounts for them` },
     );
   }
-  if (metrics.peer) {
-    const p = metrics.peer;
-    const missing = p.updatesSent - p.acksReceived;
-    const faults = faultsTouching(manifest, partNodes(manifest, 'peer'));
-    const lossReason = p.clients.flatMap((c) => (c.reason && /lost|could not connect/.test(c.reason) ? [`${c.node}: ${c.reason}`] : []));
-    checks.push(
-      missing <= 0
-        ? { name: 'acks', verdict: 'pass', reason: `every one of ${p.updatesSent} updates acked` }
-        : faults.length > 0 || lossReason.length > 0
-          ? { name: 'acks', verdict: 'pass', reason: `${missing} of ${p.updatesSent} updates not acked, accounted for by ${[...faults, ...lossReason].join(', ')}` }
-          : { name: 'acks', verdict: 'fail', reason: `${missing} of ${p.updatesSent} updates never acked and no fault of the run accounts for them` },
-    );
-  }
+  if (metrics.peer) checks.push(acksCheck(manifest, metrics));
   return { verdict: worst(checks.map((c) => c.verdict)), checks };
+}
+
+/**
+ * Every update acked, client by client: a shortfall passes when something accounts for it — a fault
+ * of the run touching the pair, a lost connection, or (for pairs with the seed) its counting quirks
+ * and its client closing at once when stopped (src/results/pairs.ts).
+ */
+function acksCheck(manifest: RunManifest, metrics: RunMetrics): CheckResult {
+  const p = metrics.peer!;
+  const pairs = metrics.pairs ?? [];
+  const judged = p.clients.map((c) => {
+    const pair = pairs.find((x) => x.client === c.node);
+    return { client: c, ...clientAcksVerdict(c, pair, faultsTouching(manifest, partNodes(manifest, 'peer', c.node))) };
+  });
+  const failed = judged.filter((j) => j.verdict === 'fail');
+  const several = p.clients.length > 1;
+  const who = (j: (typeof judged)[number]) => (several ? `${j.client.node}: ` : '');
+  if (failed.length > 0) {
+    return {
+      name: 'acks',
+      verdict: 'fail',
+      reason: failed.map((j) => `${who(j)}${j.missing} of ${j.client.updatesSent} updates never acked and no fault of the run accounts for them`).join('; '),
+    };
+  }
+  const accounted = judged.filter((j) => j.accountedBy.length > 0);
+  if (accounted.length === 0) return { name: 'acks', verdict: 'pass', reason: `every one of ${p.updatesSent} updates acked` };
+  const what = (j: (typeof judged)[number]) =>
+    j.missing > 0
+      ? `${j.missing} of ${j.client.updatesSent} updates not acked`
+      : j.missing < 0
+        ? `${-j.missing} more ack${j.missing === -1 ? '' : 's'} counted than ${j.client.updatesSent} updates sent`
+        : `as many acks counted as updates sent, by different counts`;
+  const detail = accounted.map((j) => `${who(j)}${what(j)}, accounted for by ${j.accountedBy.join(', ')}`);
+  return { name: 'acks', verdict: 'pass', reason: detail.join('; ') };
+}
+
+/**
+ * The first divergence between members, and the first member that broke the (timestamp, sender) order
+ * itself: the divergence compares against the first member, which may be the one that is wrong.
+ */
+function orderFailure(firstDivergence: string, problems: readonly string[]): string {
+  const culprit = problems.find((p) => p !== firstDivergence && /is not after|delivered twice/.test(p));
+  return culprit ? `${firstDivergence}; ${culprit}` : firstDivergence;
 }
 
 /** Nodes the run killed or stopped on purpose (process faults in its timeline). */

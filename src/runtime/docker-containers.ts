@@ -31,6 +31,10 @@ export class DockerContainerClient implements ContainerClient {
   async create(spec: ContainerSpec): Promise<string> {
     const hostConfig: Docker.HostConfig = { NetworkMode: networkMode(spec), Init: spec.init ?? true };
     if (spec.capAdd?.length) hostConfig.CapAdd = spec.capAdd;
+    if (spec.realtime) {
+      hostConfig.CpuRealtimeRuntime = spec.realtime.runtimeUs;
+      hostConfig.CpuRealtimePeriod = spec.realtime.periodUs;
+    }
     if (spec.limits?.memoryBytes !== undefined) hostConfig.Memory = spec.limits.memoryBytes;
     if (spec.limits?.pids !== undefined) hostConfig.PidsLimit = spec.limits.pids;
     if (spec.logs) hostConfig.LogConfig = { Type: 'json-file', Config: { 'max-size': spec.logs.maxSize, 'max-file': String(spec.logs.maxFiles) } };
@@ -39,6 +43,8 @@ export class DockerContainerClient implements ContainerClient {
         ...(spec.name !== undefined ? { name: spec.name } : {}),
         Image: spec.image,
         Cmd: spec.command.length > 0 ? spec.command : undefined,
+        // The Engine API resets the image's ENTRYPOINT only for [""]; an empty list would keep it.
+        ...(spec.entrypoint === undefined ? {} : { Entrypoint: spec.entrypoint.length > 0 ? spec.entrypoint : [''] }),
         Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
         ...(spec.hostname !== undefined ? { Hostname: spec.hostname } : {}),
         Labels: spec.labels,

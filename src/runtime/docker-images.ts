@@ -17,7 +17,13 @@ export class DockerImageClient implements ImageClient {
   async inspect(ref: string): Promise<ImageInfo | undefined> {
     try {
       const i = await this.docker.getImage(ref).inspect();
-      return { id: i.Id, sizeBytes: i.Size, labels: i.Config?.Labels ?? {}, tags: i.RepoTags ?? [] };
+      const info: ImageInfo = { id: i.Id, sizeBytes: i.Size, labels: i.Config?.Labels ?? {}, tags: i.RepoTags ?? [] };
+      const list = (v: unknown) => (Array.isArray(v) && v.length > 0 ? v.map(String) : typeof v === 'string' && v !== '' ? [v] : undefined);
+      const entrypoint = list(i.Config?.Entrypoint);
+      const cmd = list(i.Config?.Cmd);
+      if (entrypoint) info.entrypoint = entrypoint;
+      if (cmd) info.cmd = cmd;
+      return info;
     } catch (err) {
       if (statusCode(err) === 404) return undefined;
       return fail(`inspect image ${ref}`)(err);
@@ -38,7 +44,8 @@ export class DockerImageClient implements ImageClient {
       .catch(fail(`build ${spec.tag}`))) as NodeJS.ReadableStream;
     const tail: string[] = [];
     await this.follow(stream, (event: { stream?: string; status?: string; error?: string }) => {
-      for (const line of (event.stream ?? event.status ?? event.error ?? '').split('\n')) {
+      // Colour codes (apt's error lines carry them) would be noise in messages and run folders.
+      for (const line of (event.stream ?? event.status ?? event.error ?? '').replace(/\x1b\[[0-9;]*m/g, '').split('\n')) {
         if (line.trim() === '') continue;
         tail.push(line);
         if (tail.length > BUILD_TAIL_LINES) tail.shift();

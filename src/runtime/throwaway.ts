@@ -9,6 +9,7 @@ import type { ContainerSpec, Runtime } from './types.js';
 export interface ThrowawaySpec {
   image: string;
   capAdd?: string[];
+  realtime?: ContainerSpec['realtime'];
   /** How long `fn` may take (default 30 s). */
   timeoutMs?: number;
 }
@@ -21,6 +22,7 @@ export async function withThrowawayContainer<T>(runtime: Runtime, spec: Throwawa
     labels: createLabels({ role: 'probe' }),
     networkMode: 'none',
     capAdd: spec.capAdd ?? [],
+    ...(spec.realtime ? { realtime: spec.realtime } : {}),
   };
   const id = await runtime.containers.create(container);
   const ms = spec.timeoutMs ?? 30_000;

@@ -43,6 +43,8 @@ export interface ContainerSpec {
   name?: string;
   image: string;
   command: string[];
+  /** Replaces the image's ENTRYPOINT; `[]` runs none. Absent: the image's. */
+  entrypoint?: string[];
   env?: Record<string, string>;
   hostname?: string;
   labels: Record<string, string>;
@@ -56,6 +58,11 @@ export interface ContainerSpec {
   init?: boolean;
   /** Resource limits; absent fields: no limit. */
   limits?: { memoryBytes?: number; pids?: number };
+  /**
+   * A real-time CPU budget for the container's cgroup (cgroup v1: `cpu.rt_runtime_us` per
+   * `cpu.rt_period_us`), so a process in it with CAP_SYS_NICE may run SCHED_FIFO.
+   */
+  realtime?: { runtimeUs: number; periodUs: number };
   /** json-file log rotation, so a chatty node cannot fill the disk. */
   logs?: { maxSize: string; maxFiles: number };
 }
@@ -147,6 +154,9 @@ export interface ImageInfo {
   sizeBytes: number;
   labels: Record<string, string>;
   tags: string[];
+  /** The image's ENTRYPOINT and CMD (inspect only; absent in a list or when the image has none). */
+  entrypoint?: string[];
+  cmd?: string[];
 }
 
 export interface BuildSpec {

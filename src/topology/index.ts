@@ -8,7 +8,7 @@ import type { Topology } from './model.js';
 
 export type * from './model.js';
 export { TopologyError, formatIssue, type TopologyIssue } from './issues.js';
-export { kindNames, getKind, registerKind, DEFAULT_PORTS, type KindDefinition } from './kinds.js';
+export { kindNames, getKind, registerKind, DEFAULT_PORTS, SEED_IMAGE, SEED_PORTS, IMPL_FILES, MESH_KINDS, type KindDefinition } from './kinds.js';
 export { startStages, DependencyCycleError } from './order.js';
 export { parseCidr, formatCidr, cidrsOverlap, intToIp, dnsNameProblem, type Ipv4Cidr } from './names.js';
 export { IMPLICIT_NETWORK } from './resolve.js';

@@ -1,8 +1,27 @@
 /** The resolved, typed topology: what the orchestrator starts and what the impairment layer shapes. */
 import type { Impairment } from '../conditions/index.js';
 
-/** Which image a node runs: acklab's own node image (built by src/images) or any local image. */
-export type ImageSpec = { type: 'acklab-node' } | { type: 'local'; ref: string };
+/**
+ * Which image a node runs: acklab's own node image (built by src/images), any local image, or an
+ * image acklab builds from a folder with a Dockerfile (`build:` in the topology).
+ */
+export type ImageSpec = { type: 'acklab-node' } | { type: 'local'; ref: string } | BuildImageSpec;
+
+/**
+ * An image built by acklab from a build context (a folder with a Dockerfile), offline, from acklab's
+ * Debian base (passed as the build argument ACKLAB_BASE), content-hashed and cached like acklab's images.
+ */
+export interface BuildImageSpec {
+  type: 'build';
+  /** The image's name: its key under `images:`, or the folder's name for a node's own `build:`. */
+  name: string;
+  /** Absolute path of the build context (the folder holding the Dockerfile). */
+  context: string;
+  /** Build arguments besides ACKLAB_BASE. */
+  buildArgs: Record<string, string>;
+  /** Where it was asked for, for messages: `file:line:column (field)`, or the kind that brings it. */
+  origin: string;
+}
 
 /** How the orchestrator knows a node is ready before starting the nodes that depend on it. */
 export type Readiness =
@@ -22,8 +41,10 @@ export interface TopologyNode {
   /** Networks this node joins; its name is a DNS alias on each. */
   networks: string[];
   image: ImageSpec;
-  /** The full argv run in the container (no shell unless the user wrote one). */
+  /** The full argv run in the container (no shell unless the user wrote one); empty: the image's own CMD. */
   command: string[];
+  /** Replaces the image's ENTRYPOINT; `[]` runs without one (the start gate wraps the whole argv). */
+  entrypoint?: string[];
   env: Record<string, string>;
   /** Ports the node listens on (informational: for `ps`, links and readiness). */
   ports: number[];
@@ -32,6 +53,11 @@ export interface TopologyNode {
   dependsOn: string[];
   /** Nodes started together as one unit (the multicast mesh); undefined when alone. */
   group?: string;
+  /**
+   * The program can wait for an experiment's start gate (its image has a POSIX shell). Absent: only
+   * programs on acklab's node image can.
+   */
+  gate?: boolean;
 }
 
 export interface TopologyNetwork {

@@ -2,14 +2,16 @@
  * Raw YAML → validated, resolved Topology (containerlab's RawLink.Resolve idea): schema first,
  * then names, references, subnets, kinds and links. Every problem is collected with its position.
  */
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { z } from 'zod';
 import { cidrsOverlap, dnsNameProblem, formatCidr, parseCidr, type Ipv4Cidr } from './names.js';
-import { getKind, kindNames, type KindDefinition, type ParsedNode, type ResolveContext } from './kinds.js';
+import { MCAST_DEFAULTS, MESH_KINDS, getKind, kindNames, type KindDefinition, type ParsedNode, type ResolveContext } from './kinds.js';
 import { TopologyError, type FieldPath, type TopologyIssue } from './issues.js';
 import { IMPAIRMENT_FIELDS, parseImpairmentFields } from '../conditions/index.js';
-import type { Topology, TopologyLink, TopologyNetwork, TopologyNode } from './model.js';
+import type { BuildImageSpec, ImageSpec, Topology, TopologyLink, TopologyNetwork, TopologyNode } from './model.js';
 import { DependencyCycleError, startStages } from './order.js';
-import { rawLinkSchema, rawNodeSchema, rawTopologySchema, type RawLink, type RawTopology } from './schema.js';
+import { rawImageSchema, rawLinkSchema, rawNodeSchema, rawTopologySchema, type RawLink, type RawTopology } from './schema.js';
 import type { YamlSource } from './source.js';
 
 /** The network every node joins when a topology declares none. */
@@ -30,12 +32,22 @@ export function resolveTopology(source: YamlSource): Topology {
     throw fail();
   }
   const raw = parsed.data;
-  const topology = resolveParsed(raw, report);
+  const where = (p: FieldPath) => {
+    const at = source.issue(p, '');
+    return `${at.file}:${at.line}:${at.column} (${at.path})`;
+  };
+  const topology = resolveParsed(raw, report, { where, dir: path.dirname(path.resolve(source.file)) });
   if (issues.length > 0) throw fail();
   return { ...topology, file: source.file };
 }
 
 type Report = (path: FieldPath, message: string, key?: string) => void;
+
+/** Where the file is: build contexts are relative to its folder; `where` gives a field's position. */
+interface FileContext {
+  where: (path: FieldPath) => string;
+  dir: string;
+}
 
 function reportZodIssue(iss: z.core.$ZodIssue, prefix: FieldPath, report: Report): void {
   const path = [...prefix, ...(iss.path as (string | number)[])];
@@ -50,7 +62,7 @@ function reportZodIssue(iss: z.core.$ZodIssue, prefix: FieldPath, report: Report
   }
 }
 
-function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'> {
+function resolveParsed(raw: RawTopology, report: Report, file: FileContext): Omit<Topology, 'file'> {
   const nameProblem = dnsNameProblem(raw.name);
   if (nameProblem) report(['name'], nameProblem);
 
@@ -87,6 +99,8 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
   const nodeNames = Object.keys(raw.nodes);
   if (nodeNames.length === 0) report(['nodes'], 'a topology needs at least one node');
 
+  const images = resolveImages(raw.images ?? {}, report, file);
+
   // Defaults per kind: validated as partial args of that kind.
   const kindList = kindNames().join(', ');
   for (const [kind, args] of Object.entries(raw.defaults?.args ?? {})) {
@@ -100,7 +114,7 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
   }
 
   // Pass 1: names, kinds, args, networks of each node.
-  const parsed = new Map<string, ParsedNode & { def: KindDefinition; env: Record<string, string>; dependsOn: string[] }>();
+  const parsed = new Map<string, ParsedNode & { def: KindDefinition; env: Record<string, string>; dependsOn: string[]; image?: ImageSpec }>();
   for (const [name, rawSpec] of Object.entries(raw.nodes)) {
     const p = dnsNameProblem(name);
     if (p) report(['nodes'], p, name);
@@ -115,6 +129,7 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
       report(['nodes', name, 'kind'], `unknown kind "${spec.kind}"; valid kinds: ${kindList}`);
       continue;
     }
+    const image = nodeImage(name, spec, def, images, report, file);
     checkNetworkRefs(spec.networks, ['nodes', name, 'networks']);
     let nodeNetworks = spec.networks ?? raw.defaults?.networks;
     if (nodeNetworks === undefined) {
@@ -135,14 +150,17 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
     const env = Object.fromEntries(
       Object.entries({ ...(raw.defaults?.env ?? {}), ...(spec.env ?? {}) }).map(([k, v]) => [k, String(v)]),
     );
-    parsed.set(name, { name, kind: spec.kind, networks: [...new Set(nodeNetworks)], args: args.data, def, env, dependsOn: spec.dependsOn ?? [] });
+    parsed.set(name, { name, kind: spec.kind, networks: [...new Set(nodeNetworks)], args: args.data, def, env, dependsOn: spec.dependsOn ?? [], ...(image ? { image } : {}) });
   }
 
-  // Mcast ids: explicit ones first, then file order fills the gaps from 1.
+  checkMeshGroup(parsed, report);
+
+  // Mcast ids (acklab's mcast and mcast-impl members alike): explicit ones first, then file order fills the gaps from 1.
+  const isMesh = (kind: string) => (MESH_KINDS as readonly string[]).includes(kind);
   const ids = new Map<string, number>();
   const used = new Map<number, string>();
   for (const n of parsed.values()) {
-    const id = n.kind === 'mcast' ? (n.args.id as number | undefined) : undefined;
+    const id = isMesh(n.kind) ? (n.args.id as number | undefined) : undefined;
     if (id === undefined) continue;
     const other = used.get(id);
     if (other !== undefined) report(['nodes', n.name, 'args', 'id'], `mcast id ${id} is already used by "${other}"; ids must be unique`);
@@ -151,7 +169,7 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
   }
   let next = 1;
   for (const n of parsed.values()) {
-    if (n.kind !== 'mcast' || ids.has(n.name)) continue;
+    if (!isMesh(n.kind) || ids.has(n.name)) continue;
     while (used.has(next)) next++;
     used.set(next, n.name);
     ids.set(n.name, next);
@@ -163,14 +181,20 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
   };
 
   // Pass 2: each kind resolves its references into argv, ports and readiness.
+  const allKinds = new Map(
+    Object.entries(raw.nodes).map(([name, spec]) => [name, typeof (spec as { kind?: unknown })?.kind === 'string' ? (spec as { kind: string }).kind : '']),
+  );
   const nodes: TopologyNode[] = [];
   for (const n of parsed.values()) {
     const ctx: ResolveContext = {
       nodes: parsed,
       allNames: nodeNames,
       error: (path, message) => report(['nodes', n.name, 'args', ...path], message),
+      nodeError: (path, message) => report(['nodes', n.name, ...path], message),
       shareNetwork,
       mcastId: (name) => ids.get(name) ?? 0,
+      allKinds: () => allKinds,
+      ...(n.image ? { image: n.image } : {}),
     };
     const r = n.def.resolve(n, ctx);
     const dependsOn = [...r.dependsOn];
@@ -192,6 +216,7 @@ function resolveParsed(raw: RawTopology, report: Report): Omit<Topology, 'file'>
       dependsOn,
     };
     if (r.group !== undefined) node.group = r.group;
+    if (r.gate !== undefined) node.gate = r.gate;
     nodes.push(node);
   }
 
@@ -269,4 +294,102 @@ function resolveLinks(
     }
   });
   return links;
+}
+
+/** Image names become part of a repository name (`acklab/build-<name>`): lower case, digits, "-". */
+function imageNameProblem(name: string): string | undefined {
+  return /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(name)
+    ? undefined
+    : `"${name}" is not a valid image name: use 1–63 lower-case letters, digits and "-", starting and ending with a letter or digit`;
+}
+
+/** A build context: a folder (relative to the topology file) holding a Dockerfile. Undefined after reporting why not. */
+function buildContext(value: string, at: FieldPath, report: Report, file: FileContext): string | undefined {
+  const dir = path.resolve(file.dir, value);
+  const shown = displayPath(dir);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    report(at, `no folder ${shown} (a build context is relative to the topology file's folder)`);
+    return undefined;
+  }
+  if (!isDir) return report(at, `${shown} is a file; a build context is a folder holding a Dockerfile`), undefined;
+  if (!existsSync(path.join(dir, 'Dockerfile'))) return report(at, `${shown} has no Dockerfile`), undefined;
+  return dir;
+}
+
+/** A path as a message shows it: relative to the working folder when inside it. */
+function displayPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? p : rel;
+}
+
+/** The topology's `images:`: each a build context (and build args), by name. */
+function resolveImages(raw: Record<string, unknown>, report: Report, file: FileContext): Map<string, BuildImageSpec> {
+  const images = new Map<string, BuildImageSpec>();
+  for (const [name, value] of Object.entries(raw)) {
+    const problem = imageNameProblem(name);
+    if (problem) report(['images'], problem, name);
+    const spec = rawImageSchema.safeParse(typeof value === 'string' ? { build: value } : value);
+    if (!spec.success) {
+      for (const iss of spec.error.issues) reportZodIssue(iss, ['images', name], report);
+      continue;
+    }
+    const at: FieldPath = typeof value === 'string' ? ['images', name] : ['images', name, 'build'];
+    const buildArgs = Object.fromEntries(Object.entries(spec.data.args ?? {}).map(([k, v]) => [k, String(v)]));
+    const baseArg = 'ACKLAB_BASE' in buildArgs;
+    if (baseArg) report(['images', name, 'args', 'ACKLAB_BASE'], 'ACKLAB_BASE is set by acklab (its Debian base image); leave it out');
+    const context = buildContext(spec.data.build, at, report, file);
+    if (context === undefined || problem || baseArg) continue;
+    images.set(name, { type: 'build', name, context, buildArgs, origin: file.where(at) });
+  }
+  return images;
+}
+
+/** A node's own `build:` or `image:`, for kinds that run an image of the user's (undefined: the kind's default). */
+function nodeImage(
+  name: string,
+  spec: { kind: string; build?: string | undefined; image?: string | undefined },
+  def: KindDefinition,
+  images: ReadonlyMap<string, BuildImageSpec>,
+  report: Report,
+  file: FileContext,
+): ImageSpec | undefined {
+  if (spec.build === undefined && spec.image === undefined) return undefined;
+  const field = spec.build !== undefined ? 'build' : 'image';
+  if (!def.takesImage) {
+    const takers = kindNames().filter((k) => getKind(k)?.takesImage);
+    report(['nodes', name, field], `${field}: is for kinds that run an image of yours (${takers.join(', ')}); kind ${def.name} runs acklab's own program on acklab's node image`);
+    return undefined;
+  }
+  if (spec.build !== undefined && spec.image !== undefined) {
+    report(['nodes', name, 'image'], 'give either build: (a folder acklab builds) or image: (a name under images:, or a local image), not both');
+    return undefined;
+  }
+  if (spec.image !== undefined) return images.get(spec.image) ?? { type: 'local', ref: spec.image };
+  const at: FieldPath = ['nodes', name, 'build'];
+  const context = buildContext(spec.build!, at, report, file);
+  if (context === undefined) return undefined;
+  const folder = path.basename(context).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'image';
+  return { type: 'build', name: folder, context, buildArgs: {}, origin: file.where(at) };
+}
+
+/**
+ * One multicast group per lab: acklab's mcast nodes or mcast-impl members, not both (their wire
+ * protocols differ, and the checkers grade one group). The contract gives every member the same count.
+ */
+function checkMeshGroup(parsed: ReadonlyMap<string, ParsedNode>, report: Report): void {
+  const acklab = [...parsed.values()].filter((n) => n.kind === 'mcast');
+  const impl = [...parsed.values()].filter((n) => n.kind === 'mcast-impl');
+  if (acklab.length > 0 && impl.length > 0) {
+    report(['nodes', impl[0]!.name, 'kind'], `a lab runs one multicast group: mcast nodes (${acklab.map((n) => n.name).join(', ')}) or mcast-impl members, not both`);
+  }
+  const first = impl[0];
+  const countOf = (n: ParsedNode) => (n.args.count as number | undefined) ?? MCAST_DEFAULTS.count;
+  for (const n of impl.slice(1)) {
+    if (countOf(n) !== countOf(first!)) {
+      report(['nodes', n.name, 'args', 'count'], `every mcast-impl member multicasts the same count (ACKLAB_COUNT): "${first!.name}" has ${countOf(first!)}, "${n.name}" has ${countOf(n)}; set it once in defaults.args.mcast-impl`);
+    }
+  }
 }

@@ -28,6 +28,16 @@ export const rawNodeSchema = strict({
   args: z.record(z.string(), z.unknown(), { error: 'expected a map of arguments' }).optional(),
   env: envMap().optional(),
   dependsOn: nameList('node').optional(),
+  /** A build context (folder with a Dockerfile), relative to the topology file: acklab builds the node's image. */
+  build: z.string({ error: 'expected a folder with a Dockerfile, relative to this file' }).min(1, 'expected a folder with a Dockerfile, relative to this file').optional(),
+  /** An image of the topology's `images:`, or a local image reference. */
+  image: z.string({ error: 'expected the name of an image under images:, or a local image reference' }).min(1, 'expected an image name').optional(),
+});
+
+/** An image acklab builds for the topology: `images: { seed: { build: ../../docker/twisted } }`. */
+export const rawImageSchema = strict({
+  build: z.string({ error: 'expected a folder with a Dockerfile, relative to this file' }).min(1, 'expected a folder with a Dockerfile, relative to this file'),
+  args: envMap().optional(),
 });
 
 export const rawNetworkSchema = strict({
@@ -43,6 +53,7 @@ export const rawTopologySchema = strict({
     args: z.record(z.string(), z.record(z.string(), z.unknown()), { error: 'expected a map of kind: { arg: value }' }).optional(),
   }).optional(),
   networks: z.record(z.string(), rawNetworkSchema.nullable(), { error: 'expected a map of network name: { subnet }' }).optional(),
+  images: z.record(z.string(), z.unknown(), { error: 'expected a map of image name: { build: folder }' }).optional(),
   // Nodes and links are checked one by one afterwards, so one bad node does not hide the others.
   nodes: z.record(z.string(), z.unknown(), { error: 'expected a map of node name: { kind, args, … }' }),
   links: z.array(z.unknown(), { error: 'expected a list of links' }).optional(),
@@ -50,3 +61,4 @@ export const rawTopologySchema = strict({
 
 export type RawTopology = z.output<typeof rawTopologySchema>;
 export type RawLink = z.output<typeof rawLinkSchema>;
+export type RawImage = z.output<typeof rawImageSchema>;

@@ -31,6 +31,12 @@ export interface FakeBehaviour {
   exec?: (node: string, argv: string[], container: FakeContainer) => ExecResult | undefined;
   /** Images that are not on the engine. */
   missingImages?: Set<string>;
+  /** Images matching this are absent until a build (or tag) makes them. */
+  absentUntilBuilt?: RegExp;
+  /** A build of this tag fails with this message. */
+  failBuild?: (spec: BuildSpec) => string | undefined;
+  /** ENTRYPOINT and CMD that inspect reports, per image ref. */
+  imageConfig?: Record<string, { entrypoint?: string[]; cmd?: string[] }>;
 }
 
 export interface FakeContainer extends ContainerInfo {
@@ -222,16 +228,51 @@ export class FakeRuntime implements Runtime {
   }
 
   readonly builds: BuildSpec[] = [];
+  /** Images made by build or tag (for absentUntilBuilt), ref → labels. */
+  readonly madeImages = new Map<string, Record<string, string>>();
+  /** The image id each made ref points at (tags share their source's id). */
+  readonly imageIds = new Map<string, string>();
+
+  private imagePresent(ref: string): boolean {
+    if (this.behaviour.missingImages?.has(ref)) return false;
+    if (this.behaviour.absentUntilBuilt?.test(ref)) return this.madeImages.has(ref);
+    return true;
+  }
 
   images: ImageClient = {
-    exists: async (ref: string) => !this.behaviour.missingImages?.has(ref),
+    exists: async (ref: string) => this.imagePresent(ref),
     inspect: async (ref: string): Promise<ImageInfo | undefined> =>
-      this.behaviour.missingImages?.has(ref) ? undefined : { id: `sha256:${ref}`, sizeBytes: 1, labels: {}, tags: [ref] },
-    list: async () => [],
-    build: async (spec: BuildSpec) => void this.builds.push(spec),
+      this.imagePresent(ref)
+        ? { id: `sha256:${ref}`, sizeBytes: 1, labels: this.madeImages.get(ref) ?? {}, tags: [ref], ...(this.behaviour.imageConfig?.[ref] ?? {}) }
+        : undefined,
+    // an image per id, with every tag pointing at it (a build makes the id, `tag` adds a ref to it)
+    list: async (labels: string[]) => {
+      const byId = new Map<string, ImageInfo>();
+      for (const [ref, l] of this.madeImages) {
+        if (!matches(l, labels)) continue;
+        const id = this.imageIds.get(ref) ?? `sha256:${ref}`;
+        const info = byId.get(id) ?? { id, sizeBytes: 1, labels: l, tags: [] };
+        info.tags.push(ref);
+        byId.set(id, info);
+      }
+      return [...byId.values()];
+    },
+    build: async (spec: BuildSpec) => {
+      this.events.push(`build ${spec.tag}`);
+      const failure = this.behaviour.failBuild?.(spec);
+      if (failure) throw new Error(failure);
+      this.builds.push(spec);
+      this.madeImages.set(spec.tag, spec.labels);
+    },
     pull: async (ref: string) => `sha256:${ref}`,
-    tag: async () => {},
-    remove: async () => {},
+    tag: async (ref: string, repo: string, tag: string) => {
+      this.madeImages.set(`${repo}:${tag}`, this.madeImages.get(ref) ?? {});
+      this.imageIds.set(`${repo}:${tag}`, this.imageIds.get(ref) ?? `sha256:${ref}`);
+    },
+    remove: async (ref: string) => {
+      this.events.push(`image- ${ref}`);
+      this.madeImages.delete(ref);
+    },
     importRoot: async (_tar, o) => `sha256:${o.repo}:${o.tag}`,
     save: async () => new PassThrough(),
     load: async () => {},

@@ -353,13 +353,9 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  /* Best effort: a real-time priority tightens release times; without CAP_SYS_NICE it is refused. */
-  struct sched_param sp = { .sched_priority = 10 };
-  const char *sched = "SCHED_FIFO";
-  if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0) {
-    /* Docker's cgroup usually has no real-time budget; nice -20 (CAP_SYS_NICE) still wins the CPU on a busy host. */
-    sched = setpriority(PRIO_PROCESS, 0, -20) == 0 ? "nice -20" : "default priority";
-  }
+  /* nice -20 (CAP_SYS_NICE), not SCHED_FIFO: the sidecar's real-time budget is small and kept for
+   * the agent's switches; a busy link would spend it and stall both. */
+  const char *sched = setpriority(PRIO_PROCESS, 0, -20) == 0 ? "nice -20" : "default priority";
 
   struct sigaction sa = { .sa_handler = on_term };
   sigaction(SIGTERM, &sa, NULL);

@@ -11,7 +11,7 @@
  *              and every helper still runs — else a problem is reported at once to every watcher
  */
 import { parseLinkDevices, parseIptablesSave } from '../state.js';
-import { ACKLAB_CHAINS, IMPAIR_CHAIN, IPTABLES_RESTORE, IPTABLES_SAVE, NFQUEUE_PROC, chainSetup, chainTeardown } from '../iptables.js';
+import { ACKLAB_CHAINS, IPTABLES_RESTORE, IPTABLES_SAVE, NFQUEUE_PROC, chainSetup, chainTeardown, effectiveSave, savedGenerations, tidyBatch } from '../iptables.js';
 import { helperPidfile, helperStatsfile } from '../helper.js';
 import type { Backend } from '../model.js';
 import { chooseBackend, probeKernel, type BackendProbe, type ExecLike } from '../probe.js';
@@ -33,8 +33,16 @@ import type { AgentEvent, AgentStatus, Hello, HelperState, Problem, ScheduledSte
 import { AGENT_PROTOCOL } from './protocol.js';
 
 export const CHECK_EVERY_MS = 400;
-/** A scheduled step's iptables-restore is started this long before its time (process start-up is then not in the lag). */
-export const ARM_AHEAD_MS = 150;
+/**
+ * A scheduled step is armed this long before its time: the agent takes real-time priority (when the
+ * sidecar has a budget for it) and starts the step's iptables-restore, so neither the wake-up nor
+ * the process start-up is in the lag.
+ */
+export const ARM_AHEAD_MS = 300;
+/** The SCHED_FIFO priority of the agent while a step is armed, and of the step's iptables-restore. */
+export const SWITCH_PRIORITY = 10;
+/** Whether this sidecar may run SCHED_FIFO (CAP_SYS_NICE and a real-time budget in its cgroup). */
+const RT_PROBE = ['chrt', '-f', '1', 'true'];
 const HELPER_BIND_MS = 5000;
 const RECORDS_KEPT = 500;
 
@@ -57,6 +65,11 @@ export interface AgentHost {
   run(argv: readonly string[], stdin?: string): Promise<ExecLike>;
   spawn(argv: readonly string[]): HelperProcess;
   arm(argv: readonly string[]): ArmedRestore;
+  /**
+   * The agent's own scheduling: SCHED_FIFO at `priority` (children it starts then run at the
+   * default policy), or back to the default when null. Resolves false when it was refused.
+   */
+  setPriority(priority: number | null): Promise<boolean>;
   readFile(path: string): Promise<string | undefined>;
   /** Calls `fn` at epoch ms `atMs` (as close as the host can); returns a cancel function. */
   at(atMs: number, fn: () => void): () => void;
@@ -69,6 +82,8 @@ interface Pending extends ScheduledStep {
   cancel?: () => void;
   armed?: ArmedRestore;
   cancelArm?: () => void;
+  /** It holds the agent's real-time priority until it has switched. */
+  boosted?: boolean;
 }
 
 interface RunningHelper {
@@ -98,6 +113,14 @@ export class AgentCore {
   /** Bumped at the start and end of every transition: a check that saw it change compares nothing. */
   private generation = 0;
   private transitioning = false;
+  /** The agent may run SCHED_FIFO here (probed at init). */
+  private realtime = false;
+  /** Steps armed and not yet switched: the agent keeps real-time priority while there is one. */
+  private boosted = 0;
+  /** The last rules generation used, the one in force, and every one whose chains are in the kernel. */
+  private lastGen = 0;
+  private currentGen: number | null = null;
+  private readonly gens = new Set<number>();
 
   constructor(
     private readonly host: AgentHost,
@@ -108,10 +131,16 @@ export class AgentCore {
   async init(): Promise<void> {
     this.probe = chooseBackend(await probeKernel((argv) => this.host.run(argv)));
     this.devices = parseLinkDevices((await this.host.run(['ip', '-o', 'link', 'show'])).stdout);
+    this.realtime = (await this.host.run(RT_PROBE)).exitCode === 0;
     // A namespace that already has the chains (an earlier sidecar of the same node) starts empty again.
-    const existing = parseIptablesSave((await this.host.run(IPTABLES_SAVE)).stdout, '?');
+    const save = (await this.host.run(IPTABLES_SAVE)).stdout;
+    const existing = parseIptablesSave(save, '?');
     if (!existing.impairChain) for (const argv of chainSetup()) await this.must(argv);
-    else await this.must(IPTABLES_RESTORE, emptyBatch());
+    else {
+      const stale = savedGenerations(save);
+      this.lastGen = Math.max(0, ...stale);
+      await this.must(IPTABLES_RESTORE, tidyBatch(null, stale));
+    }
     await this.takeSnapshot();
     this.armCheck();
   }
@@ -121,7 +150,7 @@ export class AgentCore {
   }
 
   hello(): Hello {
-    return { protocol: AGENT_PROTOCOL, node: this.node, backend: this.probe, devices: this.devices, nowMs: this.host.now(), pid: process.pid };
+    return { protocol: AGENT_PROTOCOL, node: this.node, backend: this.probe, devices: this.devices, nowMs: this.host.now(), pid: process.pid, realtime: this.realtime };
   }
 
   async configure(node: string, addressing: Addressing, seed?: number): Promise<void> {
@@ -163,6 +192,7 @@ export class AgentCore {
       p.cancel?.();
       p.cancelArm?.();
       p.armed?.abort();
+      if (p.boosted) this.unboost();
     }
     this.pending = ids ? this.pending.filter((p) => !ids.includes(p.id)) : [];
   }
@@ -174,7 +204,9 @@ export class AgentCore {
       await this.transition(EMPTY_STATE);
       for (const dev of this.rootOn) for (const argv of tcTeardown(dev)) await this.host.run(argv);
       this.rootOn.clear();
-      for (const argv of chainTeardown()) await this.host.run(argv);
+      for (const argv of chainTeardown([...this.gens])) await this.host.run(argv);
+      this.gens.clear();
+      this.currentGen = null;
       this.checker?.();
       this.checker = undefined;
       this.snapshot = undefined;
@@ -193,6 +225,8 @@ export class AgentCore {
     return {
       node: this.node,
       backend: this.backend(),
+      realtime: this.realtime,
+      generation: this.currentGen ?? 0,
       devices: this.devices,
       state: this.state,
       stages: [...this.stages.values()],
@@ -242,49 +276,91 @@ export class AgentCore {
   }
 
   /** Puts `next` in force now: stages first, one batch, then what no state needs any more goes. */
-  private async transition(next: NodeState, record: Partial<SwitchRecord> = {}, armed?: ArmedRestore): Promise<SwitchRecord> {
+  private async transition(next: NodeState, record: Partial<SwitchRecord> = {}, pending?: Pending): Promise<SwitchRecord> {
     this.transitioning = true;
     this.generation++;
     try {
-      return await this.transitionNow(next, record, armed);
+      return await this.transitionNow(next, record, pending);
     } finally {
       this.generation++;
       this.transitioning = false;
     }
   }
 
-  private async transitionNow(next: NodeState, record: Partial<SwitchRecord>, armed?: ArmedRestore): Promise<SwitchRecord> {
+  private async transitionNow(next: NodeState, record: Partial<SwitchRecord>, pending?: Pending): Promise<SwitchRecord> {
+    const armed = pending?.armed;
     const firedAtMs = record.firedAtMs ?? this.host.now();
     const needed = allocateStages([next, ...this.pendingStates()], this.stages, this.backend());
     await this.ensureStages(needed);
-    const batch = renderRestore(next, this.stages, this.addressing);
+    const gen = ++this.lastGen;
+    const batch = renderRestore(next, this.stages, this.addressing, gen);
     const r = armed ? await armed.commit(batch) : await this.host.run(IPTABLES_RESTORE, batch);
+    // even a failed batch may have committed one table: its chains go at the next tidy
+    this.gens.add(gen);
     const switchedAtMs = this.host.now();
+    if (pending?.boosted) {
+      pending.boosted = false;
+      this.unboost();
+    }
     const done: SwitchRecord = { ...record, firedAtMs, switchedAtMs, ok: r.exitCode === 0 };
     if (r.exitCode !== 0) {
       done.error = `iptables-restore failed (exit ${r.exitCode}): ${r.stderr.trim()}`;
       this.report(`a switch failed on ${this.self()}: ${done.error}`);
     } else {
       this.state = next;
-      await this.takeSnapshot();
-      await this.dropUnneeded();
-      this.armExpiry();
+      this.currentGen = gen;
     }
     this.records.push(done);
     if (this.records.length > RECORDS_KEPT) this.records.shift();
     this.emit({ event: 'switched', ...done });
+    if (done.ok) {
+      // What no state needs any more goes, and the check learns the new rules — unless the next
+      // step is due soon: then the last step of the burst does it, and the next switch waits for nothing.
+      this.snapshot = undefined;
+      if (!this.stepDueWithin(2 * ARM_AHEAD_MS)) {
+        await this.tidy();
+        await this.takeSnapshot();
+        await this.dropUnneeded();
+      }
+      this.armExpiry();
+    }
     return done;
+  }
+
+  /** The hooked chains down to the current generation's goto; the older generations deleted. */
+  private async tidy(): Promise<void> {
+    const stale = [...this.gens].filter((g) => g !== this.currentGen);
+    if (stale.length === 0) return;
+    const r = await this.host.run(IPTABLES_RESTORE, tidyBatch(this.currentGen, stale));
+    if (r.exitCode === 0) for (const g of stale) this.gens.delete(g);
+  }
+
+  private stepDueWithin(ms: number): boolean {
+    const limit = this.host.now() + ms;
+    return this.pending.some((p) => p.dueMs !== undefined && p.dueMs <= limit);
+  }
+
+  private boost(): void {
+    if (this.boosted++ === 0) void this.host.setPriority(SWITCH_PRIORITY);
+  }
+
+  private unboost(): void {
+    if (this.boosted > 0 && --this.boosted === 0) void this.host.setPriority(null);
   }
 
   private arm(p: Pending): void {
     const due = p.dueMs!;
     p.cancelArm = this.host.at(due - ARM_AHEAD_MS, () => {
-      p.armed = this.host.arm(IPTABLES_RESTORE);
+      if (this.realtime) {
+        p.boosted = true;
+        this.boost();
+      }
+      p.armed = this.host.arm(this.realtime ? ['chrt', '-f', String(SWITCH_PRIORITY), ...IPTABLES_RESTORE] : IPTABLES_RESTORE);
     });
     p.cancel = this.host.at(due, () => {
       const firedAtMs = this.host.now();
       this.pending = this.pending.filter((x) => x !== p);
-      void this.serial(() => this.transition(applyOps(this.state, p.ops, this.self()), { stepId: p.id, dueMs: due, firedAtMs }, p.armed));
+      void this.serial(() => this.transition(applyOps(this.state, p.ops, this.self()), { stepId: p.id, dueMs: due, firedAtMs }, p));
     });
   }
 
@@ -378,8 +454,7 @@ export class AgentCore {
   /** The acklab chains as the kernel prints them (counters dropped), and each device's classes. */
   private async kernelView(): Promise<{ rules: string; classes: Record<string, string> }> {
     const save = await this.host.run(IPTABLES_SAVE);
-    const rules = save.stdout
-      .split('\n')
+    const rules = effectiveSave(save.stdout)
       .map((l) => l.replace(/^\[\d+:\d+\] /, ''))
       .filter((l) => ACKLAB_CHAINS.some((c) => l.startsWith(`-A ${c} `) || l === `-A POSTROUTING -j ${c}` || l.endsWith(`-j ${c}`)))
       .join('\n');
@@ -432,9 +507,6 @@ export class AgentCore {
   }
 }
 
-function emptyBatch(): string {
-  return `*mangle\n:${IMPAIR_CHAIN} - [0:0]\nCOMMIT\n*filter\n:ACKLAB-PART-OUT - [0:0]\n:ACKLAB-PART-IN - [0:0]\nCOMMIT\n`;
-}
 
 /** The first rule line that is missing or new, for the message. */
 function ruleDiff(expected: string, now: string): string {

@@ -51,6 +51,8 @@ export interface Hello {
   devices: string[];
   nowMs: number;
   pid: number;
+  /** Armed steps run at real-time priority (the sidecar has CAP_SYS_NICE and a real-time budget). */
+  realtime: boolean;
 }
 
 /** When a batch put a state in force. `dueMs` is set for scheduled steps. */
@@ -81,6 +83,10 @@ export interface HelperState {
 export interface AgentStatus {
   node: string | null;
   backend: Backend;
+  /** See Hello.realtime. */
+  realtime: boolean;
+  /** The rules' generation in force (src/impair/iptables.ts); 0 before the first switch. */
+  generation: number;
   devices: string[];
   state: NodeState;
   stages: Stage[];

@@ -126,14 +126,16 @@ export async function runMcastPeer(opts: McastOptions): Promise<number> {
     if (msg.type === 'msg') {
       if (msg.sender !== link.peer) return reject(link, `msg claims sender ${msg.sender} on the link of peer ${link.peer}`);
       if (msg.seq > opts.count) return reject(link, `msg seq ${msg.seq} is beyond --count ${opts.count}`);
-      clock.receive(msg.ts);
+      const received = clock.receive(msg.ts);
       const added = queue.add(msg);
       if (added !== 'added') return reject(link, `${added} message ${formatMessage(msg)}`);
       stats.received++;
       receivedFrom.get(msg.sender)!.add(msg.seq);
-      events.emit({ event: 'mcast_received', lamport: msg.ts, sender: msg.sender, seq: msg.seq });
+      events.emit({ event: 'mcast_received', lamport: msg.ts, sender: msg.sender, seq: msg.seq, clock: received });
       // Every receiver multicasts its ack; the ack's timestamp is after the receive event, so > msg.ts.
       const ts = clock.tick();
+      // Logged before the write, like every send.
+      events.emit({ event: 'mcast_ack_sent', sender: msg.sender, seq: msg.seq, lamport: ts });
       mesh.broadcast({ type: 'ack', ts, from: opts.id, sender: msg.sender, seq: msg.seq });
       queue.ack(opts.id, msg.sender, msg.seq);
       stats.acksSent++;
@@ -141,10 +143,10 @@ export async function runMcastPeer(opts: McastOptions): Promise<number> {
     } else if (msg.type === 'ack') {
       if (msg.from !== link.peer) return reject(link, `ack claims to be from ${msg.from} on the link of peer ${link.peer}`);
       if (!members.includes(msg.sender) || msg.seq > opts.count) return reject(link, `ack of unknown message (sender=${msg.sender}, seq=${msg.seq})`);
-      clock.receive(msg.ts);
+      const received = clock.receive(msg.ts);
       if (!queue.ack(msg.from, msg.sender, msg.seq)) return reject(link, `duplicate ack from ${msg.from} of (sender=${msg.sender}, seq=${msg.seq})`);
       stats.acksReceived++;
-      events.emit({ event: 'mcast_ack', from: msg.from, sender: msg.sender, seq: msg.seq, lamport: msg.ts });
+      events.emit({ event: 'mcast_ack', from: msg.from, sender: msg.sender, seq: msg.seq, lamport: msg.ts, clock: received });
       deliver();
     } else if (msg.type === 'bye') {
       if (msg.id !== link.peer) return reject(link, `bye for id ${msg.id} on the link of peer ${link.peer}`);

@@ -176,7 +176,7 @@ class PeerClient {
 
   private scheduleReconnect(): void {
     const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.opts.backoff?.maxMs ?? 5000);
+    this.backoffMs = Math.min(this.backoffMs * 2, this.opts.backoff?.maxMs ?? 1000);
     this.opts.out.line(`Reconnecting in ${delay} ms`);
     this.later(delay, () => {
       if (!this.stopping && !this.finished) this.connect();

@@ -139,7 +139,7 @@ describe('acklab run', () => {
     const child = execa('node', [path.join(ROOT, 'bin/acklab.js'), 'run', file, '--out', out], { reject: false, env: { CI: 'true' }, all: true });
     let output = '';
     child.all!.on('data', (b: Buffer) => (output += b.toString()));
-    await waitFor('the first run to start its workload', () => /baseline-r1: running/.test(output), { timeoutMs: 60_000, everyMs: 200 });
+    await waitFor('the first run to start its workload', () => /baseline-r1: running \(/.test(output), { timeoutMs: 60_000, everyMs: 200 });
     // The client's first acks: its events file grows in the container (interval 500 ms).
     const lab = await waitFor('the run\'s client container', async () =>
       (await runtime.containers.list(FILTER)).find((c) => c.labels[LABELS.lab]?.startsWith(`${PREFIX}b`) && c.labels[LABELS.node] === 'client'),

@@ -74,11 +74,13 @@ describe('npm pack', () => {
     expect(Object.keys(pkg.bin).sort()).toEqual(['acklab', 'acklab-echo', 'acklab-mcast', 'acklab-peer']);
     for (const bundle of ['echo', 'peer', 'mcast', 'agent']) expect(files).toContain(`dist/bundles/${bundle}.mjs`);
     // what an installed acklab needs to build its images
-    for (const f of ['docker/node/Dockerfile', 'docker/shaper/Dockerfile', 'docker/shaper/helper/acklab-nfq.c']) expect(files).toContain(f);
+    for (const f of ['docker/node/Dockerfile', 'docker/shaper/Dockerfile', 'docker/shaper/helper/acklab-nfq.c', 'docker/twisted/Dockerfile', 'docker/twisted/peer.py']) expect(files).toContain(f);
+    // the examples to copy: topologies, experiments, and the graded implementations they build
+    for (const f of ['lab/topologies/client-server.yaml', 'lab/experiments/grade-mcast-python.yaml', 'lab/examples/mcast-python/Dockerfile', 'lab/examples/mcast-python/mcast.py']) expect(files).toContain(f);
   });
 
   it('ships no tests, benchmarks, fixtures, sources or source maps', () => {
-    const unwanted = files.filter((f) => /^(test|bench|examples|src|scripts|\.ci)\//.test(f) || /fixtures|\.test\.|\.map$|\.tsbuildinfo$/.test(f));
+    const unwanted = files.filter((f) => /^(test|bench|examples|src|scripts|\.ci)\//.test(f) || /fixtures|\.test\.|\.map$|\.tsbuildinfo$|__pycache__|\.pyc$/.test(f));
     expect(unwanted).toEqual([]);
   });
 });

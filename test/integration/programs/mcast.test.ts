@@ -94,6 +94,38 @@ describe('acklab-mcast on loopback', () => {
     for (const p of g.procs) expect(p.summary<McastSummary>().peersLost).toEqual([]);
   });
 
+  it('stamps every send before it is written and every receive as it is read, with the Lamport clocks', async () => {
+    const n = 3;
+    const g = await startGroup(n, ['--count', '15', '--interval', '5ms'], 'stamps');
+    const exits = await Promise.all(g.procs.map((p) => p.waitExit(60_000)));
+    exits.forEach((e, i) => expect(e.code, g.procs[i]!.output.slice(-2000)).toBe(0));
+    const events = [1, 2, 3].map((id) => readFileSync(join(dir, `stamps-events-${id}.ndjson`), 'utf8').trim().split('\n').map((l) => JSON.parse(l)));
+    const sentAt = new Map<string, number>();
+    const ackSentAt = new Map<string, { ts: number; lamport: number }>();
+    events.forEach((list, i) => {
+      for (const e of list) {
+        if (e.event === 'mcast_sent') sentAt.set(`${i + 1}:${e.seq}`, e.ts);
+        if (e.event === 'mcast_ack_sent') ackSentAt.set(`${i + 1}/${e.sender}:${e.seq}`, { ts: e.ts, lamport: e.lamport });
+      }
+    });
+    expect(ackSentAt.size).toBe(n * 15 * (n - 1)); // every member ACKs every message of the others
+    for (const list of events) {
+      list.forEach((e, k) => {
+        if (e.event === 'mcast_received') {
+          expect(e.ts).toBeGreaterThanOrEqual(sentAt.get(`${e.sender}:${e.seq}`)!);
+          expect(e.clock).toBeGreaterThan(e.lamport);
+          // the ACK is stamped right after the receive, one tick later
+          expect(list[k + 1]).toMatchObject({ event: 'mcast_ack_sent', sender: e.sender, seq: e.seq, lamport: e.clock + 1 });
+        } else if (e.event === 'mcast_ack') {
+          const sent = ackSentAt.get(`${e.from}/${e.sender}:${e.seq}`)!;
+          expect(e.ts).toBeGreaterThanOrEqual(sent.ts);
+          expect(e.lamport).toBe(sent.lamport);
+          expect(e.clock).toBeGreaterThan(e.lamport);
+        }
+      });
+    }
+  });
+
   it('a peer killed mid-run leaves the others reporting what was not delivered, without hanging', async () => {
     const g = await startGroup(3, ['--count', '200', '--interval', '20ms', '--grace', '1s'], 'dying');
     await g.procs[0]!.waitFor(/Delivered .* #10\b/, 20_000);

@@ -3,7 +3,8 @@
  * copied here), and every command runs in order with the built CLI against real containers. Each
  * must exit 0 and print every "quoted" phrase of its comment — the output the README promises.
  * Only the lab's name changes (a name of this test session, so it never meets another lab on the
- * engine), and the commands run in a scratch folder holding the lab/ files the tour names.
+ * engine), and the commands run in a scratch folder holding the lab/ files the tour names (the
+ * experiments and the implementations they build).
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +46,7 @@ beforeAll(async () => {
   mkdirSync(path.join(work, 'lab/topologies'), { recursive: true });
   const topology = readFileSync(path.join(ROOT, 'lab/topologies/client-server.yaml'), 'utf8');
   writeFileSync(path.join(work, 'lab/topologies/client-server.yaml'), topology.replace(/^name: client-server$/m, `name: ${LAB}`));
-  cpSync(path.join(ROOT, 'lab/experiments'), path.join(work, 'lab/experiments'), { recursive: true });
+  for (const dir of ['experiments', 'examples']) cpSync(path.join(ROOT, 'lab', dir), path.join(work, 'lab', dir), { recursive: true });
 }, 300_000);
 
 afterAll(async () => {

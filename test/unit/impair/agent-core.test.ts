@@ -22,7 +22,7 @@ describe('agent core', () => {
     const { core, kernel } = await agent();
     expect(core.hello().backend.backend).toBe('userspace');
     expect([...kernel.hooks]).toEqual(['POSTROUTING -j ACKLAB-IMPAIR', 'OUTPUT -j ACKLAB-PART-OUT', 'INPUT -j ACKLAB-PART-IN']);
-    expect(kernel.chains.get('ACKLAB-IMPAIR')).toEqual([]);
+    expect(kernel.effective('ACKLAB-IMPAIR')).toEqual([]);
   });
 
   it('a userspace impairment: the helper is bound before the one batch that feeds its queue', async () => {
@@ -34,7 +34,7 @@ describe('agent core', () => {
     expect(spawn).toBeGreaterThanOrEqual(0);
     expect(batch).toBeGreaterThan(spawn);
     expect(kernel.helpers.get(100)!.argv).toContain('--seed');
-    expect(kernel.chains.get('ACKLAB-IMPAIR')![0]).toContain('-d 10.9.0.3/32');
+    expect(kernel.effective('ACKLAB-IMPAIR')![0]).toContain('-d 10.9.0.3/32');
     const status = await core.status();
     expect(status.state.impairments.map((i) => i.to)).toEqual(['n2']);
     expect(status.helpers).toMatchObject([{ queue: 100, to: 'n2', alive: true }]);
@@ -44,7 +44,7 @@ describe('agent core', () => {
     const { core, kernel } = await agent();
     await core.change([{ op: 'impair', to: 'n2', impairment: d20 }]);
     await core.change([{ op: 'impair', to: 'n2', impairment: parseImpairment({ delay: '50ms' }) }]);
-    const last = restores(kernel).at(-1)!;
+    const last = restores(kernel).filter((b) => b.includes('-I ACKLAB-IMPAIR 1 -g')).at(-1)!;
     expect(last).toContain('--queue-num 101');
     expect(last).not.toContain('--queue-num 100');
     expect(kernel.log.indexOf('kill SIGTERM helper 100')).toBeGreaterThan(kernel.log.lastIndexOf(last));
@@ -59,16 +59,23 @@ describe('agent core', () => {
     ]);
     // the helper of the future step is already up; nothing is in force, nothing armed until the zero is known
     expect(kernel.helpers.get(100)?.alive).toBe(true);
-    expect(kernel.chains.get('ACKLAB-PART-OUT')).toEqual([]);
+    expect(kernel.effective('ACKLAB-PART-OUT')).toEqual([]);
     expect((await core.status()).pending.map((p) => [p.id, p.atMs, p.dueMs])).toEqual([['s1', 0, undefined], ['s2', 500, undefined]]);
     const t0 = kernel.now() + 1000;
     expect(core.start(t0)).toEqual({ armed: 2 });
+    await kernel.advanceTo(t0 - ARM_AHEAD_MS - 1);
+    expect(kernel.priority).toBe('default');
     await kernel.advanceTo(t0 - ARM_AHEAD_MS);
-    expect(kernel.log.at(-1)).toBe('arm iptables-restore -w 5 --noflush');
+    // armed: the agent at real-time priority, the step's restore started at it
+    expect(kernel.log.slice(-2)).toEqual(['priority fifo 10', 'arm chrt -f 10 iptables-restore -w 5 --noflush']);
     await kernel.advanceTo(t0);
-    expect(kernel.chains.get('ACKLAB-PART-OUT')).toEqual(['-d 10.9.0.3/32 -m comment --comment "acklab cut n1->n2 drop" -j DROP']);
+    expect(kernel.effective('ACKLAB-PART-OUT')).toEqual(['-d 10.9.0.3/32 -m comment --comment "acklab cut n1->n2 drop" -j DROP']);
+    // switched: back to the default policy until the next step is armed
+    expect(kernel.priority).toBe('default');
+    await kernel.advanceTo(t0 + 500 - ARM_AHEAD_MS);
+    expect(kernel.priority).toBe('fifo 10');
     await kernel.advanceTo(t0 + 500);
-    expect(kernel.chains.get('ACKLAB-PART-OUT')).toEqual([]);
+    expect(kernel.effective('ACKLAB-PART-OUT')).toEqual([]);
     const switched = events.filter((e) => e.event === 'switched');
     expect(switched.map((e) => e.event === 'switched' && [e.stepId, e.dueMs, e.firedAtMs, e.switchedAtMs, e.ok])).toEqual([
       ['s1', t0, t0, t0, true],
@@ -78,15 +85,30 @@ describe('agent core', () => {
     expect(kernel.log).toContain('kill SIGTERM helper 100');
   });
 
+  it('without a real-time budget a step is armed all the same, at the default priority', async () => {
+    const kernel = new FakeKernel();
+    kernel.realtime = false;
+    const { core } = await agent(kernel);
+    expect(core.hello().realtime).toBe(false);
+    expect((await core.status()).realtime).toBe(false);
+    await core.schedule([{ id: 's1', atMs: 1000, ops: [{ op: 'cut', cut: { from: 'n1', to: 'n2', style: 'drop' }, side: 'from' }] }]);
+    const t0 = kernel.now() + 1000;
+    core.start(t0);
+    await kernel.advanceTo(t0 + 1000);
+    expect(kernel.log).toContain('arm iptables-restore -w 5 --noflush');
+    expect(kernel.log.filter((l) => l.startsWith('priority'))).toEqual([]);
+    expect(kernel.effective('ACKLAB-PART-OUT')).toHaveLength(1);
+  });
+
   it('a condition with untilMs lapses by itself at its time', async () => {
     const { core, kernel } = await agent();
     const until = kernel.now() + 30_000;
     await core.change([{ op: 'cut', cut: { from: 'n1', to: 'n3', style: 'drop' }, side: 'from', untilMs: until }]);
-    expect(kernel.chains.get('ACKLAB-PART-OUT')).toHaveLength(1);
+    expect(kernel.effective('ACKLAB-PART-OUT')).toHaveLength(1);
     await kernel.advanceTo(until - 1);
-    expect(kernel.chains.get('ACKLAB-PART-OUT')).toHaveLength(1);
+    expect(kernel.effective('ACKLAB-PART-OUT')).toHaveLength(1);
     await kernel.advanceTo(until);
-    expect(kernel.chains.get('ACKLAB-PART-OUT')).toEqual([]);
+    expect(kernel.effective('ACKLAB-PART-OUT')).toEqual([]);
     expect((await core.status()).state.cuts).toEqual([]);
   });
 
@@ -124,7 +146,7 @@ describe('agent core', () => {
     const { core, kernel } = await agent();
     await core.change([{ op: 'cut', cut: { from: 'n1', to: 'n2', style: 'drop' }, side: 'from' }]);
     await core.configure('n1', { ...ADDR, n2: ['10.9.0.99'] });
-    expect(kernel.chains.get('ACKLAB-PART-OUT')).toEqual(['-d 10.9.0.99/32 -m comment --comment "acklab cut n1->n2 drop" -j DROP']);
+    expect(kernel.effective('ACKLAB-PART-OUT')).toEqual(['-d 10.9.0.99/32 -m comment --comment "acklab cut n1->n2 drop" -j DROP']);
   });
 
   it('teardown removes conditions, helpers, trees and the chains', async () => {

@@ -15,7 +15,11 @@ import {
   needsClass,
   netemArgs,
   renderRestore,
-  restoreBatch,
+  savedGenerations,
+  switchBatch,
+  tidyBatch,
+  effectiveSave,
+  parseIptablesSave,
   stageKey,
   stageSetup,
   tcStageClass,
@@ -98,24 +102,85 @@ describe('iptables rules', () => {
     expect(cutRules({ ...cut }, side, ['10.9.0.3'])).toEqual(expected);
   });
 
-  it('one batch declares (so flushes) every acklab chain and commits each table once; comments are quoted', () => {
-    const batch = restoreBatch(
+  it('a switch only adds: the generation\'s chains, filled, and a goto to each first in its hooked chain; comments are quoted', () => {
+    const batch = switchBatch(
       [['-A', 'ACKLAB-IMPAIR', '!', '-o', 'lo', '-m', 'comment', '--comment', 'acklab impair to=* loss=3%', '-j', 'RETURN']],
       [...cutRules({ from: 'n1', to: 'n2', style: 'drop' }, 'from', ['10.9.0.3']), ...cutRules({ from: 'n2', to: 'n1', style: 'drop' }, 'to', ['10.9.0.3'])],
+      7,
     );
     expect(batch.split('\n')).toEqual([
       '*mangle',
-      ':ACKLAB-IMPAIR - [0:0]',
-      '-A ACKLAB-IMPAIR ! -o lo -m comment --comment "acklab impair to=* loss=3%" -j RETURN',
+      ':ACKLAB-IMPAIR-7 - [0:0]',
+      '-A ACKLAB-IMPAIR-7 ! -o lo -m comment --comment "acklab impair to=* loss=3%" -j RETURN',
+      '-I ACKLAB-IMPAIR 1 -g ACKLAB-IMPAIR-7',
       'COMMIT',
       '*filter',
-      ':ACKLAB-PART-OUT - [0:0]',
-      ':ACKLAB-PART-IN - [0:0]',
-      '-A ACKLAB-PART-OUT -d 10.9.0.3/32 -m comment --comment "acklab cut n1->n2 drop" -j DROP',
-      '-A ACKLAB-PART-IN -s 10.9.0.3/32 -m comment --comment "acklab cut n2->n1 drop" -j DROP',
+      ':ACKLAB-PART-OUT-7 - [0:0]',
+      '-A ACKLAB-PART-OUT-7 -d 10.9.0.3/32 -m comment --comment "acklab cut n1->n2 drop" -j DROP',
+      ':ACKLAB-PART-IN-7 - [0:0]',
+      '-A ACKLAB-PART-IN-7 -s 10.9.0.3/32 -m comment --comment "acklab cut n2->n1 drop" -j DROP',
+      '-I ACKLAB-PART-OUT 1 -g ACKLAB-PART-OUT-7',
+      '-I ACKLAB-PART-IN 1 -g ACKLAB-PART-IN-7',
       'COMMIT',
       '',
     ]);
+    // nothing in it deletes (deleting is what waits for the kernel)
+    expect(batch).not.toMatch(/^(-D|-F|-X|:ACKLAB-(IMPAIR|PART-OUT|PART-IN) )/m);
+  });
+
+  it('a tidy leaves each hooked chain with the current goto and deletes the stale generations', () => {
+    expect(tidyBatch(9, [7, 8]).split('\n')).toEqual([
+      '*mangle',
+      ':ACKLAB-IMPAIR - [0:0]',
+      '-A ACKLAB-IMPAIR -g ACKLAB-IMPAIR-9',
+      ':ACKLAB-IMPAIR-7 - [0:0]',
+      '-X ACKLAB-IMPAIR-7',
+      ':ACKLAB-IMPAIR-8 - [0:0]',
+      '-X ACKLAB-IMPAIR-8',
+      'COMMIT',
+      '*filter',
+      ':ACKLAB-PART-OUT - [0:0]',
+      '-A ACKLAB-PART-OUT -g ACKLAB-PART-OUT-9',
+      ':ACKLAB-PART-IN - [0:0]',
+      '-A ACKLAB-PART-IN -g ACKLAB-PART-IN-9',
+      ':ACKLAB-PART-OUT-7 - [0:0]',
+      '-X ACKLAB-PART-OUT-7',
+      ':ACKLAB-PART-OUT-8 - [0:0]',
+      '-X ACKLAB-PART-OUT-8',
+      ':ACKLAB-PART-IN-7 - [0:0]',
+      '-X ACKLAB-PART-IN-7',
+      ':ACKLAB-PART-IN-8 - [0:0]',
+      '-X ACKLAB-PART-IN-8',
+      'COMMIT',
+      '',
+    ]);
+    // none current (a namespace an earlier agent left): the hooked chains empty, every generation gone
+    expect(tidyBatch(null, [3])).toContain(':ACKLAB-PART-OUT - [0:0]\n:ACKLAB-PART-IN - [0:0]\n:ACKLAB-PART-OUT-3 - [0:0]');
+    expect(tidyBatch(null, [3])).not.toContain('-g ');
+  });
+
+  it('read-back sees the rules of the generation the first goto names, as the hooked chain\'s own', () => {
+    const save = [
+      '*filter',
+      ':ACKLAB-PART-OUT - [0:0]',
+      ':ACKLAB-PART-OUT-4 - [0:0]',
+      ':ACKLAB-PART-OUT-5 - [0:0]',
+      '[9:900] -A OUTPUT -j ACKLAB-PART-OUT',
+      '[3:300] -A ACKLAB-PART-OUT -g ACKLAB-PART-OUT-5',
+      '[6:600] -A ACKLAB-PART-OUT -g ACKLAB-PART-OUT-4',
+      '[6:600] -A ACKLAB-PART-OUT-4 -d 10.9.0.9/32 -m comment --comment "acklab cut n1->n9 drop" -j DROP',
+      '[3:300] -A ACKLAB-PART-OUT-5 -d 10.9.0.3/32 -m comment --comment "acklab cut n1->n2 drop" -j DROP',
+      'COMMIT',
+    ].join('\n');
+    expect(effectiveSave(save)).toEqual([
+      '*filter',
+      ':ACKLAB-PART-OUT - [0:0]',
+      '[9:900] -A OUTPUT -j ACKLAB-PART-OUT',
+      '[3:300] -A ACKLAB-PART-OUT -d 10.9.0.3/32 -m comment --comment "acklab cut n1->n2 drop" -j DROP',
+      'COMMIT',
+    ]);
+    expect(parseIptablesSave(save, 'n1').cuts).toEqual([{ from: 'n1', to: 'n2', style: 'drop', side: 'from', packets: 3 }]);
+    expect(savedGenerations(save)).toEqual([4, 5]);
   });
 
   it('the chains are hooked first in their base chains, once', () => {
@@ -182,10 +247,10 @@ describe('node state', () => {
       { op: 'cut', cut: { from: 'n2', to: 'n1', style: 'drop' }, side: 'to' },
     ], 'n1');
     const stages = allocateStages([s], new Map(), 'netem');
-    const batch = renderRestore(s, stages, ADDR);
-    expect(batch).toContain('-A ACKLAB-IMPAIR ! -o lo -d 10.8.0.4/32 -m comment --comment "acklab impair to=n3 delay=50ms" -j CLASSIFY --set-class 1:10');
-    expect(batch).toContain('-A ACKLAB-PART-IN -s 10.9.0.3/32 -m comment --comment "acklab cut n2->n1 drop" -j DROP');
-    expect(() => renderRestore(s, new Map(), ADDR)).toThrow(/no stage for n3\|delay=50ms/);
+    const batch = renderRestore(s, stages, ADDR, 2);
+    expect(batch).toContain('-A ACKLAB-IMPAIR-2 ! -o lo -d 10.8.0.4/32 -m comment --comment "acklab impair to=n3 delay=50ms" -j CLASSIFY --set-class 1:10');
+    expect(batch).toContain('-A ACKLAB-PART-IN-2 -s 10.9.0.3/32 -m comment --comment "acklab cut n2->n1 drop" -j DROP');
+    expect(() => renderRestore(s, new Map(), ADDR, 2)).toThrow(/no stage for n3\|delay=50ms/);
   });
 
   it('a run seed gives every helper a replayable seed of its own', () => {

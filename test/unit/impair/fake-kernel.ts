@@ -12,6 +12,10 @@ export class FakeKernel implements AgentHost {
   nowMs = Date.now();
   /** netem missing: the userspace backend, as on this machine. */
   netem = false;
+  /** The sidecar may run SCHED_FIFO (CAP_SYS_NICE and a real-time budget). */
+  realtime = true;
+  /** The agent's scheduling as it set it: 'fifo 10', or 'default'. */
+  priority = 'default';
   readonly chains = new Map<string, string[]>();
   readonly hooks = new Set<string>();
   readonly classes = new Map<string, Set<string>>();
@@ -90,6 +94,13 @@ export class FakeKernel implements AgentHost {
     h.exit({ code: null, signal });
   }
 
+  async setPriority(priority: number | null): Promise<boolean> {
+    if (!this.realtime) return false;
+    this.priority = priority === null ? 'default' : `fifo ${priority}`;
+    this.log.push(`priority ${this.priority}`);
+    return true;
+  }
+
   arm(argv: readonly string[]): ArmedRestore {
     this.log.push(`arm ${argv.join(' ')}`);
     return { commit: async (batch) => this.restore(batch), abort: () => void this.log.push('abort restore') };
@@ -99,6 +110,7 @@ export class FakeKernel implements AgentHost {
     const cmd = argv.join(' ');
     if (argv[0] === 'iptables-restore') return this.restore(stdin ?? '');
     this.log.push(cmd);
+    if (argv[0] === 'chrt') return this.realtime ? ok() : { exitCode: 1, stdout: '', stderr: 'chrt: failed to set pid 0\'s policy: Operation not permitted' };
     if (argv[0] === 'ip') return ok('1: lo: <LOOPBACK,UP>\n2: eth0@if9: <BROADCAST,UP>\n');
     if (argv[0] === 'iptables-save') return ok(this.save());
     if (argv[0] === 'iptables' && argv[1] === '-V') return ok('iptables v1.8.9 (nf_tables)');
@@ -120,8 +132,19 @@ export class FakeKernel implements AgentHost {
       if (decl) this.chains.set(decl[1]!, []);
       const rule = /^-A (\S+) (.*)$/.exec(line);
       if (rule) this.chains.get(rule[1]!)!.push(rule[2]!);
+      const insert = /^-I (\S+) 1 (.*)$/.exec(line);
+      if (insert) this.chains.get(insert[1]!)!.unshift(insert[2]!);
+      const del = /^-X (\S+)$/.exec(line);
+      if (del) this.chains.delete(del[1]!);
     }
     return ok();
+  }
+
+  /** The rules in force for a hooked chain: those of the generation its first goto names (or its own). */
+  effective(chain: string): string[] | undefined {
+    const rules = this.chains.get(chain);
+    const goto = /^-g (\S+)$/.exec(rules?.[0] ?? '');
+    return goto ? this.chains.get(goto[1]!) : rules;
   }
 
   private iptables(args: readonly string[]): ExecLike {

@@ -104,6 +104,27 @@ describe('Lab.start', () => {
     expect(rt.events).toEqual([]);
   });
 
+  it("builds the topology's build contexts before anything is created, and runs the nodes on them", async () => {
+    const rt = new FakeRuntime({ absentUntilBuilt: /^acklab\/build-/ });
+    const t = parseTopology(`name: s\nnodes:\n  ts: { kind: twisted-peer-server }\n  tc: { kind: twisted-peer-client, args: { server: ts } }\n`);
+    await Lab.fromTopology(t).start({ runtime: rt, images });
+    const first = rt.events.findIndex((e) => !e.startsWith('build '));
+    expect(rt.events.slice(0, first)).toEqual([expect.stringMatching(/^build acklab\/build-twisted:[0-9a-f]{12}$/)]);
+    expect(rt.builds[0]!.buildArgs.ACKLAB_BASE).toBeDefined();
+    for (const c of rt.containersById.values()) expect(c.image).toBe(rt.builds[0]!.tag);
+  });
+
+  it('a failed build creates nothing and names the topology line', async () => {
+    const rt = new FakeRuntime({ absentUntilBuilt: /^acklab\/build-/, failBuild: () => 'The command returned a non-zero code: 100' });
+    const t = parseTopology(`name: s\nnodes:\n  m1: { kind: mcast-impl, build: lab/examples/mcast-python }\n  m2: { kind: mcast-impl, build: lab/examples/mcast-python }\n`, 'here.yaml');
+    await expect(Lab.fromTopology(t).start({ runtime: rt, images })).rejects.toThrow(
+      /^here\.yaml:3:34 \(nodes\.m1\.build\): image "mcast-python" \(build: .*lab\/examples\/mcast-python\): The command returned a non-zero code: 100$/,
+    );
+    expect(rt.containersById.size).toBe(0);
+    expect(rt.networksById.size).toBe(0);
+    expect(rt.events.filter((e) => !e.startsWith('build '))).toEqual([]);
+  });
+
   it('start steps see every node with its container id and addresses, and the links', async () => {
     const rt = new FakeRuntime();
     const t = parseTopology(`

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { comparisonTable, loadSweep, percentiles, sweepRunOf, type RunManifest, type RunMetrics } from '../../../src/results/index.js';
-import { acksOverTimeSpec, acksPerConditionSpec, deliveryLatencySpec, rttSpec } from '../../../src/report/charts.js';
-import { partitionBands, partitionSpans, reportData } from '../../../src/report/html-data.js';
+import { ackRatioSpec, acksOverTimeSpec, cdfSpec, deliveryLatencySpec, latencyOverTimeSpec, rttSpec, spansDecades, stepLabelRows, wrapName } from '../../../src/report/charts.js';
+import { reportData } from '../../../src/report/html-data.js';
 import { loadReportInput } from '../../../src/report/load.js';
 import { tableCells } from '../../../src/report/table.js';
 
@@ -12,6 +12,7 @@ import { tableCells } from '../../../src/report/table.js';
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/runs');
 const DOCKER = path.join(FIXTURES, 'docker-sweep');
 const LOOPBACK = path.join(FIXTURES, 'loopback-sweep');
+const RUNS = ['baseline-r1', 'delay-50ms-r1', 'delay-200ms-jitter-50ms-r1', 'loss-10pct-r1', 'partition-mid-run-r1', 'partition-no-heal-r1'];
 const metricsJson = (run: string): RunMetrics => JSON.parse(readFileSync(path.join(DOCKER, run, 'metrics.json'), 'utf8')) as RunMetrics;
 
 /** The inline values of a chart's named dataset (layered or not). */
@@ -29,7 +30,6 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('report data from a real Docker sweep', async () => {
   const data = await loadReportData(DOCKER);
-  const runs = ['baseline-r1', 'delay-50ms-r1', 'partition-mid-run-r1'];
 
   it('has the table of the terminal report, cell for cell', async () => {
     expect(data.kind).toBe('sweep');
@@ -40,9 +40,17 @@ describe('report data from a real Docker sweep', async () => {
     const head = data.tableCells.head;
     expect(row[head.indexOf('acks')]).toBe(String(metricsJson('delay-50ms-r1').peer!.acksReceived));
     expect(row[head.indexOf('rtt p50 (ms)')]).toBe(metricsJson('delay-50ms-r1').peer!.ackRttMs.p50!.toFixed(1));
+    expect(row[head.indexOf('mc ack ratio (%)')]).toBe('100.0');
   });
 
-  it.each(runs)('%s: acks over time end at the acks of metrics.json, RTTs and latencies give its percentiles', (name) => {
+  it('has the verdict acklab run exits with, per run and per check', () => {
+    const summary = JSON.parse(readFileSync(path.join(DOCKER, 'summary.json'), 'utf8'));
+    expect(data.verdict).toMatchObject({ verdict: summary.verdict, exitCode: 0, interrupted: false, checks: ['run', 'conditions', 'programs', 'total-order', 'accounted', 'mcast-delivery', 'acks'] });
+    expect(data.verdict.runs.map((r) => [r.label, r.verdict])).toEqual(summary.runs.map((r: { dir: string; verdict: { verdict: string } }) => [r.dir, r.verdict.verdict]));
+    expect(data.verdict.runs.find((r) => r.label === 'partition-no-heal-r1')!.checks.find((c) => c.name === 'acks')!.reason).toMatch(/accounted for by "at 6s partition/);
+  });
+
+  it.each(RUNS)('%s: acks over time end at the acks of metrics.json, RTTs and latencies give its percentiles', (name) => {
     const run = data.runs.find((r) => r.label === name)!;
     const m = metricsJson(name);
     expect(run.usable).toBe(true);
@@ -53,10 +61,15 @@ describe('report data from a real Docker sweep', async () => {
     expect(run.rtts).toHaveLength(m.peer!.acksReceived);
     expect(percentiles(run.rtts)).toEqual(m.peer!.ackRttMs);
     expect(percentiles(run.deliveryLatencies.map((d) => d.latencyMs))).toEqual(m.mcast!.deliveryLatencyMs);
-    for (const node of m.mcast!.nodes) {
-      expect(percentiles(run.deliveryLatencies.filter((d) => d.node === node.node).map((d) => d.latencyMs))).toEqual(node.deliveryLatencyMs);
-    }
-    expect(run.spaceTime!.counts).toMatchObject({ deliveries: m.mcast!.delivered, acks: m.mcast!.acksReceived });
+    // the programs stamp sends before writing and receives as read: on one host nothing is negative
+    expect(run.deliveryLatencies.filter((d) => d.latencyMs < 0)).toEqual([]);
+    for (const d of run.diagrams) expect(d.counts.receivedBeforeSent).toBe(0);
+    // the latency-over-time chart: one point per acked update and per delivery, one cross per missing one
+    expect(run.latency.points).toHaveLength(m.peer!.acksReceived + m.mcast!.delivered);
+    expect(run.latency.missing.filter((x) => x.series === 'never acked')).toHaveLength(m.peer!.updatesSent - m.peer!.acksReceived);
+    expect(run.latency.missing.filter((x) => x.series === 'never delivered')).toHaveLength(m.mcast!.sent * m.mcast!.nodes.length - m.mcast!.delivered);
+    expect(run.diagrams.map((d) => d.kind)).toEqual(['mcast', 'peer']);
+    expect(run.diagrams[0]!.counts).toMatchObject({ deliveries: m.mcast!.delivered, acks: m.mcast!.acksReceived });
     expect(run.logs.map((l) => l.node)).toEqual(['server', 'client', 'p1', 'p2', 'p3']);
     expect(run.logs[2]!.links.map((l) => l.href)).toEqual([
       `${name}/nodes/p1/stdout.log`,
@@ -67,65 +80,81 @@ describe('report data from a real Docker sweep', async () => {
     expect(run.logs.every((l) => l.links.every((k) => k.exists))).toBe(true);
   });
 
-  it('the acks chart draws the spread of the table and one dot per run, from metrics.json', () => {
-    const chart = acksPerConditionSpec(data, 'peer')!;
-    expect(values(chart.spec, 'runs')).toEqual(runs.map((r) => ({ condition: metricsJson(r).condition, run: r, acks: metricsJson(r).peer!.acksReceived })));
-    expect(values(chart.spec, 'spread')).toEqual(
-      data.table.rows.map((row) => ({ condition: row.condition, ...row.cells['peer.acksReceived'] })),
-    );
-    const mcast = acksPerConditionSpec(data, 'mcast')!;
-    expect(values(mcast.spec, 'runs').map((v) => v.acks)).toEqual(runs.map((r) => metricsJson(r).mcast!.acksReceived));
+  it('the ack charts show the ratio (acked / sent) of the table, with the counts in the hover text', () => {
+    const chart = ackRatioSpec(data, 'peer')!;
+    const runs = values(chart.spec, 'runs');
+    expect(runs.map((v) => v.run)).toEqual(RUNS);
+    for (const v of runs) {
+      const m = metricsJson(v.run as string).peer!;
+      expect(v.ratio).toBeCloseTo(m.ackRatio! * 100, 5);
+      expect(v.tip).toContain(`${m.acksReceived} of ${m.updatesSent} updates acked`);
+    }
+    expect(values(chart.spec, 'spread').map((v) => v.median)).toEqual(data.table.rows.map((row) => row.cells['peer.ackRatio']!.median));
+    const mcast = values(ackRatioSpec(data, 'mcast')!.spec, 'runs');
+    const noHeal = metricsJson('partition-no-heal-r1').mcast!;
+    expect(mcast.find((v) => v.run === 'partition-no-heal-r1')!.tip).toContain(`${noHeal.acksReceived} of ${noHeal.acksExpected} ACKs received`);
   });
 
-  it('the RTT and delivery-latency charts hold every ack and delivery of the runs', () => {
-    const rtt = values(rttSpec(data)!.spec, 'rtts');
-    for (const r of runs) expect(rtt.filter((v) => v.run === r)).toHaveLength(metricsJson(r).peer!.acksReceived);
-    const lat = values(deliveryLatencySpec(data)!.spec, 'latencies');
-    for (const r of runs) expect(lat.filter((v) => v.run === r)).toHaveLength(metricsJson(r).mcast!.delivered);
+  it('condition names are wrapped at their dashes, never cut', () => {
+    expect(wrapName('delay-200ms-jitter-50ms')).toEqual(['delay-200ms-', 'jitter-50ms']);
+    expect(wrapName('baseline')).toEqual(['baseline']);
+    const axis = (ackRatioSpec(data, 'peer')!.spec as unknown as { layer: { encoding: { x: { axis: Record<string, unknown> } } }[] }).layer[0]!.encoding.x.axis;
+    expect(axis).toMatchObject({ labelAngle: 0, labelLimit: 0 });
+    expect(axis.labelExpr).toContain('["delay-200ms-","jitter-50ms"]');
   });
 
-  it('marks the partition and the heal as played, and shades the partition in between', () => {
+  it('latency charts share one y axis, log (symlog, so 0 ms fits) when the data spans decades, linear on request', () => {
+    const all = data.runs.flatMap((r) => r.deliveryLatencies.map((d) => d.latencyMs));
+    expect(spansDecades(all)).toBe(true);
+    const log = deliveryLatencySpec(data, 'log')!.spec as { resolve: unknown; spec: { encoding: { y: { scale: { type: string } } } } };
+    expect(log.resolve).toEqual({ scale: { y: 'shared' } });
+    expect(log.spec.encoding.y.scale.type).toBe('symlog');
+    expect((deliveryLatencySpec(data, 'linear')!.spec as typeof log).spec.encoding.y.scale.type).toBe('linear');
+    const rtt = values(rttSpec(data, 'log')!.spec, 'rtts');
+    for (const r of RUNS) expect(rtt.filter((v) => v.run === r)).toHaveLength(metricsJson(r).peer!.acksReceived);
+  });
+
+  it('a CDF per condition: every ack round trip of the condition, ending at 1', () => {
+    const cdf = values(cdfSpec(data, 'ack-rtt', 'log')!.spec, 'cdf');
+    for (const row of data.table.rows) {
+      const mine = cdf.filter((v) => v.condition === row.condition);
+      expect(mine.at(-1)!.fraction).toBe(1);
+      expect(mine[0]!.n).toBe(Number(data.tableCells.rows.find((r) => r[0] === row.condition)![data.tableCells.head.indexOf('acks')]));
+    }
+    expect(cdfSpec(data, 'delivery-latency', 'linear')).not.toBeNull();
+  });
+
+  it('latency over time: the faults shaded and marked, the never-acked updates along the top', () => {
+    const run = data.runs.find((r) => r.label === 'partition-no-heal-r1')!;
+    const spec = latencyOverTimeSpec(run, 'log')!.spec;
+    expect(values(spec, 'faults')).toEqual([expect.objectContaining({ from: 9.534, to: 22, cls: 'partition', text: 'at 6s partition server,p1 | client,p2,p3' })]);
+    expect(values(spec, 'fault-changes')).toEqual([expect.objectContaining({ from: 6, to: 9.534 })]);
+    const missing = values(spec, 'missing');
+    expect(missing.length).toBe(run.latency.missing.length);
+    expect(missing.every((m) => (m.t as number) >= 5)).toBe(true);
+  });
+
+  it('acks over time: the partition as played, drawn inside the plot', () => {
     const run = data.runs.find((r) => r.label === 'partition-mid-run-r1')!;
-    expect(run.marks).toEqual([
-      { atMs: 5000, plannedMs: 5000, text: 'at 5s partition server,p1 | client,p2,p3', kind: 'partition', applied: true },
-      { atMs: 11001, plannedMs: 11000, text: 'at 11s heal', kind: 'heal', applied: true },
+    expect(run.marks.map((m) => [m.plannedMs, m.atMs, m.cls])).toEqual([
+      [5000, 10597, 'partition'],
+      [10000, 16198, 'heal'],
     ]);
-    expect(run.partitions).toEqual([{ text: 'at 5s partition server,p1 | client,p2,p3', plannedMs: 5000, inForceMs: 5000, healPlannedMs: 11000, healedMs: 11001 }]);
-    const spec = acksOverTimeSpec(run)!.spec;
-    expect(values(spec, 'partitions')).toEqual([{ from: 5, to: 11, text: 'at 5s partition server,p1 | client,p2,p3', changing: false }]);
-    expect(values(spec, 'partition-changes')).toEqual([{ from: 11, to: 11.001, text: 'at 5s partition server,p1 | client,p2,p3 (being healed)', changing: true }]);
-    expect(values(spec, 'marks').map((m) => m.t)).toEqual([5, 11.001]);
-    expect(run.conditions).toHaveLength(2);
-  });
-});
-
-describe('partition spans', () => {
-  it('shade the time the rules were being changed apart from the time they were in force', () => {
-    expect(partitionBands({ text: 'p', plannedMs: 5000, inForceMs: 9764, healPlannedMs: 11000, healedMs: 15465 })).toEqual([
-      { fromMs: 5000, toMs: 9764, text: 'p (being applied)', changing: true },
-      { fromMs: 9764, toMs: 11000, text: 'p', changing: false },
-      { fromMs: 11000, toMs: 15465, text: 'p (being healed)', changing: true },
+    const spec = acksOverTimeSpec(run)!.spec as { layer: { mark: { clip?: boolean; type: string }; encoding: { x?: { scale?: { domain?: number[] } } } }[] };
+    expect(values(spec, 'faults')).toEqual([expect.objectContaining({ from: 10.597, to: 10.597 })]);
+    expect(values(spec, 'fault-changes').map((b) => [b.from, b.to])).toEqual([
+      [5, 10.597],
+      [10.597, 16.198],
     ]);
-    // in force only after the heal was due: no negative band
-    expect(partitionBands({ text: 'p', plannedMs: 5000, inForceMs: 12000, healPlannedMs: 11000, healedMs: 13000 })).toEqual([
-      { fromMs: 5000, toMs: 12000, text: 'p (being applied)', changing: true },
-      { fromMs: 12000, toMs: 12000, text: 'p', changing: false },
-      { fromMs: 12000, toMs: 13000, text: 'p (being healed)', changing: true },
-    ]);
-    expect(partitionBands({ text: 'p', plannedMs: 1, inForceMs: 1, healPlannedMs: null, healedMs: null })).toEqual([{ fromMs: 1, toMs: null, text: 'p', changing: false }]);
+    // the lines are clipped to a fixed domain: nothing runs out of the plot
+    const line = spec.layer.find((l) => l.mark.type === 'line')!;
+    expect(line.mark.clip).toBe(true);
+    expect(line.encoding.x!.scale!.domain).toEqual([0, 22]);
   });
 
-  const step = (atMs: number, text: string, action: unknown, ok = true) =>
-    ({ atMs, appliedAtMs: atMs + 1, text, step: { atMs, text, action }, ok }) as RunManifest['timeline'][number];
-  const manifest = (timeline: RunManifest['timeline']) => ({ timeline }) as RunManifest;
-
-  it('ends at a heal of a node in the partition, stays open without one, ignores failed steps', () => {
-    const part = { kind: 'partition', partition: { kind: 'groups', groups: [['n1'], ['n2', 'n3']] } };
-    expect(partitionSpans(manifest([step(1000, 'p', part), step(2000, 'heal n9', { kind: 'heal', node: 'n9' }), step(3000, 'heal n2', { kind: 'heal', node: 'n2' })]))).toEqual([
-      { text: 'p', plannedMs: 1000, inForceMs: 1001, healPlannedMs: 3000, healedMs: 3001 },
-    ]);
-    expect(partitionSpans(manifest([step(1000, 'p', part)]))).toEqual([{ text: 'p', plannedMs: 1000, inForceMs: 1001, healPlannedMs: null, healedMs: null }]);
-    expect(partitionSpans(manifest([step(1000, 'p', part, false), step(2000, 'heal', { kind: 'heal' })]))).toEqual([]);
+  it('step labels over a time chart take rows so they never overlap, and are dropped when no row is free', () => {
+    expect(stepLabelRows([{ x: 1, text: 'partition a | b' }, { x: 1.2, text: 'heal' }, { x: 9, text: 'heal' }], 500, 10)).toEqual([0, 1, 0]);
+    expect(stepLabelRows([{ x: 1, text: 'aaaaaaaaaaaaaaaaaaaa' }, { x: 1, text: 'b' }], 500, 10, 1)).toEqual([0, null]);
   });
 });
 
@@ -136,11 +165,13 @@ describe('robust to missing pieces', () => {
     expect(crash.usable).toBe(false);
     expect(crash.missing.join('\n')).toMatch(/client crashed \(no summary\); see nodes\/client\/stderr\.log/);
     expect(crash.missing.join('\n')).toMatch(/left out of the comparison table/);
-    expect(values(acksPerConditionSpec(data, 'peer')!.spec, 'runs').map((v) => v.run)).toEqual(['baseline-r1', 'baseline-r2']);
+    expect(values(ackRatioSpec(data, 'peer')!.spec, 'runs').map((v) => v.run)).toEqual(['baseline-r1', 'baseline-r2']);
     expect(data.problems.join('\n')).toMatch(/no summary\.json in this folder .*computed from its 3 run folder\(s\)/);
+    expect(data.verdict.runs.find((r) => r.label === 'crash-r1')!.verdict).toBe('fail');
+    expect(data.verdict.exitCode).toBe(1);
   });
 
-  it('a run without mcast part gets no diagram and a sentence saying so', async () => {
+  it('a run without mcast part gets no mcast diagram and a sentence saying so', async () => {
     const dir = path.join(tmp, 'peer-only');
     cpSync(path.join(DOCKER, 'baseline-r1'), dir, { recursive: true });
     const m = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as RunManifest;
@@ -149,10 +180,10 @@ describe('robust to missing pieces', () => {
     const data = await loadReportData(dir);
     expect(data.kind).toBe('run');
     const run = data.runs[0]!;
-    expect(run.spaceTime).toBeNull();
-    expect(run.missing).toContain('no mcast part in this run: no space-time diagram, no delivery latency');
-    expect(deliveryLatencySpec(data)).toBeNull();
-    expect(acksPerConditionSpec(data, 'peer')).not.toBeNull();
+    expect(run.diagrams.map((d) => d.kind)).toEqual(['peer']);
+    expect(run.missing).toContain('no mcast part in this run: no mcast space-time diagram, no delivery latency');
+    expect(deliveryLatencySpec(data, 'log')).toBeNull();
+    expect(ackRatioSpec(data, 'peer')).not.toBeNull();
   });
 
   it('a run that failed before its workload started still loads, with what is missing', async () => {
@@ -162,8 +193,10 @@ describe('robust to missing pieces', () => {
     Object.assign(m, { status: 'failed', error: 'lab did not start: image missing', t0: null, nodes: [], timeline: [] });
     writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(m));
     rmSync(path.join(dir, 'conditions.json'));
-    const run = (await loadReportData(dir)).runs[0]!;
+    const data = await loadReportData(dir);
+    const run = data.runs[0]!;
     expect(run.usable).toBe(false);
+    expect(data.verdict).toMatchObject({ verdict: 'invalid', exitCode: 1 });
     expect(run.missing).toEqual(
       expect.arrayContaining([
         'the run failed: lab did not start: image missing',

@@ -5,6 +5,9 @@ import {
   buildSummary,
   comparisonTable,
   computeRunMetrics,
+  conditionCdfs,
+  ecdf,
+  loadRun,
   loadSweep,
   orderCheck,
   parseEvents,
@@ -53,6 +56,52 @@ describe('metrics from a run folder', () => {
     expect(client).toMatchObject({ status: 'crashed', exitCode: 137, updatesSent: countEvents('crash-r1', 'client', 'update_sent') });
     expect(client.updatesSent).toBeGreaterThan(0);
     expect(m.problems).toContain('client crashed (no summary); see nodes/client/stderr.log');
+  });
+});
+
+describe('series for the charts', () => {
+  it('each acked update with its send time; each update never acked', async () => {
+    const run = await loadRun(path.join(SWEEP, 'baseline-r1'));
+    const sent = lines('baseline-r1', 'client').map((l) => JSON.parse(l)).filter((e) => e.event === 'update_sent');
+    expect(run.series.rtts).toHaveLength(15);
+    for (const r of run.series.rtts) {
+      expect(r.sentTs).toBe(sent.find((e) => e.conn === r.conn && e.seq === r.seq).ts);
+      expect(r.ts).toBeGreaterThanOrEqual(r.sentTs);
+    }
+    expect(run.series.unacked).toEqual([]);
+    const crash = await loadRun(path.join(SWEEP, 'crash-r1'));
+    const m = crash.metrics.peer!.clients[0]!;
+    expect(crash.series.unacked).toHaveLength(m.updatesSent - crash.series.rtts.length);
+  });
+
+  it('each mcast delivery with its send time; each message a member never delivered', async () => {
+    const run = await loadRun(path.join(SWEEP, 'baseline-r1'));
+    expect(run.series.deliveries).toHaveLength(45);
+    for (const d of run.series.deliveries) expect(d.latencyMs).toBe(d.ts - d.sentTs);
+    expect(run.series.undelivered).toEqual([]);
+    expect(run.metrics.mcast).toMatchObject({ acksExpected: 15 * 2 * 2, ackRatio: 1 });
+  });
+
+  it('empirical CDFs: one step per distinct value, thinned for long inputs, always ending at 1', () => {
+    expect(ecdf([3, 1, 2, 2])).toEqual([
+      { value: 1, fraction: 0.25 },
+      { value: 2, fraction: 0.75 },
+      { value: 3, fraction: 1 },
+    ]);
+    const long = ecdf(Array.from({ length: 5000 }, (_, i) => i), 100);
+    expect(long).toHaveLength(100);
+    expect(long.at(-1)).toEqual({ value: 4999, fraction: 1 });
+    expect(long[0]).toEqual({ value: 0, fraction: 0.0002 });
+  });
+
+  it('latency CDFs per condition pool the usable runs of the condition', async () => {
+    const sweep = await loadSweep(SWEEP);
+    const cdfs = conditionCdfs(sweep.runs.map((r) => ({ run: sweepRunOf(r, sweep.dir), series: r.series })));
+    // the crashed run is left out, as in the table
+    expect(cdfs.map((c) => [c.condition, c.metric, c.runs, c.n])).toEqual([
+      ['baseline', 'ack-rtt', 2, 30],
+      ['baseline', 'delivery-latency', 2, 90],
+    ]);
   });
 });
 
@@ -122,6 +171,9 @@ describe('comparison table and report', () => {
     expect(md).toContain('| condition | runs | updates | acks | ack ratio (%) |');
     expect(md).toMatch(/\| baseline \| 2 \| 15 \| 15 \| 100\.0 \|/);
     expect(md).toContain('[crash-r1](crash-r1/manifest.json)');
+    // the verdict acklab run exits with, and per run what did not pass
+    expect(md).toContain('**Verdict: FAIL** — `acklab run` exits 1.');
+    expect(md).toMatch(/\| \[crash-r1\]\(crash-r1\/manifest\.json\) \| ok, crashed \| fail; programs fail: client crashed/);
 
     const csv = summaryCsv(runs).split('\n');
     expect(csv[0]).toMatch(/^run,condition,repetition,status,verdict,crashed,peer_updates_sent,peer_acks_received/);

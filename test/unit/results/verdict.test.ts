@@ -49,7 +49,7 @@ describe('run verdicts', () => {
   });
 
   it('fails a broken total order naming the first divergence', () => {
-    const mcast = { nodes: [], sent: 3, delivered: 9, undelivered: 0, acksReceived: 18, deliveryLatencyMs: { p50: 1, p95: 1, p99: 1, max: 1 }, order: { ok: false as const, firstDivergence: 'first divergence at position 2: …', problems: [] } };
+    const mcast = { nodes: [], sent: 3, delivered: 9, undelivered: 0, acksReceived: 18, acksExpected: 18, peersLost: 0, ackRatio: 1, deliveryLatencyMs: { p50: 1, p95: 1, p99: 1, max: 1 }, order: { ok: false as const, firstDivergence: 'first divergence at position 2: …', problems: [] } };
     const v = runVerdict(manifest(), metrics({ mcast }));
     expect(v.verdict).toBe('fail');
     expect(check(v, 'total-order')).toMatchObject({ verdict: 'fail', reason: 'first divergence at position 2: …' });
