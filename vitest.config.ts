@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` is pure and fast; `integration` starts real processes and containers,
-// so it runs its files one at a time and gives each test an explicit, generous timeout.
+// Three projects: `unit` is pure and fast; `integration` starts real processes and containers,
+// so it runs its files one at a time and gives each test an explicit, generous timeout; `kernel`
+// boots a real kernel under qemu (test/kernel/) and runs AFTER the others (groupOrder), alone:
+// under emulation its clocks are the host's, so it must not share the CPU with them.
 export default defineConfig({
   test: {
     projects: [
@@ -20,6 +22,16 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 300_000,
           fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'kernel',
+          include: ['test/kernel/**/*.test.ts'],
+          // The VM run itself is bounded to 3 minutes; the first run may also install qemu and fetch the kernel.
+          testTimeout: 30_000,
+          hookTimeout: 600_000,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

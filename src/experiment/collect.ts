@@ -36,6 +36,8 @@ export interface NodeToCollect {
   command: string[];
   env?: Record<string, string>;
   outputs: NodeOutputs;
+  /** The timeline started it again (start/restart): the earlier starts' outputs are collected too. */
+  startedAgain?: boolean;
 }
 
 /**
@@ -76,7 +78,17 @@ export async function collectNode(containers: ContainerClient, runDir: string, n
     if (events !== undefined) await writeFile(path.join(runDir, record.files.events), events);
     else if (node.outputs.events !== null) problems.push(`${node.name}: no events file (${node.outputs.events}); the program did not start?`);
   });
-  await attempt('earlier starts', async () => {
+  for (const [name, containerPath] of Object.entries(node.outputs.files)) {
+    await attempt(name, async () => {
+      const content = await containers.copyFileOut(node.containerId, containerPath);
+      if (content === undefined) return;
+      const file = rel(RUN_FILES.filesDir, name);
+      await mkdir(path.dirname(path.join(runDir, file)), { recursive: true });
+      await writeFile(path.join(runDir, file), content);
+      record.files.extra.push(file);
+    });
+  }
+  if (node.startedAgain) await attempt('earlier starts', async () => {
     // a node the timeline started again: what each earlier start wrote, kept aside by its wrapper
     const outputs = [...(node.outputs.events === null ? [] : [node.outputs.events]), ...Object.values(node.outputs.files)];
     for (let n = 1; n <= MAX_EARLIER; n++) {
@@ -94,15 +106,5 @@ export async function collectNode(containers: ContainerClient, runDir: string, n
       record.starts = n + 1;
     }
   });
-  for (const [name, containerPath] of Object.entries(node.outputs.files)) {
-    await attempt(name, async () => {
-      const content = await containers.copyFileOut(node.containerId, containerPath);
-      if (content === undefined) return;
-      const file = rel(RUN_FILES.filesDir, name);
-      await mkdir(path.dirname(path.join(runDir, file)), { recursive: true });
-      await writeFile(path.join(runDir, file), content);
-      record.files.extra.push(file);
-    });
-  }
   return record;
 }

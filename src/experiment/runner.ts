@@ -449,6 +449,9 @@ async function collectPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): P
     const servers = lab.nodes.filter((n) => n.spec.role === 'server');
     await stopContainers(containers, lab.nodes.filter((n) => !servers.includes(n)).map((n) => n.containerId), STOP_GRACE_MS);
     await stopContainers(containers, servers.map((n) => n.containerId), STOP_GRACE_MS);
+    const startedAgain = new Set(
+      r.manifest.timeline.flatMap((t) => (t.ok && t.step.action.kind === 'process' && (t.step.action.verb === 'start' || t.step.action.verb === 'restart') ? [t.step.action.node] : [])),
+    );
     for (const node of lab.nodes) {
       r.manifest.nodes.push(
         await collectNode(
@@ -462,6 +465,7 @@ async function collectPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): P
             command: node.spec.command,
             env: node.spec.env,
             outputs: r.outputs.get(node.name)!,
+            startedAgain: startedAgain.has(node.name),
           },
           r.problems,
         ),

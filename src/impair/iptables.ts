@@ -162,13 +162,11 @@ export function cutRules(cut: Cut, side: 'from' | 'to', peerAddresses: readonly 
 /**
  * The switch to generation `gen`: its chains declared and filled with the rules (given as `-A
  * <hooked chain> …`), and a goto to each inserted first in its hooked chain. Only adds; one COMMIT
- * per table.
+ * per table. `prepared`: the generation's chains are already there (`generationBatch`, run ahead of
+ * a timeline step), so the switch is the gotos alone.
  */
-export function switchBatch(impair: readonly string[][], cuts: readonly string[][], gen: number): string {
-  const into = (rules: readonly string[][], base: string) => [
-    `:${genChain(base, gen)} - [0:0]`,
-    ...rules.filter((r) => r[1] === base).map((r) => line([r[0]!, genChain(base, gen), ...r.slice(2)])),
-  ];
+export function switchBatch(impair: readonly string[][], cuts: readonly string[][], gen: number, { prepared = false } = {}): string {
+  const into = (rules: readonly string[][], base: string) => (prepared ? [] : generationLines(rules, base, gen));
   const hook = (base: string) => `-I ${base} 1 -g ${genChain(base, gen)}`;
   return [
     '*mangle',
@@ -183,6 +181,24 @@ export function switchBatch(impair: readonly string[][], cuts: readonly string[]
     'COMMIT',
     '',
   ].join('\n');
+}
+
+/** Generation `gen`'s chains, declared and filled, reached by nothing yet: what a step prepares ahead of its time. */
+export function generationBatch(impair: readonly string[][], cuts: readonly string[][], gen: number): string {
+  return [
+    '*mangle',
+    ...generationLines(impair, IMPAIR_CHAIN, gen),
+    'COMMIT',
+    '*filter',
+    ...generationLines(cuts, PART_OUT_CHAIN, gen),
+    ...generationLines(cuts, PART_IN_CHAIN, gen),
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+function generationLines(rules: readonly string[][], base: string, gen: number): string[] {
+  return [`:${genChain(base, gen)} - [0:0]`, ...rules.filter((r) => r[1] === base).map((r) => line([r[0]!, genChain(base, gen), ...r.slice(2)]))];
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 import { ALL_PEERS, describeImpairment, needsPacketStage, type Cut, type CutStyle, type Impairment } from '../conditions/index.js';
 import { helperStart } from './helper.js';
-import { cutRules, impairRules, switchBatch, type RuleDestination } from './iptables.js';
+import { cutRules, generationBatch, impairRules, switchBatch, type RuleDestination } from './iptables.js';
 import type { Backend } from './model.js';
 import { encodeImpairComment } from './spec-comment.js';
 import { FIRST_CLASS_MINOR, LAST_CLASS_MINOR, needsClass, tcStageClass, tcStageClassDelete } from './tc.js';
@@ -161,7 +161,8 @@ export function allocateStages(states: readonly NodeState[], existing: ReadonlyM
 export type Addressing = Readonly<Record<string, readonly string[]>>;
 
 /** The iptables-restore batch that puts `state` in force, with `stages` providing its classes and queues. */
-export function renderRestore(state: NodeState, stages: ReadonlyMap<string, Stage>, addressing: Addressing, generation: number): string {
+/** A state's rules: the ACKLAB-IMPAIR rules and the cut rules, as `-A <hooked chain> …` argument lists. */
+function stateRules(state: NodeState, stages: ReadonlyMap<string, Stage>, addressing: Addressing): { impair: string[][]; cuts: string[][] } {
   const destinations: RuleDestination[] = state.impairments.map((e) => {
     const stage = stages.get(stageKey(e.to, e.impairment));
     if (!stage) throw new Error(`no stage for ${stageKey(e.to, e.impairment)}`);
@@ -171,7 +172,19 @@ export function renderRestore(state: NodeState, stages: ReadonlyMap<string, Stag
     return d;
   });
   const cuts = state.cuts.flatMap((c) => cutRules({ from: c.from, to: c.to, style: c.style }, c.side, addressing[c.side === 'from' ? c.to : c.from] ?? []));
-  return switchBatch(impairRules(destinations), cuts, generation);
+  return { impair: impairRules(destinations), cuts };
+}
+
+/** The switch to `state` as generation `generation`; `prepared` when `renderGeneration` already made its chains. */
+export function renderRestore(state: NodeState, stages: ReadonlyMap<string, Stage>, addressing: Addressing, generation: number, prepared = false): string {
+  const { impair, cuts } = stateRules(state, stages, addressing);
+  return switchBatch(impair, cuts, generation, { prepared });
+}
+
+/** `state`'s generation of chains, made ahead and reached by nothing until its switch. */
+export function renderGeneration(state: NodeState, stages: ReadonlyMap<string, Stage>, addressing: Addressing, generation: number): string {
+  const { impair, cuts } = stateRules(state, stages, addressing);
+  return generationBatch(impair, cuts, generation);
 }
 
 /**

@@ -67,21 +67,42 @@ export async function readManifest(runDir: string): Promise<RunManifest> {
   return manifest;
 }
 
+/** Nodes whose last process fault in the played timeline ended them (kill, stop). */
+function endedByTimeline(manifest: RunManifest): Set<string> {
+  const last = new Map<string, string>();
+  for (const t of manifest.timeline ?? []) {
+    const a = t.step.action;
+    if (t.ok && a.kind === 'process') last.set(a.node, a.verb);
+  }
+  return new Set([...last].filter(([, verb]) => verb === 'kill' || verb === 'stop').map(([node]) => node));
+}
+
 /** The collected output of every node of a run, as the metrics need it. */
 export async function readCollectedNodes(runDir: string, manifest: RunManifest): Promise<{ nodes: CollectedNode[]; problems: string[] }> {
   const problems: string[] = [];
   const nodes: CollectedNode[] = [];
+  const ended = endedByTimeline(manifest);
   for (const record of manifest.nodes) {
     const eventsText = (await readIfExists(path.join(runDir, record.files.events))) ?? '';
     const { events, badLines } = parseEvents(eventsText);
     if (badLines > 0) problems.push(`${record.files.events}: ${badLines} line(s) are not events`);
     const node: CollectedNode = { name: record.name, command: record.command, exitCode: record.exitCode, events, kind: record.kind, addresses: record.addresses };
+    if (ended.has(record.name)) node.endedByTimeline = true;
+    // a node the timeline started again: its earlier starts' events, oldest first
+    const earlier = record.files.extra
+      .map((f) => ({ f, m: /(?:^|[\\/])earlier[\\/](\d+)[\\/][^\\/]*events[^\\/]*\.ndjson$/.exec(f) }))
+      .filter((x) => x.m)
+      .sort((a, b) => Number(a.m![1]) - Number(b.m![1]));
+    if (earlier.length > 0) {
+      node.earlierEvents = [];
+      for (const { f } of earlier) node.earlierEvents.push(...parseEvents((await readIfExists(path.join(runDir, f))) ?? '').events);
+    }
     if (record.env) node.env = record.env;
     const program = nodeProgram(record);
     // the seed's programs write no events: what they did is in their stdout (src/results/seed.ts)
     if (program === 'twisted-client' || program === 'twisted-server') node.stdout = (await readIfExists(path.join(runDir, record.files.stdout))) ?? '';
     if (isMcastMember(program)) {
-      const file = record.files.extra.find((f) => /delivered/.test(path.basename(f)));
+      const file = record.files.extra.find((f) => /delivered/.test(path.basename(f)) && !f.split(/[\\/]/).includes(RUN_FILES.earlierDir));
       const text = file ? await readIfExists(path.join(runDir, file)) : undefined;
       if (text !== undefined) {
         try {

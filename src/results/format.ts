@@ -121,7 +121,8 @@ export interface ConditionLoss {
  * (killed, exception) — its logs say why; `running`: still up when the run was collected (servers
  * are stopped by acklab at the end, so only a node that ignored the stop is left so).
  */
-export type NodeStatus = 'completed' | 'incomplete' | 'crashed' | 'running';
+/** `killed`: ended by the run's own process fault (kill, stop) before it could write a summary. */
+export type NodeStatus = 'completed' | 'incomplete' | 'crashed' | 'killed' | 'running';
 
 export interface NodeRecord {
   name: string;

@@ -48,6 +48,10 @@ export interface CollectedNode {
   stdout?: string;
   /** IPv4 address per network. */
   addresses?: Record<string, string>;
+  /** The events of the program's earlier starts (a timeline that started the node again), oldest first. */
+  earlierEvents?: TimedEvent[];
+  /** The timeline's last process fault on the node ended it (kill or stop): no summary is no crash. */
+  endedByTimeline?: boolean;
 }
 
 export interface ParsedEvents {
@@ -107,7 +111,8 @@ function summaryOf(events: TimedEvent[]): Record<string, unknown> | undefined {
 
 function statusOf(node: CollectedNode, summary: Record<string, unknown> | undefined, complete: boolean): NodeStatus {
   if (summary) return complete && node.exitCode === 0 ? 'completed' : 'incomplete';
-  return node.exitCode === null ? 'running' : 'crashed';
+  if (node.exitCode === null) return 'running';
+  return node.endedByTimeline ? 'killed' : 'crashed';
 }
 
 const num = (v: unknown, fallback: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);

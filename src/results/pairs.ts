@@ -21,6 +21,8 @@ export interface PairNode {
   command: readonly string[];
   exitCode: number | null;
   events: readonly { event: string; [field: string]: unknown }[];
+  /** Events of the program's earlier starts (a server the timeline restarted counts over all of them). */
+  earlierEvents?: readonly { event: string; [field: string]: unknown }[];
   stdout?: string;
   /** IPv4 address per network: an acklab server's events name each client by address. */
   addresses?: Record<string, string>;
@@ -81,7 +83,7 @@ function serverSide(server: PairNode, client: PairNode): ServerSide {
   }
   const ips = new Set(Object.values(client.addresses ?? {}));
   const mine = (e: { peer?: unknown }) => ips.size === 0 || (typeof e.peer === 'string' && ips.has(hostOf(e.peer)));
-  const events = server.events.filter((e) => mine(e as { peer?: unknown }));
+  const events = [...(server.earlierEvents ?? []), ...server.events].filter((e) => mine(e as { peer?: unknown }));
   return {
     updatesReceived: events.filter((e) => e.event === 'update_received').length,
     reads: null,

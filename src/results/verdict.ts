@@ -74,10 +74,15 @@ export function runVerdict(manifest: RunManifest, metrics: RunMetrics): RunVerdi
   ];
   const killed = new Set(processFaultNodes(manifest));
   const unexplained = crashed.filter((n) => !killed.has(n));
+  const ended = [
+    ...(metrics.peer?.clients.filter((c) => c.status === 'killed').map((c) => c.node) ?? []),
+    ...(metrics.mcast?.nodes.filter((n) => n.status === 'killed').map((n) => n.node) ?? []),
+    ...crashed.filter((n) => killed.has(n)),
+  ];
   checks.push(
     metrics.crashed && unexplained.length > 0
       ? { name: 'programs', verdict: 'fail', reason: metrics.problems.filter((p) => /crashed/.test(p)).join('; ') || `${unexplained.join(', ')} crashed` }
-      : { name: 'programs', verdict: 'pass', reason: crashed.length > 0 ? `${crashed.join(', ')} ended by the run's own process faults` : 'no program crashed' },
+      : { name: 'programs', verdict: 'pass', reason: ended.length > 0 ? `${ended.join(', ')} ended by the run's own process faults` : 'no program crashed' },
   );
   if (metrics.mcast) {
     const m = metrics.mcast;
@@ -154,7 +159,7 @@ function orderFailure(firstDivergence: string, problems: readonly string[]): str
 /** Nodes the run killed or stopped on purpose (process faults in its timeline). */
 function processFaultNodes(manifest: RunManifest): string[] {
   return (manifest.timeline ?? []).flatMap((t) => {
-    const a = t.step.action as { kind: string; node?: string };
-    return t.ok && (a.kind === 'kill' || a.kind === 'stop') && a.node ? [a.node] : [];
+    const a = t.step.action;
+    return t.ok && a.kind === 'process' && (a.verb === 'kill' || a.verb === 'stop' || a.verb === 'restart') ? [a.node] : [];
   });
 }

@@ -20,6 +20,7 @@ import {
   allocateStages,
   applyOps,
   expire,
+  renderGeneration,
   renderRestore,
   stageSetup,
   stageTeardown,
@@ -82,8 +83,8 @@ interface Pending extends ScheduledStep {
   cancel?: () => void;
   armed?: ArmedRestore;
   cancelArm?: () => void;
-  /** It holds the agent's real-time priority until it has switched. */
-  boosted?: boolean;
+  /** The generation made ahead for the state this step is expected to lead to (see `prepare`). */
+  prepared?: { gen: number; key: string; ready: boolean };
 }
 
 interface RunningHelper {
@@ -115,8 +116,8 @@ export class AgentCore {
   private transitioning = false;
   /** The agent may run SCHED_FIFO here (probed at init). */
   private realtime = false;
-  /** Steps armed and not yet switched: the agent keeps real-time priority while there is one. */
-  private boosted = 0;
+  /** The agent runs SCHED_FIFO now: from a step's arming until no step is due soon. */
+  private fifo = false;
   /** The last rules generation used, the one in force, and every one whose chains are in the kernel. */
   private lastGen = 0;
   private currentGen: number | null = null;
@@ -192,9 +193,9 @@ export class AgentCore {
       p.cancel?.();
       p.cancelArm?.();
       p.armed?.abort();
-      if (p.boosted) this.unboost();
     }
     this.pending = ids ? this.pending.filter((p) => !ids.includes(p.id)) : [];
+    this.setFifo(this.stepDueWithin(2 * ARM_AHEAD_MS));
   }
 
   /** Removes everything: pending steps, conditions, helpers, classes, and the chains. */
@@ -292,16 +293,14 @@ export class AgentCore {
     const firedAtMs = record.firedAtMs ?? this.host.now();
     const needed = allocateStages([next, ...this.pendingStates()], this.stages, this.backend());
     await this.ensureStages(needed);
-    const gen = ++this.lastGen;
-    const batch = renderRestore(next, this.stages, this.addressing, gen);
+    // the generation made ahead, if the state is the one it was made for: the switch is three gotos
+    const prepared = pending?.prepared?.ready && pending.prepared.key === JSON.stringify(next) ? pending.prepared : undefined;
+    const gen = prepared?.gen ?? ++this.lastGen;
+    const batch = renderRestore(next, this.stages, this.addressing, gen, prepared !== undefined);
     const r = armed ? await armed.commit(batch) : await this.host.run(IPTABLES_RESTORE, batch);
     // even a failed batch may have committed one table: its chains go at the next tidy
     this.gens.add(gen);
     const switchedAtMs = this.host.now();
-    if (pending?.boosted) {
-      pending.boosted = false;
-      this.unboost();
-    }
     const done: SwitchRecord = { ...record, firedAtMs, switchedAtMs, ok: r.exitCode === 0 };
     if (r.exitCode !== 0) {
       done.error = `iptables-restore failed (exit ${r.exitCode}): ${r.stderr.trim()}`;
@@ -316,6 +315,7 @@ export class AgentCore {
     if (done.ok) {
       // What no state needs any more goes, and the check learns the new rules — unless the next
       // step is due soon: then the last step of the burst does it, and the next switch waits for nothing.
+      // (still at real-time priority after a step, so that it is over long before the next one)
       this.snapshot = undefined;
       if (!this.stepDueWithin(2 * ARM_AHEAD_MS)) {
         await this.tidy();
@@ -324,15 +324,46 @@ export class AgentCore {
       }
       this.armExpiry();
     }
+    // back to the default policy, unless the next step is close: no churn between steps of a burst
+    if (pending) this.setFifo(this.stepDueWithin(2 * ARM_AHEAD_MS));
     return done;
+  }
+
+  /**
+   * Makes, ahead of a step's time, the generation of chains for the state the step is expected to
+   * lead to (after the steps due before it), reached by nothing yet. At its time, if that is still
+   * the state, the switch only inserts the gotos.
+   */
+  private async prepare(p: Pending): Promise<void> {
+    let expected = this.state;
+    for (const q of [...this.pending].sort((a, b) => a.atMs - b.atMs)) {
+      expected = applyOps(expected, q.ops, this.self());
+      if (q === p) break;
+    }
+    if (!this.pending.includes(p)) return;
+    const gen = ++this.lastGen;
+    this.gens.add(gen);
+    const prepared = { gen, key: JSON.stringify(expected), ready: false };
+    p.prepared = prepared;
+    const r = await this.run(IPTABLES_RESTORE, renderGeneration(expected, this.stages, this.addressing, gen)).catch(() => undefined);
+    prepared.ready = r?.exitCode === 0;
   }
 
   /** The hooked chains down to the current generation's goto; the older generations deleted. */
   private async tidy(): Promise<void> {
-    const stale = [...this.gens].filter((g) => g !== this.currentGen);
+    const keep = new Set(this.pending.flatMap((p) => (p.prepared ? [p.prepared.gen] : [])));
+    const stale = [...this.gens].filter((g) => g !== this.currentGen && !keep.has(g));
     if (stale.length === 0) return;
-    const r = await this.host.run(IPTABLES_RESTORE, tidyBatch(this.currentGen, stale));
+    const r = await this.run(IPTABLES_RESTORE, tidyBatch(this.currentGen, stale));
     if (r.exitCode === 0) for (const g of stale) this.gens.delete(g);
+  }
+
+  /**
+   * Runs a command; at real-time priority too while the agent has it (a step's preparation and the
+   * tidy after it), so that a loaded machine cannot stretch them into the next step's time.
+   */
+  private run(argv: readonly string[], stdin?: string): Promise<ExecLike> {
+    return this.host.run(this.fifo ? ['chrt', '-f', String(SWITCH_PRIORITY), ...argv] : argv, stdin);
   }
 
   private stepDueWithin(ms: number): boolean {
@@ -340,21 +371,21 @@ export class AgentCore {
     return this.pending.some((p) => p.dueMs !== undefined && p.dueMs <= limit);
   }
 
-  private boost(): void {
-    if (this.boosted++ === 0) void this.host.setPriority(SWITCH_PRIORITY);
-  }
-
-  private unboost(): void {
-    if (this.boosted > 0 && --this.boosted === 0) void this.host.setPriority(null);
+  /**
+   * SCHED_FIFO on or off (when the sidecar may have it). What the agent does meanwhile is paid from
+   * the sidecar's small real-time budget, so it does little: the timer, the batch, the event.
+   */
+  private setFifo(on: boolean): void {
+    if (!this.realtime || on === this.fifo) return;
+    this.fifo = on;
+    void this.host.setPriority(on ? SWITCH_PRIORITY : null);
   }
 
   private arm(p: Pending): void {
     const due = p.dueMs!;
     p.cancelArm = this.host.at(due - ARM_AHEAD_MS, () => {
-      if (this.realtime) {
-        p.boosted = true;
-        this.boost();
-      }
+      this.setFifo(true);
+      void this.serial(() => this.prepare(p)).catch(() => undefined);
       p.armed = this.host.arm(this.realtime ? ['chrt', '-f', String(SWITCH_PRIORITY), ...IPTABLES_RESTORE] : IPTABLES_RESTORE);
     });
     p.cancel = this.host.at(due, () => {
@@ -404,10 +435,10 @@ export class AgentCore {
       if (keep.has(key)) continue;
       this.stages.delete(key);
       await this.stopHelper(key);
-      for (const argv of stageTeardown(stage, this.devices)) await this.host.run(argv);
+      for (const argv of stageTeardown(stage, this.devices)) await this.run(argv);
     }
     if (![...this.stages.values()].some((s) => s.classMinor !== undefined)) {
-      for (const dev of this.rootOn) for (const argv of tcTeardown(dev)) await this.host.run(argv);
+      for (const dev of this.rootOn) for (const argv of tcTeardown(dev)) await this.run(argv);
       this.rootOn.clear();
     }
   }
@@ -453,14 +484,14 @@ export class AgentCore {
 
   /** The acklab chains as the kernel prints them (counters dropped), and each device's classes. */
   private async kernelView(): Promise<{ rules: string; classes: Record<string, string> }> {
-    const save = await this.host.run(IPTABLES_SAVE);
+    const save = await this.run(IPTABLES_SAVE);
     const rules = effectiveSave(save.stdout)
       .map((l) => l.replace(/^\[\d+:\d+\] /, ''))
       .filter((l) => ACKLAB_CHAINS.some((c) => l.startsWith(`-A ${c} `) || l === `-A POSTROUTING -j ${c}` || l.endsWith(`-j ${c}`)))
       .join('\n');
     const classes: Record<string, string> = {};
     for (const dev of this.rootOn) {
-      classes[dev] = (await this.host.run(tcClassShow(dev))).stdout
+      classes[dev] = (await this.run(tcClassShow(dev))).stdout
         .split('\n')
         .map((l) => /class htb (\S+)/.exec(l)?.[1])
         .filter(Boolean)
@@ -479,7 +510,8 @@ export class AgentCore {
     const tick = async () => {
       const expected = this.snapshot;
       const generation = this.generation;
-      if (expected && !this.transitioning) {
+      // not while a step is armed: the check's processes and parsing would spend the real-time budget
+      if (expected && !this.transitioning && !this.fifo) {
         const now = await this.kernelView().catch(() => undefined);
         if (now && expected === this.snapshot && generation === this.generation && !this.transitioning) {
           if (now.rules !== expected.rules) this.report(`the acklab rules on ${this.self()} were changed from outside: ${ruleDiff(expected.rules, now.rules)}`);

@@ -128,7 +128,7 @@ describe.skipIf(skip)('report.html in headless chromium', () => {
       expect(await banner.getAttribute('data-verdict')).toBe('pass');
       expect(await banner.locator('.big').textContent()).toMatch(/Verdict: pass — acklab run exits 0/);
       expect(await banner.locator('tbody tr').count()).toBe(6);
-      expect(await banner.locator('thead th').allTextContents()).toEqual(['run', 'verdict', 'run', 'conditions', 'programs', 'total-order', 'mcast-delivery', 'acks']);
+      expect(await banner.locator('thead th').allTextContents()).toEqual(['run', 'verdict', 'run', 'conditions', 'programs', 'total-order', 'accounted', 'mcast-delivery', 'acks']);
       await banner.screenshot({ path: shot('verdict') });
     });
 

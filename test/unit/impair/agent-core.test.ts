@@ -66,16 +66,30 @@ describe('agent core', () => {
     await kernel.advanceTo(t0 - ARM_AHEAD_MS - 1);
     expect(kernel.priority).toBe('default');
     await kernel.advanceTo(t0 - ARM_AHEAD_MS);
-    // armed: the agent at real-time priority, the step's restore started at it
-    expect(kernel.log.slice(-2)).toEqual(['priority fifo 10', 'arm chrt -f 10 iptables-restore -w 5 --noflush']);
+    // armed: the agent at real-time priority, the step's restore started at it, and the step's
+    // generation made ahead (reached by nothing yet)
+    const armedAt = kernel.log.indexOf('priority fifo 10');
+    expect(kernel.log.slice(armedAt, armedAt + 2)).toEqual(['priority fifo 10', 'arm chrt -f 10 iptables-restore -w 5 --noflush']);
+    const made = restores(kernel).at(-1)!;
+    expect(made).toMatch(/^iptables-restore \*mangle\n:ACKLAB-IMPAIR-\d+ /);
+    expect(made).not.toContain('-I ');
+    expect(kernel.effective('ACKLAB-PART-OUT')).toEqual([]);
     await kernel.advanceTo(t0);
+    // at its time the switch is the gotos alone
+    const switchBatch = restores(kernel).find((b) => b.includes('-I ACKLAB-PART-OUT 1 -g'))!;
+    expect(switchBatch.split('\n').filter((l) => l.startsWith('-') || l.startsWith(':'))).toEqual([
+      expect.stringMatching(/^-I ACKLAB-IMPAIR 1 -g ACKLAB-IMPAIR-\d+$/),
+      expect.stringMatching(/^-I ACKLAB-PART-OUT 1 -g ACKLAB-PART-OUT-\d+$/),
+      expect.stringMatching(/^-I ACKLAB-PART-IN 1 -g ACKLAB-PART-IN-\d+$/),
+    ]);
     expect(kernel.effective('ACKLAB-PART-OUT')).toEqual(['-d 10.9.0.3/32 -m comment --comment "acklab cut n1->n2 drop" -j DROP']);
-    // switched: back to the default policy until the next step is armed
-    expect(kernel.priority).toBe('default');
-    await kernel.advanceTo(t0 + 500 - ARM_AHEAD_MS);
+    // switched, with the next step due within two arming leads: it stays at real-time priority
     expect(kernel.priority).toBe('fifo 10');
+    expect(kernel.log.filter((l) => l.startsWith('priority'))).toEqual(['priority fifo 10']);
     await kernel.advanceTo(t0 + 500);
     expect(kernel.effective('ACKLAB-PART-OUT')).toEqual([]);
+    // the last step switched: back to the default policy
+    expect(kernel.priority).toBe('default');
     const switched = events.filter((e) => e.event === 'switched');
     expect(switched.map((e) => e.event === 'switched' && [e.stepId, e.dueMs, e.firedAtMs, e.switchedAtMs, e.ok])).toEqual([
       ['s1', t0, t0, t0, true],
@@ -83,6 +97,37 @@ describe('agent core', () => {
     ]);
     // after the heal no stage is needed: the helper is retired
     expect(kernel.log).toContain('kill SIGTERM helper 100');
+  });
+
+  it('a change between a step\'s arming and its time: the step switches with a whole batch, both in force', async () => {
+    const { core, kernel } = await agent();
+    const cut = (to: string) => [{ op: 'cut' as const, cut: { from: 'n1', to, style: 'drop' as const }, side: 'from' as const }];
+    await core.schedule([{ id: 's', atMs: 1000, ops: cut('n2') }]);
+    const t0 = kernel.now() + 1000;
+    core.start(t0);
+    await kernel.advanceTo(t0 + 1000 - ARM_AHEAD_MS);
+    await core.change(cut('n3'));
+    await kernel.advanceTo(t0 + 1000);
+    const last = restores(kernel).filter((b) => b.includes('-I ACKLAB-PART-OUT 1 -g')).at(-1)!;
+    expect(last).toMatch(/^:ACKLAB-PART-OUT-\d+ - \[0:0\]$/m);
+    expect(kernel.effective('ACKLAB-PART-OUT')!.map((r) => /-d (\S+)/.exec(r)![1]).sort()).toEqual(['10.9.0.3/32', '10.9.0.4/32']);
+  });
+
+  it('steps far apart: real-time priority from each arming to its switch only', async () => {
+    const { core, kernel } = await agent();
+    const cut = (to: string) => [{ op: 'cut' as const, cut: { from: 'n1', to, style: 'drop' as const }, side: 'from' as const }];
+    await core.schedule([{ id: 'a', atMs: 1000, ops: cut('n2') }, { id: 'b', atMs: 3000, ops: cut('n3') }]);
+    const t0 = kernel.now() + 1000;
+    core.start(t0);
+    await kernel.advanceTo(t0 + 1000 - ARM_AHEAD_MS);
+    expect(kernel.priority).toBe('fifo 10');
+    await kernel.advanceTo(t0 + 1000);
+    expect(kernel.priority).toBe('default');
+    await kernel.advanceTo(t0 + 3000 - ARM_AHEAD_MS);
+    expect(kernel.priority).toBe('fifo 10');
+    await kernel.advanceTo(t0 + 3000);
+    expect(kernel.priority).toBe('default');
+    expect(kernel.log.filter((l) => l.startsWith('priority'))).toEqual(['priority fifo 10', 'priority default', 'priority fifo 10', 'priority default']);
   });
 
   it('without a real-time budget a step is armed all the same, at the default priority', async () => {
