@@ -8,7 +8,7 @@ export function register(program: Command): void {
   program
     .command('doctor')
     .description('check the engine, base images, built images and kernel network emulation (netem, htb, tbf, NFQUEUE)')
-    .option('--json', 'print the full report as JSON')
+    .option('--json', 'print the full report as one JSON document (shape: README "Machine-readable output")')
     .action(async (opts: { json?: boolean }) => {
       const report = await runDoctor();
       if (opts.json) {

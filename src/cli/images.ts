@@ -45,13 +45,15 @@ export function register(program: Command): void {
       // every file is read and validated before anything is built
       const topologies = await Promise.all(files.map(topologyOf));
       const baseImages = parseBaseImageOptions(opts.baseImage);
-      const results = await buildImages({ rebuild: opts.rebuild === true, baseImages, verbose: opts.verbose === true });
+      const log = (text: string) => process.stderr.write(`acklab images: ${text}\n`);
+      const results = await buildImages({ rebuild: opts.rebuild === true, baseImages, verbose: opts.verbose === true, log });
       const line = (tag: string, bytes: number, base: string, built: boolean, seconds: number) =>
         process.stdout.write(`${tag}  ${(bytes / 1e6).toFixed(0)} MB  base ${base}  ${built ? `built in ${seconds.toFixed(1)} s` : 'up to date'}\n`);
       for (const r of Object.values(results)) line(r.tag, r.sizeBytes, r.base.ref, r.built, r.seconds);
       const keep = Object.values(results).map((r) => r.tag);
       for (const topology of topologies) {
         const built = await ensureTopologyImages(topology, {
+          log,
           rebuild: opts.rebuild === true,
           verbose: opts.verbose === true,
           ...(baseImages.shaper ? { baseImage: baseImages.shaper } : {}),
@@ -61,7 +63,7 @@ export function register(program: Command): void {
           keep.push(b.tag);
         }
       }
-      if (opts.prune) await pruneImages(keep);
+      if (opts.prune) await pruneImages(keep, { log });
       process.stdout.write(`done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     });
 }

@@ -1,44 +1,36 @@
 /**
- * `acklab run FILE [--out DIR] [--parallel N]` — runs an experiment: every condition ×
- * repetition in its own lab, then prints the comparison table and where the report is.
- * Ctrl-C stops the runs, collects what they have, takes every lab down, and still writes the summary.
+ * `acklab run FILE [--out DIR] [--parallel N] [--json] [--junit FILE]` — runs an experiment: every
+ * condition × repetition in its own lab, then prints the comparison table, where the report is,
+ * and the verdicts; exits 1 unless every run passed. Ctrl-C stops the runs, collects what they
+ * have, takes every lab down, and still writes the summary.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { AcklabError, UsageError } from '../common/index.js';
+import { AcklabError } from '../common/index.js';
 import { loadExperimentFile, runExperiment } from '../experiment/index.js';
 import type { SweepSummary } from '../results/index.js';
-import { renderTerminalPairs, renderTerminalTable, writeReports } from '../report/index.js';
+import { renderTerminalPairs, renderTerminalTable, writeReports, type WrittenReports } from '../report/index.js';
+import { printJson, wholeNumber } from './input.js';
+import { gateOnVerdict, renderVerdicts as renderRunVerdicts, writeJunitFile, type ResultsJson } from './results-output.js';
 
 /** One line per run and per check that did not pass: what `acklab run` exits with, and why. */
 export function renderVerdicts(summary: SweepSummary): string {
-  const lines = [`verdict: ${summary.verdict.toUpperCase()}`];
-  for (const r of summary.runs) {
-    const v = r.verdict;
-    lines.push(`  ${(v?.verdict ?? 'invalid').toUpperCase().padEnd(7)} ${r.dir}`);
-    for (const c of v?.checks ?? []) if (c.verdict !== 'pass') lines.push(`          ${c.name}: ${c.reason}`);
-    if (!v) lines.push('          the run could not be read back');
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-function positiveInt(flag: string) {
-  return (v: string) => {
-    if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`${flag} must be a whole number ≥ 1 (got "${v}")`);
-    return Number(v);
-  };
+  return renderRunVerdicts(summary.runs, summary.verdict);
 }
 
 export function register(program: Command): void {
   program
     .command('run')
-    .description('run an experiment (conditions × repetitions, each in its own lab) and compare the ack counts')
+    .description('run an experiment (conditions × repetitions, each in its own lab), compare the ack counts, exit 1 unless every run passes its checks')
     .argument('<file>', 'experiment file (YAML), e.g. lab/experiments/ack-vs-conditions.yaml')
     .option('--out <dir>', 'sweep folder (default lab/runs/<timestamp>-<name>)')
-    .option('--parallel <n>', 'runs at once, each its own lab', positiveInt('--parallel'), 1)
-    .action(async (file: string, opts: { out?: string; parallel: number }) => {
+    .option('--parallel <n>', 'runs at once, each its own lab', wholeNumber('--parallel', 1), 1)
+    .option('--junit <file>', 'also write the verdicts as JUnit XML: one test case per run and check')
+    .option('--json', 'print the results as one JSON document on stdout; the table goes to stderr (shape: README "Machine-readable output")')
+    .action(async (file: string, opts: { out?: string; parallel: number; junit?: string; json?: boolean }) => {
       const loaded = await loadExperimentFile(file);
+      const human = opts.json ? process.stderr : process.stdout;
       const controller = new AbortController();
       let interrupts = 0;
       const onSigint = () => {
@@ -56,21 +48,36 @@ export function register(program: Command): void {
       try {
         const { dir, summary, runs } = await runExperiment(loaded, { parallel: opts.parallel, signal: controller.signal, ...(opts.out ? { outDir: opts.out } : {}) });
         // report.html (charts, space-time diagrams) must never cost the results collected above
-        await writeReports({ kind: 'sweep', dir, summary, runs }).catch((err: Error) => process.stderr.write(`report not written: ${err.message}\n`));
-        const color = Boolean(process.stdout.isTTY);
-        process.stdout.write(`\n${summary.experiment}: ${summary.runs.length} run(s)\n${renderTerminalTable(summary.table, { color })}\n`);
+        const written: Partial<WrittenReports> = await writeReports({ kind: 'sweep', dir, summary, runs }).catch((err: Error) => {
+          process.stderr.write(`report not written: ${err.message}\n`);
+          return {};
+        });
+        const color = Boolean((human as NodeJS.WriteStream).isTTY);
+        human.write(`\n${summary.experiment}: ${summary.runs.length} run(s)\n${renderTerminalTable(summary.table, { color })}\n`);
         const pairs = renderTerminalPairs(summary.runs, { color });
-        if (pairs) process.stdout.write(`\n${pairs}`);
+        if (pairs) human.write(`\n${pairs}`);
         const relative = path.relative(process.cwd(), dir);
         const rel = relative === '' ? '.' : relative.startsWith('..') ? dir : relative;
         const html = existsSync(path.join(dir, 'report.html')) ? `, ${path.join(rel, 'report.html')}` : '';
-        process.stdout.write(`report: ${path.join(rel, 'report.md')}${html}\nruns:   ${rel}\n`);
-        process.stdout.write(renderVerdicts(summary));
-        if (summary.interrupted) throw new AcklabError('interrupted: the runs above were collected and every lab was taken down', 130);
-        if (summary.verdict !== 'pass') {
-          const bad = summary.runs.filter((r) => r.verdict?.verdict !== 'pass');
-          throw new AcklabError(`verdict ${summary.verdict.toUpperCase()}: ${bad.length} of ${summary.runs.length} run(s) did not pass`);
+        human.write(`report: ${path.join(rel, 'report.md')}${html}\nruns:   ${rel}\n`);
+        human.write(renderVerdicts(summary));
+        if (opts.junit) {
+          await writeJunitFile(opts.junit, summary.experiment, summary.runs);
+          human.write(`junit:  ${opts.junit}\n`);
         }
+        if (opts.json) {
+          printJson({
+            kind: 'acklab-results',
+            experiment: summary.experiment,
+            dir: path.resolve(dir),
+            verdict: summary.verdict,
+            interrupted: summary.interrupted,
+            runs: summary.runs,
+            reports: { ...written },
+          } satisfies ResultsJson);
+        }
+        if (summary.interrupted) throw new AcklabError('interrupted: the runs above were collected and every lab was taken down', 130);
+        gateOnVerdict(summary.runs, summary.verdict);
       } finally {
         process.off('SIGINT', onSigint);
         process.off('SIGTERM', onSigint);

@@ -5,11 +5,20 @@
  * `up` or `down` removes the leftovers by label).
  */
 import type { Command } from 'commander';
-import { AcklabError, parseDuration, UsageError } from '../common/index.js';
+import { AcklabError, lineLogger, parseDuration, UsageError } from '../common/index.js';
 import { describeImpairment } from '../conditions/index.js';
 import { Lab } from '../lab/index.js';
 import type { Topology } from '../topology/index.js';
+import { printJson } from './input.js';
 import { nodeTable } from './lab-table.js';
+import type { NodeJson } from './ps.js';
+
+/** What `up --json` prints. */
+export interface UpJson {
+  lab: string;
+  runId: string;
+  nodes: NodeJson[];
+}
 
 /** The resolved plan, as `up` would carry it out. */
 export function describePlan(t: Topology): string {
@@ -34,7 +43,8 @@ export function register(program: Command): void {
     .option('--ready-timeout <duration>', 'how long each node may take to become ready (default: per node, 30s)')
     .option('-q, --quiet', 'no progress lines')
     .option('--dry-run', 'validate and print the resolved plan (start stages, each node\'s command), start nothing')
-    .action(async (file: string, opts: { readyTimeout?: string; quiet?: boolean; dryRun?: boolean }) => {
+    .option('--json', 'print the started lab as one JSON document (shape: README "Machine-readable output")')
+    .action(async (file: string, opts: { readyTimeout?: string; quiet?: boolean; dryRun?: boolean; json?: boolean }) => {
       let readyTimeoutMs: number | undefined;
       if (opts.readyTimeout !== undefined) {
         try {
@@ -43,6 +53,7 @@ export function register(program: Command): void {
           throw new UsageError(`--ready-timeout: ${(err as Error).message}`);
         }
       }
+      if (opts.dryRun && opts.json) throw new UsageError('--dry-run prints the plan for reading; give it without --json');
       const lab = Lab.fromFile(file);
       if (opts.dryRun) {
         process.stdout.write(describePlan(lab.topology));
@@ -60,10 +71,16 @@ export function register(program: Command): void {
         const started = await lab.start({
           signal: abort.signal,
           readyTimeoutMs,
-          onProgress: opts.quiet ? undefined : (line) => process.stderr.write(`acklab up: ${line}\n`),
+          ...(opts.quiet ? {} : { logger: lineLogger((line) => process.stderr.write(`acklab up: ${line}\n`)) }),
         });
-        const rows = await Promise.all(started.nodes.map(async (n) => ({ ...n, state: (await started.state(n.name)).state })));
-        process.stdout.write(`lab "${started.name}" is up (run ${started.runId})\n${nodeTable(rows)}\n`);
+        const rows = await Promise.all(
+          started.nodes.map(async (n) => {
+            const s = await started.state(n.name);
+            return { lab: started.name, name: n.name, kind: n.kind, state: s.state === 'exited' ? `exited (${s.exitCode})` : s.state, running: s.running, exitCode: s.exitCode, addresses: n.addresses, runId: started.runId };
+          }),
+        );
+        if (opts.json) printJson({ lab: started.name, runId: started.runId, nodes: rows } satisfies UpJson);
+        else process.stdout.write(`lab "${started.name}" is up (run ${started.runId})\n${nodeTable(rows)}\n`);
       } catch (err) {
         if (abort.signal.aborted) throw new AcklabError(`up of "${lab.name}" interrupted; everything it created was removed`, 130, { cause: err });
         throw err;

@@ -5,10 +5,10 @@
  * each to be ready, then runs the start steps (steps.ts). Any failure or abort removes this run.
  */
 import { randomBytes } from 'node:crypto';
-import { AcklabError, errorMessage } from '../common/index.js';
+import { AcklabError, errorMessage, lineLogger, silentLogger, type Logger } from '../common/index.js';
 import { buildKey, ensureImages, ensureTopologyImages, type BuiltImages, type ImageTags } from '../images/index.js';
 import { dockerRuntime, type Runtime } from '../runtime/index.js';
-import { loadTopologySync, type Topology, type TopologyNode } from '../topology/index.js';
+import { loadTopologySync, parseTopology, type Topology, type TopologyNode } from '../topology/index.js';
 import { removeByLabels, settleAll } from './cleanup.js';
 import { containerName, labSelector, networkLabels, networkName, nodeLabels } from './naming.js';
 import { STANDARD_STEPS, type StartStep } from './steps.js';
@@ -24,7 +24,9 @@ export interface StartOptions {
   runtime?: Runtime;
   /** Aborting (Ctrl-C) stops the start and removes what was created. */
   signal?: AbortSignal;
-  /** Progress lines ("creating networks", "node p1 ready"). */
+  /** Where progress lines go ("creating networks", "node p1 ready"), now and for the lab's later actions; default: nowhere. `console` works. */
+  logger?: Logger;
+  /** Progress lines as a callback (the same lines as `logger.info`). */
   onProgress?: (line: string) => void;
   /** Overrides every node's readiness timeout. */
   readyTimeoutMs?: number;
@@ -42,6 +44,11 @@ export class Lab {
     return new Lab(loadTopologySync(file));
   }
 
+  /** A lab from topology text (YAML); `file` names it in messages. Throws TopologyError. */
+  static fromYaml(text: string, file = '<topology>'): Lab {
+    return new Lab(parseTopology(text, file));
+  }
+
   static fromTopology(topology: Topology): Lab {
     return new Lab(topology);
   }
@@ -53,13 +60,14 @@ export class Lab {
   async start(options: StartOptions = {}): Promise<StartedLab> {
     const runtime = options.runtime ?? dockerRuntime();
     const runId = options.runId ?? randomBytes(6).toString('hex');
-    const progress = options.onProgress ?? (() => {});
+    const logger = options.logger ?? (options.onProgress ? lineLogger(options.onProgress) : silentLogger);
+    const progress = (line: string) => logger.info(line);
     const { signal } = options;
     const t = this.topology;
 
     // Everything the topology needs is built before anything is created: a failed build creates nothing.
     const built = options.built ?? (await ensureTopologyImages(t, { runtime, log: (line) => progress(`images: ${line}`) }));
-    const images = await this.images(runtime, options.images, options.onProgress);
+    const images = await this.images(runtime, options.images, progress);
     signal?.throwIfAborted();
     const imageOf = (node: TopologyNode): string => {
       if (node.image.type === 'acklab-node') return images.node;
@@ -116,7 +124,7 @@ export class Lab {
         );
       }
       const started = await settleAll(t.nodes.map((node) => this.describe(runtime, node, ids.get(node.name)!, networks)));
-      const lab = new StartedLab(t, runId, started, networks, runtime, images);
+      const lab = new StartedLab(t, runId, started, networks, runtime, images, logger);
       for (const step of options.steps ?? STANDARD_STEPS) {
         signal?.throwIfAborted();
         progress(`running ${step.name}`);
@@ -132,7 +140,7 @@ export class Lab {
     }
   }
 
-  private async images(runtime: Runtime, given: ImageTags | undefined, progress?: (line: string) => void): Promise<ImageTags> {
+  private async images(runtime: Runtime, given: ImageTags | undefined, progress: (line: string) => void): Promise<ImageTags> {
     for (const node of this.topology.nodes) {
       if (node.image.type === 'local' && !(await runtime.images.exists(node.image.ref))) {
         throw new AcklabError(
@@ -143,8 +151,7 @@ export class Lab {
     }
     if (given) return given;
     if (!this.topology.nodes.some((n) => n.image.type === 'acklab-node')) return { node: '', shaper: '' };
-    // Quiet when the caller wants no progress; otherwise image builds report through it.
-    return ensureImages({ runtime, log: progress ? (line) => progress(`images: ${line}`) : () => {} });
+    return ensureImages({ runtime, log: (line) => progress(`images: ${line}`) });
   }
 
   private async createNetworks(runtime: Runtime, runId: string, progress: (l: string) => void): Promise<StartedNetwork[]> {
