@@ -8,8 +8,7 @@
 import { readdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import tab from '@bomb.sh/tab/commander';
-import { listNodes } from '../lab/index.js';
-import { dockerRuntime } from '../runtime/index.js';
+import { loadLabCatalog, loadRuntime } from './load.js';
 
 /** Argument names that take a path on this machine. */
 const PATH_ARGUMENTS = new Set(['file', 'files', 'dir', 'dest']);
@@ -46,6 +45,7 @@ export function addCompletion(program: Command): void {
     if (action.name() !== 'complete') return;
     context.words = action.args;
     try {
+      const [{ listNodes }, { dockerRuntime }] = await Promise.all([loadLabCatalog(), loadRuntime()]);
       const nodes = await listNodes(dockerRuntime());
       for (const n of nodes) context.labs.set(n.lab, [...(context.labs.get(n.lab) ?? []), n.name]);
     } catch {

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { AcklabError, UsageError } from '../common/index.js';
-import { copyRoot, unpackArchive } from '../lab/index.js';
 import { nodeOf, openLab } from './lab-target.js';
 
 /** `NODE:PATH` → its parts; the path is absolute or relative to the node's working directory. */
@@ -34,6 +33,7 @@ export function register(program: Command): void {
         await pipeline(archive, process.stdout);
         return;
       }
+      const { copyRoot, unpackArchive } = await import('../lab/copy.js');
       const files = await unpackArchive(archive, await copyRoot(absolute, dest));
       process.stderr.write(`copied ${n.name}:${absolute} → ${path.relative(process.cwd(), await copyRoot(absolute, dest)) || '.'} (${files.length} file${files.length === 1 ? '' : 's'})\n`);
     });

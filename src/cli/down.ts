@@ -3,8 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { AcklabError, UsageError } from '../common/index.js';
-import { listNodes, removeAllLabs, removeLab } from '../lab/index.js';
-import { dockerRuntime } from '../runtime/index.js';
+import { loadLabCatalog, loadRuntime } from './load.js';
 
 /** A lab name, or the `name:` of a topology file (read leniently: a broken file can still go down). */
 export function labNameOf(arg: string): string {
@@ -26,6 +25,7 @@ export function register(program: Command): void {
     .argument('[lab]', 'lab name or topology file')
     .option('--all', 'remove every lab')
     .action(async (arg: string | undefined, opts: { all?: boolean }) => {
+      const [{ listNodes, removeAllLabs, removeLab }, { dockerRuntime }] = await Promise.all([loadLabCatalog(), loadRuntime()]);
       const runtime = dockerRuntime();
       if (opts.all) {
         if (arg !== undefined) throw new UsageError('give a lab or --all, not both');

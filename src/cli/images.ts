@@ -5,25 +5,25 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parse } from 'yaml';
 import { AcklabError } from '../common/index.js';
-import { experimentTopology, loadExperimentFile } from '../experiment/index.js';
-import { buildImages, ensureTopologyImages, parseBaseImageOptions, pruneImages } from '../images/index.js';
-import { loadTopology, type Topology } from '../topology/index.js';
+import type { Topology } from '../topology/index.js';
+import { loadExperiment, loadImages, loadTopology } from './load.js';
 
 /** A topology file, or an experiment file (it has a duration) whose topology is read. */
 async function topologyOf(file: string): Promise<Topology> {
   let doc: unknown;
+  const { parse } = await import('yaml');
   try {
     doc = parse(await readFile(file, 'utf8'));
   } catch (err) {
     throw new AcklabError(`cannot read ${file}: ${(err as Error).message}`, 2, { cause: err });
   }
   if (doc && typeof doc === 'object' && 'duration' in doc) {
+    const { experimentTopology, loadExperimentFile } = await loadExperiment();
     const loaded = await loadExperimentFile(file);
     return experimentTopology(loaded.experiment, loaded.source);
   }
-  return loadTopology(file);
+  return (await loadTopology()).loadTopology(file);
 }
 
 export function register(program: Command): void {
@@ -42,6 +42,7 @@ export function register(program: Command): void {
     .option('--prune', 'then remove older content-hash tags of acklab/node, acklab/shaper and acklab/build-* that no container uses')
     .action(async (files: string[], opts: { rebuild?: boolean; baseImage: string[]; verbose?: boolean; prune?: boolean }) => {
       const started = performance.now();
+      const { buildImages, ensureTopologyImages, parseBaseImageOptions, pruneImages } = await loadImages();
       // every file is read and validated before anything is built
       const topologies = await Promise.all(files.map(topologyOf));
       const baseImages = parseBaseImageOptions(opts.baseImage);

@@ -5,8 +5,9 @@
  * state, not on how the command was written.
  */
 import { AcklabError } from '../common/index.js';
-import { listNodes, type RunningNode } from '../lab/index.js';
-import { dockerRuntime, type Runtime } from '../runtime/index.js';
+import type { RunningNode } from '../lab/index.js';
+import type { Runtime } from '../runtime/index.js';
+import { loadLabCatalog, loadRuntime } from './load.js';
 
 export interface LabTarget {
   lab: string;
@@ -15,7 +16,9 @@ export interface LabTarget {
   nodes: RunningNode[];
 }
 
-export async function openLab(lab: string, runtime: Runtime = dockerRuntime()): Promise<LabTarget> {
+export async function openLab(lab: string, given?: Runtime): Promise<LabTarget> {
+  const runtime = given ?? (await loadRuntime()).dockerRuntime();
+  const { listNodes } = await loadLabCatalog();
   const nodes = await listNodes(runtime, lab);
   if (nodes.length === 0) {
     const others = [...new Set((await listNodes(runtime)).map((n) => n.lab))];

@@ -1,6 +1,6 @@
 /** `acklab logs LAB NODE [-f] [--tail N] [--since 5m|TIME] [--timestamps]` — a node's output, also of an exited node. */
 import type { Command } from 'commander';
-import { toLogOptions } from '../lab/index.js';
+import { toLogOptions } from '../lab/log-options.js';
 import { parseInput, wholeNumber } from './input.js';
 import { nodeOf, openLab } from './lab-target.js';
 

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError, parseDuration } from '../common/index.js';
-import { NODE_ACTIONS, NODE_ACTION_HELP, runNodeAction, type NodeAction, type NodeActionOptions } from '../lab/index.js';
+import { NODE_ACTIONS, NODE_ACTION_HELP, type NodeAction, type NodeActionOptions } from '../lab/node-actions.js';
 import { withLabController } from './lab-controller.js';
 import { parseInput } from './input.js';
 import { nodeOf, openLab } from './lab-target.js';
@@ -30,6 +30,7 @@ function registerAction(program: Command, action: NodeAction): void {
     const target = await openLab(lab);
     const n = nodeOf(target, node);
     const ref = { lab, node, containerId: n.containerId };
+    const { runNodeAction } = await import('../lab/node-actions.js');
     const { started } = await runNodeAction(target.runtime.containers, ref, action, options);
     const info = await target.runtime.containers.inspect(n.containerId);
     // A new namespace: the node's conditions go to a new sidecar there, the others learn its address.

@@ -1,7 +1,7 @@
 /** `acklab ps [LAB] [--json]` — every lab node (running or exited) with its kind, state and addresses (found by label). */
 import type { Command } from 'commander';
-import { listNodes, type RunningNode } from '../lab/index.js';
-import { dockerRuntime } from '../runtime/index.js';
+import type { RunningNode } from '../lab/index.js';
+import { loadLabCatalog, loadRuntime } from './load.js';
 import { printJson } from './input.js';
 import { nodeTable } from './lab-table.js';
 
@@ -30,6 +30,7 @@ export function register(program: Command): void {
     .argument('[lab]', 'only this lab')
     .option('--json', 'print the nodes as one JSON document (shape: README "Machine-readable output")')
     .action(async (lab: string | undefined, opts: { json?: boolean }) => {
+      const [{ listNodes }, { dockerRuntime }] = await Promise.all([loadLabCatalog(), loadRuntime()]);
       const nodes = await listNodes(dockerRuntime(), lab);
       if (opts.json) {
         printJson({ nodes: nodes.map(nodeJson) });

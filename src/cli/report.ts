@@ -8,8 +8,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../common/index.js';
-import { RUN_FILES, comparisonTable, isRunDir, isSweepDir, sweepRunOf, worst, writeJson, writeSummaryFiles, type SweepRun } from '../results/index.js';
-import { loadReportInput, renderTerminalPairs, renderTerminalTable, writeReports } from '../report/index.js';
+import type { SweepRun } from '../results/index.js';
+import { loadReport, loadResults } from './load.js';
 import { printJson } from './input.js';
 import { gateOnVerdict, renderVerdicts, writeJunitFile, type ResultsJson } from './results-output.js';
 
@@ -17,7 +17,8 @@ import { gateOnVerdict, renderVerdicts, writeJunitFile, type ResultsJson } from 
 export const RUNS_DIR = path.join('lab', 'runs');
 
 /** The newest sweep folder under `root` (sweep folders are named `<timestamp>-<experiment>`, so by name). */
-export function newestSweep(root = RUNS_DIR): string {
+export async function newestSweep(root = RUNS_DIR): Promise<string> {
+  const { isRunDir, isSweepDir } = await loadResults();
   const entries = existsSync(root) ? readdirSync(root, { withFileTypes: true }) : [];
   const sweeps = entries.filter((e) => e.isDirectory() && (isSweepDir(path.join(root, e.name)) || isRunDir(path.join(root, e.name)))).map((e) => e.name).sort();
   const newest = sweeps.at(-1);
@@ -33,7 +34,11 @@ export function register(program: Command): void {
     .option('--junit <file>', 'also write the verdicts as JUnit XML: one test case per run and check')
     .option('--json', 'print the results as one JSON document on stdout; the table goes to stderr (shape: README "Machine-readable output")')
     .action(async (dirArg: string | undefined, opts: { junit?: string; json?: boolean }) => {
-      const dir = dirArg ?? newestSweep();
+      const dir = dirArg ?? (await newestSweep());
+      const [{ RUN_FILES, comparisonTable, sweepRunOf, worst, writeJson, writeSummaryFiles }, { loadReportInput, renderTerminalPairs, renderTerminalTable, writeReports }] = await Promise.all([
+        loadResults(),
+        loadReport(),
+      ]);
       if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`${dir} is a file; give a sweep folder or one run folder inside it`);
       const human = opts.json ? process.stderr : process.stdout;
       const color = Boolean((human as NodeJS.WriteStream).isTTY);

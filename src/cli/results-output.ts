@@ -5,7 +5,8 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AcklabError } from '../common/index.js';
-import { writeJunit, type SweepRun, type Verdict } from '../results/index.js';
+import type { SweepRun, Verdict } from '../results/index.js';
+import { loadResults } from './load.js';
 
 /** What `acklab run --json` and `acklab report --json` print (README "Machine-readable output"). */
 export interface ResultsJson {
@@ -36,7 +37,7 @@ export function renderVerdicts(runs: readonly SweepRun[], verdict: Verdict): str
 
 export async function writeJunitFile(file: string, experiment: string, runs: readonly SweepRun[]): Promise<void> {
   await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  await writeJunit(file, { experiment, runs });
+  await (await loadResults()).writeJunit(file, { experiment, runs });
 }
 
 /** Exit 1 (as an error the CLI prints) unless every run passed. */

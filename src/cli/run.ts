@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { AcklabError } from '../common/index.js';
-import { loadExperimentFile, runExperiment } from '../experiment/index.js';
 import type { SweepSummary } from '../results/index.js';
-import { renderTerminalPairs, renderTerminalTable, writeReports, type WrittenReports } from '../report/index.js';
+import type { WrittenReports } from '../report/index.js';
+import { loadExperiment, loadReport } from './load.js';
 import { printJson, wholeNumber } from './input.js';
 import { gateOnVerdict, renderVerdicts as renderRunVerdicts, writeJunitFile, type ResultsJson } from './results-output.js';
 
@@ -29,6 +29,7 @@ export function register(program: Command): void {
     .option('--junit <file>', 'also write the verdicts as JUnit XML: one test case per run and check')
     .option('--json', 'print the results as one JSON document on stdout; the table goes to stderr (shape: README "Machine-readable output")')
     .action(async (file: string, opts: { out?: string; parallel: number; junit?: string; json?: boolean }) => {
+      const [{ loadExperimentFile, runExperiment }, { renderTerminalPairs, renderTerminalTable, writeReports }] = await Promise.all([loadExperiment(), loadReport()]);
       const loaded = await loadExperimentFile(file);
       const human = opts.json ? process.stderr : process.stdout;
       const controller = new AbortController();

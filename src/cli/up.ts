@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { AcklabError, lineLogger, parseDuration, UsageError } from '../common/index.js';
 import { describeImpairment } from '../conditions/index.js';
-import { Lab } from '../lab/index.js';
+import { loadLab } from './load.js';
 import type { Topology } from '../topology/index.js';
 import { printJson } from './input.js';
 import { nodeTable } from './lab-table.js';
@@ -54,6 +54,7 @@ export function register(program: Command): void {
         }
       }
       if (opts.dryRun && opts.json) throw new UsageError('--dry-run prints the plan for reading; give it without --json');
+      const { Lab } = await loadLab();
       const lab = Lab.fromFile(file);
       if (opts.dryRun) {
         process.stdout.write(describePlan(lab.topology));
