@@ -1,9 +1,10 @@
 /** What the impair / partition / heal / conditions verbs share: the lab's controller, and the table of what is in force. */
 import Table from 'cli-table3';
-import { UsageError, formatDuration, formatRate, parseDuration } from '../common/index.js';
+import { MAX_TIMER_MS, UsageError, formatDuration, formatRate, parseDuration } from '../common/index.js';
 import { describeImpairment } from '../conditions/index.js';
 import type { Backend, ImpairController, LabConditions } from '../impair/index.js';
-import { loadImages, loadImpair, loadRuntime } from './load.js';
+import { engineRuntime } from './engine.js';
+import { loadImages, loadImpair } from './load.js';
 
 /** The impairment backends (src/impair/model.ts), named here so that checking the flag loads nothing. */
 const BACKENDS: readonly Backend[] = ['netem', 'userspace'];
@@ -25,8 +26,8 @@ export function parseBackend(value: string | undefined): Backend | undefined {
  */
 export async function withLabController<T>(lab: string, flags: ControllerFlags, fn: (ctl: ImpairController) => Promise<T>): Promise<T> {
   const backend = parseBackend(flags.backend);
-  const [{ openController }, { dockerRuntime }] = await Promise.all([loadImpair(), loadRuntime()]);
-  const ctl = await openController(dockerRuntime(), lab, {
+  const { openController } = await loadImpair();
+  const ctl = await openController(await engineRuntime(), lab, {
     shaperImage: async () => (await (await loadImages()).ensureImages({ log: () => {} })).shaper,
     dryRun: flags.dryRun ?? false,
     ...(backend ? { backend } : {}),
@@ -50,9 +51,6 @@ export function parseFor(value: string | undefined): number | undefined {
   if (!(ms > 0) || ms > MAX_TIMER_MS) throw new UsageError(`--for must be greater than 0 and at most ${formatDuration(MAX_TIMER_MS)} (got "${value}")`);
   return ms;
 }
-
-/** setTimeout's ceiling: 2^31 − 1 ms (about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function renderConditions(c: LabConditions): string {
   const lines: string[] = [];

@@ -7,7 +7,8 @@
 import { AcklabError } from '../common/index.js';
 import type { RunningNode } from '../lab/index.js';
 import type { Runtime } from '../runtime/index.js';
-import { loadLabCatalog, loadRuntime } from './load.js';
+import { engineRuntime } from './engine.js';
+import { loadLabCatalog } from './load.js';
 
 export interface LabTarget {
   lab: string;
@@ -17,7 +18,7 @@ export interface LabTarget {
 }
 
 export async function openLab(lab: string, given?: Runtime): Promise<LabTarget> {
-  const runtime = given ?? (await loadRuntime()).dockerRuntime();
+  const runtime = given ?? (await engineRuntime());
   const { listNodes } = await loadLabCatalog();
   const nodes = await listNodes(runtime, lab);
   if (nodes.length === 0) {

@@ -7,6 +7,8 @@
 export const loadRuntime = () => import('../runtime/index.js');
 /** The lab's containers by label (list, find, remove): the part of src/lab most verbs need. */
 export const loadLabCatalog = () => import('../lab/catalog.js');
+/** Removes the labs of acklab processes that died before detaching them (every engine verb, first). */
+export const loadReaper = () => import('../lab/reaper.js');
 export const loadLab = () => import('../lab/index.js');
 export const loadImpair = () => import('../impair/index.js');
 export const loadImages = () => import('../images/index.js');

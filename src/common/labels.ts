@@ -27,9 +27,17 @@ export const LABELS = {
   session: `${LABEL_PREFIX}.session`,
   /** For sidecars: the node container whose network namespace the sidecar joined. */
   target: `${LABEL_PREFIX}.target`,
+  /** Who the lab belongs to (ACKLAB_OWNER, default user@host): `ps` and `down` act on your own labs. */
+  owner: `${LABEL_PREFIX}.owner`,
+  /** The process holding the lab (host, pid, start time, namespace); its death reaps the lab unless detached. */
+  holder: `${LABEL_PREFIX}.holder`,
+  /** For the topology a lab instance was started from (the lab label is the instance name). */
+  topology: `${LABEL_PREFIX}.topology`,
+  /** On a lease: "true" once the lab outlives its holder (a finished `up`). */
+  detached: `${LABEL_PREFIX}.detached`,
 } as const;
 
-export type ResourceRole = 'node' | 'network' | 'sidecar' | 'probe' | 'image' | 'test';
+export type ResourceRole = 'node' | 'network' | 'sidecar' | 'probe' | 'image' | 'test' | 'lease';
 
 export interface LabelInput {
   role: ResourceRole;
@@ -41,6 +49,10 @@ export interface LabelInput {
   contentHash?: string;
   session?: string;
   target?: string;
+  owner?: string;
+  holder?: string;
+  topology?: string;
+  detached?: boolean;
 }
 
 export function createLabels(input: LabelInput): Record<string, string> {
@@ -53,16 +65,22 @@ export function createLabels(input: LabelInput): Record<string, string> {
   if (input.contentHash !== undefined) labels[LABELS.contentHash] = input.contentHash;
   if (input.session !== undefined) labels[LABELS.session] = input.session;
   if (input.target !== undefined) labels[LABELS.target] = input.target;
+  if (input.owner !== undefined) labels[LABELS.owner] = input.owner;
+  if (input.holder !== undefined) labels[LABELS.holder] = input.holder;
+  if (input.topology !== undefined) labels[LABELS.topology] = input.topology;
+  if (input.detached) labels[LABELS.detached] = 'true';
   return labels;
 }
 
 /** A Docker API `filters.label` list selecting resources by the given labels. */
-export function labelFilter(selector: Partial<Omit<LabelInput, 'role'>> & { role?: ResourceRole }): string[] {
+export function labelFilter(selector: Partial<Omit<LabelInput, 'role' | 'detached'>> & { role?: ResourceRole }): string[] {
   const filter = [`${LABELS.managed}=true`];
   if (selector.role !== undefined) filter.push(`${LABELS.role}=${selector.role}`);
   if (selector.lab !== undefined) filter.push(`${LABELS.lab}=${selector.lab}`);
   if (selector.runId !== undefined) filter.push(`${LABELS.runId}=${selector.runId}`);
   if (selector.node !== undefined) filter.push(`${LABELS.node}=${selector.node}`);
   if (selector.session !== undefined) filter.push(`${LABELS.session}=${selector.session}`);
+  if (selector.owner !== undefined) filter.push(`${LABELS.owner}=${selector.owner}`);
+  if (selector.holder !== undefined) filter.push(`${LABELS.holder}=${selector.holder}`);
   return filter;
 }

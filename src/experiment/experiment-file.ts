@@ -31,10 +31,9 @@
  * `delay|loss|rate|jitter|duplicate|corrupt|reorder LINK VALUE`, `impair LINK key=value…`,
  * `partition A,B | C`, `partition A -/-> B`, `heal [NODE]`; LINK is `n1->n2`, `n1<->n2`, `n1` or `*`.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseDuration, UnitError, formatDuration } from '../common/index.js';
+import { durationRangeProblem, parseDuration, UnitError, formatDuration } from '../common/index.js';
 import {
   ConditionError,
   IMPAIRMENT_FIELDS,
@@ -50,13 +49,18 @@ import {
   parseLinkSelector,
   type NetworkAction,
 } from '../conditions/index.js';
-import { conditionFields } from '../topology/index.js';
+import { conditionFields, InputFileError, readInputFileSync } from '../topology/index.js';
 import { PROGRAMS, type Condition, type Experiment, type ProgramName, type TimelineStep, type TopologyRef, type WorkloadItem } from '../results/index.js';
 import { FileValidationError, YamlSource, type FieldPath, type SourceIssue } from './yaml-source.js';
 
 export type { Condition, Experiment, ProgramName, TimelineStep, TopologyRef, WorkloadItem };
 
 const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+/** The longest run an experiment may ask for (its `duration`): a day. */
+export const MAX_RUN_DURATION_MS = 24 * 3_600_000;
+/** The most runs (conditions × repetitions) one experiment may have. */
+export const MAX_RUNS = 1000;
 const CONDITION_NAME = /^[a-z0-9][a-z0-9._=+-]*$/i;
 
 /** A zod field that parses a unit string with the shared unit parsers, reporting their message. */
@@ -242,14 +246,19 @@ export function expandMatrix(matrix: z.output<typeof matrixSpec>): Condition[] {
   });
 }
 
-/** Reads and validates an experiment file. Node names are checked later against the topology. */
-export async function loadExperimentFile(file: string): Promise<LoadedExperiment> {
+/**
+ * Reads (bounded: a regular file of at most `maxBytes`, default ACKLAB_MAX_FILE_SIZE or 1 MiB,
+ * checked before parsing) and validates an experiment file. Node names are checked later against
+ * the topology.
+ */
+export async function loadExperimentFile(file: string, options: { maxBytes?: number } = {}): Promise<LoadedExperiment> {
   const absolute = path.resolve(file);
   let text: string;
   try {
-    text = await readFile(absolute, 'utf8');
+    text = readInputFileSync(absolute, options);
   } catch (err) {
-    throw new FileValidationError(file, [{ file, line: 1, column: 1, path: '', message: `cannot read: ${(err as Error).message}` }], { cause: err });
+    if (err instanceof InputFileError) throw new FileValidationError(file, [{ ...err.issue, file }], { cause: err });
+    throw err;
   }
   return parseExperiment(text, absolute);
 }
@@ -273,7 +282,8 @@ export function parseExperiment(text: string, file: string): LoadedExperiment {
   const mentions: { node: string; path: FieldPath }[] = [];
 
   const durationMs = raw.duration;
-  if (durationMs <= 0) issues.push(source.issue(['duration'], 'duration must be greater than zero'));
+  const durationProblem = durationRangeProblem(durationMs, { above: 0, max: MAX_RUN_DURATION_MS });
+  if (durationProblem) issues.push(source.issue(['duration'], `duration ${durationProblem}`));
 
   const checkTimeline = (steps: TimelineStep[][], at: FieldPath) => {
     steps.forEach((group, i) => {
@@ -319,6 +329,14 @@ export function parseExperiment(text: string, file: string): LoadedExperiment {
     }
   }
   if (conditions.length === 0) conditions.push({ name: 'baseline', actions: [], timeline: sortSteps(common), ...(commonNemesis.length ? { nemesis: commonNemesis } : {}) });
+  if (conditions.length * raw.repetitions > MAX_RUNS) {
+    issues.push(
+      source.issue(
+        raw.matrix ? ['matrix'] : ['repetitions'],
+        `${conditions.length} conditions × ${raw.repetitions} repetitions make ${conditions.length * raw.repetitions} runs; an experiment has at most ${MAX_RUNS}`,
+      ),
+    );
+  }
 
   const seen = new Map<string, number>();
   conditions.forEach((c, i) => {

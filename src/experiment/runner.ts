@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -41,7 +41,7 @@ import {
   type SweepSummary,
 } from '../results/index.js';
 import { dockerRuntime, type Runtime } from '../runtime/index.js';
-import type { Topology } from '../topology/index.js';
+import { DEFAULT_MAX_NODES, type Topology } from '../topology/index.js';
 import { collectNode, stopContainers } from './collect.js';
 import { TimelineLog, labSteps, playedSteps, runProcessFault } from './timeline.js';
 import { checkNodeNames, type LoadedExperiment } from './experiment-file.js';
@@ -68,6 +68,10 @@ export interface RunnerOptions {
   runtime?: Runtime;
   /** How a run's network actions are played (tests substitute their own). */
   player?: (lab: StartedLab, seed: number) => NetworkPlayer;
+  /** Write into an `outDir` that exists and is not empty (its run folders of the same names are replaced). */
+  force?: boolean;
+  /** The most nodes at once: one lab's, and all parallel runs' together (default 100). */
+  maxNodes?: number;
 }
 
 export interface SweepResult {
@@ -77,7 +81,7 @@ export interface SweepResult {
   runs: LoadedRun[];
 }
 
-interface PlannedRun extends RunLabel {
+export interface PlannedRun extends RunLabel {
   condition: Condition;
   repetition: number;
 }
@@ -100,6 +104,61 @@ function timestamp(d: Date): string {
 
 export function defaultSweepDir(experiment: Experiment, now: Date): string {
   return path.resolve('lab', 'runs', `${timestamp(now)}-${experiment.name}`);
+}
+
+/** Refuses an `--out` folder that holds something already (an earlier sweep), unless forced. */
+export async function checkSweepDir(dir: string, force = false): Promise<void> {
+  const entries = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    if (err.code === 'ENOTDIR') throw new AcklabError(`--out ${dir} is a file, not a folder`, 2);
+    throw err;
+  });
+  if (entries.length > 0 && !force) {
+    throw new AcklabError(`--out ${dir} already exists and is not empty (an earlier sweep?); choose another folder, or add --force to write into it (run folders of the same names are replaced)`, 2);
+  }
+}
+
+/**
+ * The default sweep folder, claimed with a non-recursive mkdir (atomic): two sweeps of the same
+ * experiment started in the same second get `…-name` and `…-name-2`, never one folder.
+ */
+export async function claimDefaultSweepDir(base: string): Promise<string> {
+  await mkdir(path.dirname(base), { recursive: true });
+  for (let n = 1; ; n++) {
+    const dir = n === 1 ? base : `${base}-${n}`;
+    try {
+      await mkdir(dir);
+      return dir;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 1000) throw err;
+    }
+  }
+}
+
+export interface PreparedExperiment {
+  base: Topology;
+  planned: PlannedRun[];
+  parallel: number;
+}
+
+/**
+ * Everything checked before anything is created: the topology (and the experiment's node names
+ * against it), the runs, and the node ceiling — one lab's nodes and all parallel runs' together.
+ */
+export async function prepareExperiment(loaded: LoadedExperiment, options: { parallel?: number; maxNodes?: number } = {}): Promise<PreparedExperiment> {
+  const { experiment } = loaded;
+  const maxNodes = options.maxNodes ?? DEFAULT_MAX_NODES;
+  const base = await experimentTopology(experiment, loaded.source, { maxNodes });
+  checkNodeNames(loaded, base.nodes.map((n) => n.name));
+  const planned = planRuns(experiment);
+  const parallel = Math.max(1, Math.min(options.parallel ?? 1, planned.length));
+  if (base.nodes.length * parallel > maxNodes) {
+    throw new AcklabError(
+      `${parallel} parallel runs of ${base.nodes.length} nodes make ${base.nodes.length * parallel} containers at once, more than the ceiling of ${maxNodes} (--max-nodes); lower --parallel or raise --max-nodes`,
+      2,
+    );
+  }
+  return { base, planned, parallel };
 }
 
 function abortable(ms: number, signal?: AbortSignal): Promise<void> {
@@ -152,6 +211,7 @@ interface SweepContext {
   player: (lab: StartedLab, seed: number) => NetworkPlayer;
   /** Resolves when the previous lab start is done (see startLab). */
   startLock: Promise<void>;
+  maxNodes: number;
 }
 
 /** Runs every condition × repetition of an experiment and writes the sweep folder. */
@@ -193,11 +253,11 @@ export async function runExperiment(loaded: LoadedExperiment, options: RunnerOpt
 /** The sweep folder, the base topology (checked against the experiment), images and host facts. */
 async function prepareSweep(loaded: LoadedExperiment, options: RunnerOptions, startedAt: Date) {
   const { experiment } = loaded;
-  const base = await experimentTopology(experiment, loaded.source);
-  checkNodeNames(loaded, base.nodes.map((n) => n.name));
+  const { base, planned, parallel } = await prepareExperiment(loaded, options);
+  // An --out holding an earlier sweep is refused before anything is built or written.
+  const outDir = options.outDir === undefined ? undefined : path.resolve(options.outDir);
+  if (outDir !== undefined) await checkSweepDir(outDir, options.force);
   const runtime = options.runtime ?? dockerRuntime();
-  const planned = planRuns(experiment);
-  const parallel = Math.max(1, Math.min(options.parallel ?? 1, planned.length));
   const progress = options.progress ?? createProgress({ total: planned.length, parallel, expectedRunMs: experiment.durationMs + 8_000 });
   let built: BuiltImages;
   let imageArgv: Map<string, ImageArgv>;
@@ -209,8 +269,13 @@ async function prepareSweep(loaded: LoadedExperiment, options: RunnerOptions, st
     progress.close();
     throw err;
   }
-  const sweepDir = path.resolve(options.outDir ?? defaultSweepDir(experiment, startedAt));
-  await mkdir(sweepDir, { recursive: true });
+  let sweepDir: string;
+  if (outDir !== undefined) {
+    sweepDir = outDir;
+    await mkdir(sweepDir, { recursive: true });
+  } else {
+    sweepDir = await claimDefaultSweepDir(defaultSweepDir(experiment, startedAt));
+  }
   if (experiment.file.endsWith('.yaml') || experiment.file.endsWith('.yml')) {
     await copyFile(experiment.file, path.join(sweepDir, SWEEP_FILES.experiment)).catch(() => {});
   }
@@ -232,6 +297,7 @@ async function prepareSweep(loaded: LoadedExperiment, options: RunnerOptions, st
     gitCommit: await gitCommit(),
     player: options.player ?? ((lab, seed) => networkPlayer(lab, { seed })),
     startLock: Promise.resolve(),
+    maxNodes: options.maxNodes ?? DEFAULT_MAX_NODES,
   };
   return { ctx, planned, parallel };
 }
@@ -318,6 +384,8 @@ async function runOne(ctx: SweepContext, run: PlannedRun): Promise<{ sweepRun: S
 async function planRun(ctx: SweepContext, run: PlannedRun, began: number): Promise<RunRecord> {
   const { experiment } = ctx;
   const dir = path.join(ctx.sweepDir, run.dir);
+  // --force into an earlier sweep: this run's folder holds only this run's files.
+  await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const labName = runLabName(experiment.name, ctx.sweepId, run.index);
   const { topology, outputs, gated } = runTopology(ctx.base, experiment, labName, ctx.imageArgv);
@@ -503,9 +571,10 @@ async function writeRunFiles(r: RunRecord): Promise<void> {
 }
 
 /**
- * Starts one run's lab. Starts are serialised within a sweep (they are short next to a run, and
- * concurrent network creation races for the same free subnet on the engine); a start that lost
- * such a race anyway (another process took the subnet) is retried.
+ * Starts one run's lab under its own name (unique per sweep, so two sweeps of one experiment never
+ * meet). Starts are serialised within a sweep: they are short next to a run, and a busy 2-core
+ * machine gets each lab ready sooner one at a time. Subnet races with other processes are the
+ * lab's to settle (Lab.start claims and reads back its subnets).
  */
 async function startLab(ctx: SweepContext, topology: Topology, runId: string, onProgress: (line: string) => void): Promise<StartedLab> {
   const previous = ctx.startLock;
@@ -513,21 +582,15 @@ async function startLab(ctx: SweepContext, topology: Topology, runId: string, on
   ctx.startLock = new Promise<void>((r) => (release = r));
   await previous;
   try {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await Lab.fromTopology(topology).start({
-          runtime: ctx.runtime,
-          images: ctx.images,
-          built: ctx.built,
-          runId,
-          ...(ctx.signal ? { signal: ctx.signal } : {}),
-          onProgress,
-        });
-      } catch (err) {
-        if (attempt >= 3 || ctx.signal?.aborted || !/overlap/i.test(errorMessage(err))) throw err;
-        onProgress(`network subnet taken meanwhile; starting again (attempt ${attempt + 1})`);
-      }
-    }
+    return await Lab.fromTopology(topology).start({
+      runtime: ctx.runtime,
+      images: ctx.images,
+      built: ctx.built,
+      runId,
+      maxNodes: ctx.maxNodes,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      onProgress,
+    });
   } finally {
     release();
   }

@@ -4,7 +4,7 @@
  * node commands write events and files where the collector finds them.
  */
 import { AcklabError } from '../common/index.js';
-import { loadTopology, parseTopology, type Topology, type TopologyNode } from '../topology/index.js';
+import { loadTopology, parseTopology, type ResolveOptions, type Topology, type TopologyNode } from '../topology/index.js';
 import type { Experiment, WorkloadItem } from '../results/index.js';
 import type { YamlSource } from './yaml-source.js';
 import { flagValue, programRole } from '../results/index.js';
@@ -55,16 +55,16 @@ export function keepEarlierCommand(argv: string[]): string[] {
  * experiment file is blanked out (same line and column numbers), so errors point into the
  * experiment file.
  */
-export async function experimentTopology(experiment: Experiment, source?: YamlSource): Promise<Topology> {
-  if (experiment.topology.kind === 'file') return loadTopology(experiment.topology.file);
+export async function experimentTopology(experiment: Experiment, source?: YamlSource, options: ResolveOptions = {}): Promise<Topology> {
+  if (experiment.topology.kind === 'file') return loadTopology(experiment.topology.file, options);
   const node = source?.doc.get('topology', true) as { range?: [number, number, number] } | undefined;
   if (source && node?.range) {
     const [start, end] = node.range;
     const text = source.text.replace(/[^\n]/g, (ch, offset: number) => (offset >= start && offset < end ? ch : ' '));
-    return parseTopology(text, experiment.file);
+    return parseTopology(text, experiment.file, options);
   }
   const { stringify } = await import('yaml');
-  return parseTopology(stringify(experiment.topology.value), `${experiment.file} (inline topology)`);
+  return parseTopology(stringify(experiment.topology.value), `${experiment.file} (inline topology)`, options);
 }
 
 /** Files a node writes inside its container that the collector copies out (name in the run folder → path). */

@@ -72,8 +72,8 @@ async function bundle(repoRoot: string, names: readonly (ProgramName | 'agent')[
           legalComments: 'none',
           banner: { js: '#!/usr/bin/env node' },
           absWorkingDir: repoRoot,
-          // A checkout whose node_modules is a symlink (a copy, the pack test) must bundle to the same bytes:
-          // esbuild's path comments would otherwise name where the link points, and move the image hash.
+          // node_modules may be a symlink (a copied checkout): its packages keep their path under
+          // repoRoot in the bundle's comments, so the content hash does not depend on where it points.
           preserveSymlinks: true,
         });
         const code = result.outputFiles[0]?.text;

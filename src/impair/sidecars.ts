@@ -26,6 +26,9 @@ export interface LabNodeRef {
   /** IPv4 addresses on every network the node joined. */
   addresses: string[];
   runId?: string;
+  /** The lab's owner and holder labels: its sidecars belong to it and go with it. */
+  owner?: string;
+  holder?: string;
 }
 
 /**
@@ -65,6 +68,10 @@ export async function findLabNodes(containers: ContainerClient, lab: string): Pr
       const ref: LabNodeRef = { name: c.labels[LABELS.node]!, containerId: c.id, addresses: Object.values(c.addresses).filter(Boolean) };
       const runId = c.labels[LABELS.runId];
       if (runId !== undefined) ref.runId = runId;
+      const owner = c.labels[LABELS.owner];
+      if (owner !== undefined) ref.owner = owner;
+      const holder = c.labels[LABELS.holder];
+      if (holder !== undefined) ref.holder = holder;
       return ref;
     })
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -107,13 +114,21 @@ export class Sidecars {
     const { containers, lab } = this.options;
     const image = await this.options.shaperImage();
     const nodeInfo = await containers.inspect(node.containerId);
-    // A suffix keeps the name unique when a node started again gets its second sidecar.
     const suffix = Date.now().toString(36).slice(-5);
     const spec = {
-      name: `${nodeInfo.name}-shaper-${suffix}`,
+      // "." as in the node's own name (acklab-<lab>.<node>): no other node's name can end like this.
+      name: `${nodeInfo.name}.shaper-${suffix}`,
       image,
       command: [...AGENT_DAEMON],
-      labels: createLabels({ role: 'sidecar', lab, node: node.name, target: node.containerId, ...(node.runId ? { runId: node.runId } : {}) }),
+      labels: createLabels({
+        role: 'sidecar',
+        lab,
+        node: node.name,
+        target: node.containerId,
+        ...(node.runId ? { runId: node.runId } : {}),
+        ...(node.owner ? { owner: node.owner } : {}),
+        ...(node.holder ? { holder: node.holder } : {}),
+      }),
       networkMode: { container: node.containerId },
       capAdd: [...SIDECAR_CAPABILITIES],
     };

@@ -7,6 +7,22 @@ export { parseSince, toLogOptions, type NodeLogsOptions } from './log-options.js
 export { STANDARD_STEPS, linkConditionsStep, type StartStep } from './steps.js';
 export { ReadinessError, waitReady, describeReadiness } from './readiness.js';
 export { removeByLabels, settleAll, CLEANUP_TIMEOUT_MS, type RemovedResources } from './cleanup.js';
-export { listNodes, findNode, removeLab, removeAllLabs, type RunningNode } from './catalog.js';
+export { listNodes, listLabs, removeLab, removeAllLabs, type RunningNode, type LabSummary, type OwnerScope } from './catalog.js';
 export { chooseSubnets, SUBNET_POOL } from './subnets.js';
-export { containerName, networkName, nodeLabels, networkLabels, labSelector, KIND_LABEL, NETWORK_LABEL } from './naming.js';
+export {
+  containerName,
+  networkName,
+  leaseName,
+  detachedName,
+  nodeLabels,
+  networkLabels,
+  labSelector,
+  KIND_LABEL,
+  NETWORK_LABEL,
+  type RunLabels,
+} from './naming.js';
+export { currentOwner, currentHolder, encodeHolder, decodeHolder, holderState, describeHolder, OWNER_ENV, type Holder, type HolderState } from './holder.js';
+export { claimLease, markDetached, readLease, LabBusyError, type LabLease } from './lease.js';
+export { reapOrphans, type ReapedRun, type ReapOptions } from './reaper.js';
+export { ensureWatchdog, isEngineAddress, WATCHDOG_ENV, WATCHDOG_LOG_ENV } from './watchdog.js';
+export { processLabels } from './session.js';

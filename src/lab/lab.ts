@@ -1,22 +1,48 @@
 /**
- * Lab → StartedLab (testcontainers' lifecycle-as-types). `start()` removes any earlier run of the
- * same lab (so `up` twice replaces it, and a SIGKILLed `up` leaves nothing behind for long),
- * creates the networks and containers, starts the nodes stage by stage in parallel, waits for
- * each to be ready, then runs the start steps (steps.ts). Any failure or abort removes this run.
+ * Lab → StartedLab (testcontainers' lifecycle-as-types). `start()` claims the lab name (its lease:
+ * one run of a name at a time, and a running lab of another owner or process is never touched),
+ * creates the networks (a subnet per network, claimed from the engine and read back) and the
+ * containers (with memory, pids and log limits), starts the nodes stage by stage in parallel, waits
+ * for each to be ready, then runs the start steps (steps.ts). Any failure or abort removes this
+ * run; if the process dies instead, its watchdog does (watchdog.ts) — unless the lab was detached.
  */
 import { randomBytes } from 'node:crypto';
 import { AcklabError, errorMessage, lineLogger, silentLogger, type Logger } from '../common/index.js';
 import { buildKey, ensureImages, ensureTopologyImages, type BuiltImages, type ImageTags } from '../images/index.js';
 import { dockerRuntime, type Runtime } from '../runtime/index.js';
-import { loadTopologySync, parseTopology, type Topology, type TopologyNode } from '../topology/index.js';
+import { DEFAULT_MAX_NODES, dnsNameProblem, loadTopologySync, parseTopology, type LoadOptions, type Topology, type TopologyNode } from '../topology/index.js';
 import { removeByLabels, settleAll } from './cleanup.js';
-import { containerName, labSelector, networkLabels, networkName, nodeLabels } from './naming.js';
+import { currentHolder, currentOwner, encodeHolder } from './holder.js';
+import { claimLease } from './lease.js';
+import { containerName, labSelector, networkLabels, networkName, nodeLabels, type RunLabels } from './naming.js';
 import { STANDARD_STEPS, type StartStep } from './steps.js';
 import { waitReady } from './readiness.js';
 import { StartedLab, type StartedNetwork, type StartedNode } from './started-lab.js';
 import { chooseSubnets } from './subnets.js';
+import { ensureWatchdog } from './watchdog.js';
+
+/** The resolver of a node on an internal network: one try of one second (glibc's default is 2 × 5 s). */
+export const INTERNAL_DNS_OPTIONS = ['timeout:1', 'attempts:1'];
+
+/** How often a network create is tried again after another process took the chosen subnet. */
+const SUBNET_ATTEMPTS = 12;
 
 export interface StartOptions {
+  /**
+   * The lab instance's name (compose's project name): containers, networks and labels use it, so
+   * two instances of one topology never meet. Default: the topology's name.
+   */
+  name?: string;
+  /** Who the lab belongs to; default ACKLAB_OWNER, else user@host. */
+  owner?: string;
+  /**
+   * When a lab of this name is already up (detached) and is the owner's: remove it and start
+   * again (true, the default) or refuse (false). A lab of another owner, or one held by a live
+   * process (starting, an experiment run, a test), is never replaced.
+   */
+  replace?: boolean;
+  /** The most nodes the lab may have (default 100): each is a container on a shared engine. */
+  maxNodes?: number;
   /** Image refs; default: ensureImages() (built once, by content hash). */
   images?: ImageTags;
   /** Images of the topology's build contexts; default: built here (by content hash) before anything is created. */
@@ -34,14 +60,18 @@ export interface StartOptions {
   steps?: readonly StartStep[];
   /** Run id label; default random. */
   runId?: string;
+  /** Where free subnets are looked for first, in [0, 1); default Math.random. */
+  random?: () => number;
+  /** Start this process's watchdog (default true; a fake runtime never gets one). */
+  watchdog?: boolean;
 }
 
 export class Lab {
   private constructor(readonly topology: Topology) {}
 
   /** Reads and validates the file now (throws TopologyError), so `await Lab.fromFile(f).start()` chains. */
-  static fromFile(file: string): Lab {
-    return new Lab(loadTopologySync(file));
+  static fromFile(file: string, options: LoadOptions = {}): Lab {
+    return new Lab(loadTopologySync(file, options));
   }
 
   /** A lab from topology text (YAML); `file` names it in messages. Throws TopologyError. */
@@ -58,12 +88,25 @@ export class Lab {
   }
 
   async start(options: StartOptions = {}): Promise<StartedLab> {
+    const t = this.topology;
+    const name = options.name ?? t.name;
+    const nameProblem = dnsNameProblem(name);
+    if (nameProblem) throw new AcklabError(`lab name: ${nameProblem}`, 2);
+    const maxNodes = options.maxNodes ?? DEFAULT_MAX_NODES;
+    if (t.nodes.length > maxNodes) {
+      throw new AcklabError(`lab "${name}" has ${t.nodes.length} nodes; acklab starts at most ${maxNodes} nodes in one lab (maxNodes / --max-nodes raises it)`, 2);
+    }
     const runtime = options.runtime ?? dockerRuntime();
-    const runId = options.runId ?? randomBytes(6).toString('hex');
+    const run: RunLabels = {
+      lab: name,
+      runId: options.runId ?? randomBytes(6).toString('hex'),
+      owner: options.owner ?? currentOwner(),
+      holder: encodeHolder(currentHolder()),
+      topology: t.name,
+    };
     const logger = options.logger ?? (options.onProgress ? lineLogger(options.onProgress) : silentLogger);
     const progress = (line: string) => logger.info(line);
     const { signal } = options;
-    const t = this.topology;
 
     // Everything the topology needs is built before anything is created: a failed build creates nothing.
     const built = options.built ?? (await ensureTopologyImages(t, { runtime, log: (line) => progress(`images: ${line}`) }));
@@ -76,16 +119,18 @@ export class Lab {
       if (!image) throw new AcklabError(`node "${node.name}": image "${node.image.name}" (${node.image.origin}) was not built`);
       return image.tag;
     };
-
-    // A previous run of this lab (still up, or left behind by a killed `up`) goes first.
-    const old = await removeByLabels(runtime, labSelector(t.name));
-    if (old.containers + old.networks > 0) progress(`removed the previous run of "${t.name}" (${old.containers} containers, ${old.networks} networks)`);
+    // Any image the lab has will do for its lease: the lease never runs.
+    const leaseImage = images.node || imageOf(t.nodes[0]!);
+    // Before anything is created: if this process dies from here on, its watchdog removes the run.
+    if (options.watchdog !== false) ensureWatchdog(runtime, run.holder, progress);
 
     try {
+      await claimLease(runtime, run, { image: leaseImage, ...(options.replace === undefined ? {} : { replace: options.replace }), log: progress });
       signal?.throwIfAborted();
-      const networks = await this.createNetworks(runtime, runId, progress);
+      const networks = await this.createNetworks(runtime, run, options.random ?? Math.random, progress);
       signal?.throwIfAborted();
       const byNetwork = new Map(networks.map((n) => [n.name, n]));
+      const internal = new Set(t.networks.filter((n) => n.internal).map((n) => n.name));
       const firstStage = new Set(t.stages[0] ?? []);
       progress(`creating ${t.nodes.length} containers; starting stage 1/${t.stages.length}: ${[...firstStage].join(', ')}`);
       const ids = new Map<string, string>();
@@ -93,14 +138,19 @@ export class Lab {
         t.nodes.map(async (node) => {
           const first = byNetwork.get(node.networks[0]!)!;
           const id = await runtime.containers.create({
-            name: containerName(t.name, node.name),
+            name: containerName(name, node.name),
             image: imageOf(node),
             command: node.command,
             ...(node.entrypoint ? { entrypoint: node.entrypoint } : {}),
             env: node.env,
             hostname: node.name,
-            labels: nodeLabels(t.name, runId, node.name, node.kind),
+            labels: nodeLabels(run, node.name, node.kind),
             network: { id: first.id, aliases: [node.name] },
+            limits: node.limits,
+            logs: { maxSize: `${Math.ceil(node.logs.maxBytes / 1024)}k`, maxFiles: node.logs.maxFiles },
+            // On an internal network Docker's DNS never answers for a name it does not know (another
+            // lab's, the outside world's, a node that is down): fail such a lookup in 1 s, not 10–20 s.
+            ...(node.networks.some((n) => internal.has(n)) ? { dnsOptions: INTERNAL_DNS_OPTIONS } : {}),
           });
           ids.set(node.name, id);
           for (const extra of node.networks.slice(1)) await runtime.networks.connect(byNetwork.get(extra)!.id, id, [node.name]);
@@ -113,18 +163,18 @@ export class Lab {
         signal?.throwIfAborted();
         if (i > 0) {
           progress(`starting stage ${i + 1}/${t.stages.length}: ${stage.join(', ')}`);
-          await settleAll(stage.map((name) => runtime.containers.start(ids.get(name)!)));
+          await settleAll(stage.map((node) => runtime.containers.start(ids.get(node)!)));
         }
         await settleAll(
-          stage.map((name) => {
-            const node = nodesByName.get(name)!;
-            const ready = options.readyTimeoutMs === undefined ? node.ready : { ...node.ready, timeoutMs: options.readyTimeoutMs };
-            return waitReady(runtime.containers, name, ids.get(name)!, ready, { signal });
+          stage.map((node) => {
+            const spec = nodesByName.get(node)!;
+            const ready = options.readyTimeoutMs === undefined ? spec.ready : { ...spec.ready, timeoutMs: options.readyTimeoutMs };
+            return waitReady(runtime.containers, node, ids.get(node)!, ready, { signal });
           }),
         );
       }
       const started = await settleAll(t.nodes.map((node) => this.describe(runtime, node, ids.get(node.name)!, networks)));
-      const lab = new StartedLab(t, runId, started, networks, runtime, images, logger);
+      const lab = new StartedLab(t, run, started, networks, runtime, images, leaseImage, logger);
       for (const step of options.steps ?? STANDARD_STEPS) {
         signal?.throwIfAborted();
         progress(`running ${step.name}`);
@@ -132,8 +182,8 @@ export class Lab {
       }
       return lab;
     } catch (err) {
-      progress(`removing lab "${t.name}" after ${signal?.aborted ? 'interrupt' : 'failure'}`);
-      await removeByLabels(runtime, labSelector(t.name, runId)).catch((cleanupErr: unknown) => {
+      progress(`removing lab "${name}" after ${signal?.aborted ? 'interrupt' : 'failure'}`);
+      await removeByLabels(runtime, labSelector(name, run.runId)).catch((cleanupErr: unknown) => {
         progress(`cleanup failed too: ${errorMessage(cleanupErr)}`);
       });
       throw err;
@@ -154,32 +204,39 @@ export class Lab {
     return ensureImages({ runtime, log: (line) => progress(`images: ${line}`) });
   }
 
-  private async createNetworks(runtime: Runtime, runId: string, progress: (l: string) => void): Promise<StartedNetwork[]> {
-    const t = this.topology;
-    // Another lab may grab the same free subnet between our list and create: choose again.
-    for (let attempt = 1; ; attempt++) {
-      const existing = await runtime.networks.list();
-      const taken = existing.flatMap((n) => n.subnets.map((subnet) => ({ network: n.name, subnet })));
-      let subnets: Map<string, string>;
-      try {
-        subnets = chooseSubnets(t.networks, taken);
-      } catch (err) {
-        throw new AcklabError(`lab "${t.name}": ${errorMessage(err)}`, 2, { cause: err });
-      }
-      progress(`creating networks: ${t.networks.map((n) => `${n.name} ${subnets.get(n.name)}`).join(', ')}`);
-      try {
-        return await settleAll(
-          t.networks.map(async (n) => {
-            const subnet = subnets.get(n.name)!;
-            const info = await runtime.networks.create({ name: networkName(t.name, n.name), subnet, labels: networkLabels(t.name, runId, n.name) });
-            return { name: n.name, dockerName: info.name, id: info.id, subnet };
-          }),
-        );
-      } catch (err) {
-        if (attempt >= 5 || !/overlap/i.test(errorMessage(err))) throw err;
-        await removeByLabels(runtime, labSelector(t.name, runId));
+  /**
+   * One network at a time, each with a subnet chosen from a fresh list of the engine's networks
+   * (this lab's earlier ones included) and read back from what the engine made. Another process
+   * may create a network on the same subnet between the list and the create: the engine refuses
+   * ("Pool overlaps"), and a picked subnet is chosen again.
+   */
+  private async createNetworks(runtime: Runtime, run: RunLabels, random: () => number, progress: (l: string) => void): Promise<StartedNetwork[]> {
+    const created: StartedNetwork[] = [];
+    for (const n of this.topology.networks) {
+      for (let attempt = 1; ; attempt++) {
+        const existing = await runtime.networks.list();
+        const taken = existing.flatMap((x) => x.subnets.map((subnet) => ({ network: x.name, subnet })));
+        let subnet: string;
+        try {
+          subnet = chooseSubnets([n], taken, random).get(n.name)!;
+        } catch (err) {
+          throw new AcklabError(`lab "${run.lab}": ${errorMessage(err)}`, 2, { cause: err });
+        }
+        try {
+          const info = await runtime.networks.create({ name: networkName(run.lab, n.name), subnet, labels: networkLabels(run, n.name), internal: n.internal });
+          created.push({ name: n.name, dockerName: info.name, id: info.id, subnet: info.subnets[0] ?? subnet });
+          break;
+        } catch (err) {
+          if (!/overlap/i.test(errorMessage(err))) throw err;
+          if (n.subnet !== undefined) {
+            throw new AcklabError(`lab "${run.lab}": network "${n.name}": subnet ${n.subnet} was just taken by another Docker network; choose another subnet or omit it to let acklab pick one`, 1, { cause: err });
+          }
+          if (attempt >= SUBNET_ATTEMPTS) throw new AcklabError(`lab "${run.lab}": network "${n.name}": every subnet tried was taken by another network meanwhile (${attempt} attempts)`, 1, { cause: err });
+        }
       }
     }
+    progress(`networks: ${created.map((n) => `${n.name} ${n.subnet}${this.topology.networks.find((x) => x.name === n.name)?.internal ? ' (internal)' : ''}`).join(', ')}`);
+    return created;
   }
 
   private async describe(runtime: Runtime, node: TopologyNode, id: string, networks: StartedNetwork[]): Promise<StartedNode> {

@@ -7,6 +7,9 @@
  * Options are typed objects checked by the same rules as topology files (src/conditions), and
  * every mistake is reported at once, before anything changes. Nothing is printed: progress goes
  * to the logger given to `Lab.start`, if any.
+ *
+ * The lab is held by the process that started it — if that process dies, its watchdog removes the
+ * lab — until `detach()` says it should outlive it (what `acklab up` does once the lab is ready).
  */
 import { AcklabError, silentLogger, type Logger } from '../common/index.js';
 import {
@@ -28,8 +31,9 @@ import type { ExecResult, Runtime } from '../runtime/index.js';
 import type { Topology, TopologyLink, TopologyNode } from '../topology/index.js';
 import { removeByLabels, type RemovedResources } from './cleanup.js';
 import { copyRoot, unpackArchive } from './copy.js';
+import { markDetached } from './lease.js';
 import { toLogOptions, type NodeLogsOptions } from './log-options.js';
-import { labSelector } from './naming.js';
+import { labSelector, type RunLabels } from './naming.js';
 import { runNodeAction, type NodeAction, type NodeActionOptions } from './node-actions.js';
 
 export interface StartedNode {
@@ -87,19 +91,36 @@ function checkForMs(forMs: number | undefined, where: string): void {
 
 export class StartedLab implements AsyncDisposable {
   private stopped?: Promise<RemovedResources>;
+  private detached?: Promise<void>;
 
   constructor(
     readonly topology: Topology,
-    readonly runId: string,
+    private readonly run: RunLabels,
     readonly nodes: StartedNode[],
     readonly networks: StartedNetwork[],
     private readonly runtime: Runtime,
     private readonly images: ImageTags,
+    private readonly leaseImage: string,
     private readonly logger: Logger = silentLogger,
   ) {}
 
+  /** The lab instance's name (the topology's unless `start({ name })` said otherwise). */
   get name(): string {
-    return this.topology.name;
+    return this.run.lab;
+  }
+
+  get runId(): string {
+    return this.run.runId;
+  }
+
+  get owner(): string {
+    return this.run.owner;
+  }
+
+  /** Lets the lab outlive this process (until `acklab down` or `stop()`); idempotent. */
+  detach(): Promise<void> {
+    this.detached ??= markDetached(this.runtime, this.run, this.leaseImage);
+    return this.detached;
   }
 
   /** Link conditions per direction, for the impairment layer. */
@@ -243,7 +264,14 @@ export class StartedLab implements AsyncDisposable {
    */
   controller(options: ControllerOptions = {}): ImpairController {
     const shaperImage = async () => this.images.shaper || (await ensureImages({ runtime: this.runtime, log: (l) => this.logger.info(`images: ${l}`) })).shaper;
-    const nodes = this.nodes.map((n) => ({ name: n.name, containerId: n.containerId, addresses: Object.values(n.addresses), runId: this.runId }));
+    const nodes = this.nodes.map((n) => ({
+      name: n.name,
+      containerId: n.containerId,
+      addresses: Object.values(n.addresses),
+      runId: this.runId,
+      owner: this.run.owner,
+      holder: this.run.holder,
+    }));
     return openControllerFor(this.runtime, this.name, nodes, { log: (l) => this.logger.info(l), ...options, shaperImage });
   }
 

@@ -15,8 +15,11 @@ export interface SubnetRequest {
 /**
  * Returns a subnet per requested network. `taken` are subnets of existing Docker networks with
  * their network names (for messages). Throws when a user subnet overlaps an existing network.
+ * Free /24s are taken from a random place in the pool (`random` in [0, 1)), so labs started at the
+ * same moment by different processes rarely reach for the same one; the caller creates the
+ * network and chooses again if it lost the race anyway.
  */
-export function chooseSubnets(requests: SubnetRequest[], taken: { network: string; subnet: string }[]): Map<string, string> {
+export function chooseSubnets(requests: SubnetRequest[], taken: { network: string; subnet: string }[], random: () => number = Math.random): Map<string, string> {
   const used: { network: string; cidr: Ipv4Cidr }[] = [];
   for (const t of taken) {
     try {
@@ -45,19 +48,19 @@ export function chooseSubnets(requests: SubnetRequest[], taken: { network: strin
     used.push({ network: r.name, cidr });
     out.set(r.name, formatCidr(cidr));
   }
-  let next = SUBNET_POOL.first;
+  const blocks = (SUBNET_POOL.last - SUBNET_POOL.first) / 256 + 1;
   for (const r of requests) {
     if (r.subnet !== undefined) continue;
-    for (;;) {
-      if (next > SUBNET_POOL.last) throw new Error(`no free /24 left in ${formatCidr({ base: SUBNET_POOL.first, prefix: 24 })}…${formatCidr({ base: SUBNET_POOL.last, prefix: 24 })} for network "${r.name}"`);
-      const cidr = { base: next, prefix: SUBNET_POOL.prefix };
-      next = (next + 256) >>> 0;
-      if (!used.some((u) => cidrsOverlap(u.cidr, cidr))) {
-        used.push({ network: r.name, cidr });
-        out.set(r.name, formatCidr(cidr));
-        break;
-      }
+    const start = Math.floor(random() * blocks) % blocks;
+    let found = false;
+    for (let i = 0; i < blocks && !found; i++) {
+      const cidr = { base: (SUBNET_POOL.first + ((start + i) % blocks) * 256) >>> 0, prefix: SUBNET_POOL.prefix };
+      if (used.some((u) => cidrsOverlap(u.cidr, cidr))) continue;
+      used.push({ network: r.name, cidr });
+      out.set(r.name, formatCidr(cidr));
+      found = true;
     }
+    if (!found) throw new Error(`no free /24 left in ${formatCidr({ base: SUBNET_POOL.first, prefix: 24 })}…${formatCidr({ base: SUBNET_POOL.last, prefix: 24 })} for network "${r.name}"`);
   }
   return out;
 }

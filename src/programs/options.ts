@@ -5,7 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../common/errors.js';
-import { parseDuration } from '../common/units.js';
+import { durationRangeProblem, parseDuration, type DurationRange } from '../common/units.js';
 
 export { UsageError };
 
@@ -18,11 +18,19 @@ export function parseCommandLine<T extends ParseArgsConfig>(config: T, usage: st
   }
 }
 
+/** Periods between a program's events: at least 1 ms (the timers' resolution), at most 2^31−1 ms. */
+export const INTERVAL: DurationRange = { min: 1 };
+/** Timeouts and run times: more than 0, at most 2^31−1 ms. */
+export const POSITIVE: DurationRange = { above: 0 };
+/** Waits that may be skipped: 0 to 2^31−1 ms. */
+export const NON_NEGATIVE: DurationRange = { min: 0 };
+
 /**
  * A duration option: "200ms", "1.5s", "2m", or a bare number of seconds (the seed's unit,
- * so `--interval 5` means what the slides mean).
+ * so `--interval 5` means what the slides mean), inside `range` — never above 2^31−1 ms, which
+ * Node's timers would turn into 1 ms.
  */
-export function durationOption(name: string, value: string, usage: string, { allowZero = false } = {}): number {
+export function durationOption(name: string, value: string, usage: string, range: DurationRange = POSITIVE): number {
   let ms: number;
   if (/^\s*\d+(\.\d+)?\s*$/.test(value)) {
     ms = Number(value) * 1000;
@@ -33,9 +41,8 @@ export function durationOption(name: string, value: string, usage: string, { all
       throw new UsageError(`--${name}: ${(err as Error).message}, or a bare number of seconds`, usage);
     }
   }
-  if (!(ms > 0) && !(allowZero && ms === 0)) {
-    throw new UsageError(`--${name} must be greater than zero (got "${value}")`, usage);
-  }
+  const problem = durationRangeProblem(ms, range);
+  if (problem) throw new UsageError(`--${name} ${problem}`, usage);
   return ms;
 }
 

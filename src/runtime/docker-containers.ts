@@ -4,7 +4,7 @@ import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { extract } from 'tar-stream';
 import { demux, parseListening } from './demux.js';
-import { fail, ignoreGone, short, statusCode } from './docker-errors.js';
+import { NameConflictError, engineMessage, fail, ignoreGone, short, statusCode } from './docker-errors.js';
 import type { ContainerClient, ContainerInfo, ContainerSpec, ExecResult, ExecSession, LogOptions } from './types.js';
 
 function addressesOf(networks: Record<string, { IPAddress?: string }> | undefined): Record<string, string> {
@@ -37,6 +37,7 @@ export class DockerContainerClient implements ContainerClient {
     }
     if (spec.limits?.memoryBytes !== undefined) hostConfig.Memory = spec.limits.memoryBytes;
     if (spec.limits?.pids !== undefined) hostConfig.PidsLimit = spec.limits.pids;
+    if (spec.dnsOptions?.length) hostConfig.DnsOptions = spec.dnsOptions;
     if (spec.logs) hostConfig.LogConfig = { Type: 'json-file', Config: { 'max-size': spec.logs.maxSize, 'max-file': String(spec.logs.maxFiles) } };
     const c = await this.docker
       .createContainer({
@@ -51,7 +52,12 @@ export class DockerContainerClient implements ContainerClient {
         HostConfig: hostConfig,
         ...(spec.network ? { NetworkingConfig: { EndpointsConfig: { [spec.network.id]: { Aliases: spec.network.aliases } } } } : {}),
       })
-      .catch(fail(`create container ${spec.name ?? ''} from ${spec.image}`.replace('  ', ' ')));
+      .catch((err: unknown) => {
+        if (statusCode(err) === 409 && spec.name !== undefined) {
+          throw new NameConflictError(spec.name, `docker: create container ${spec.name}: ${engineMessage(err)}`, { cause: err });
+        }
+        return fail(`create container ${spec.name ?? ''} from ${spec.image}`.replace('  ', ' '))(err);
+      });
     return c.id;
   }
 

@@ -20,3 +20,15 @@ export function ignoreGone(err: unknown): void {
 }
 
 export const short = (id: string) => id.slice(0, 12);
+
+/** A create whose name is taken (HTTP 409): container names are claimed atomically by the engine. */
+export class NameConflictError extends AcklabError {
+  constructor(
+    readonly resourceName: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, 1, options);
+    this.name = 'NameConflictError';
+  }
+}

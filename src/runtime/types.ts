@@ -65,6 +65,8 @@ export interface ContainerSpec {
   realtime?: { runtimeUs: number; periodUs: number };
   /** json-file log rotation, so a chatty node cannot fill the disk. */
   logs?: { maxSize: string; maxFiles: number };
+  /** resolv.conf options (`timeout:1`, `attempts:1`, …) for the container's resolver. */
+  dnsOptions?: string[];
 }
 
 export interface ContainerInfo {

@@ -22,14 +22,19 @@ export function formatIssue(issue: TopologyIssue): string {
 }
 
 export function formatPath(path: FieldPath): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+  // A key that is not a plain word ("", "A=B", "a.b") is quoted, so the path stays readable.
+  const part = (p: string | number) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z0-9_-]+$/.test(p) ? p : `[${JSON.stringify(p)}]`);
+  return path.map(part).join('.').replace(/\.\[/g, '[');
 }
 
 /** Thrown when a topology file has problems; `issues` holds all of them, in file order. */
 export class TopologyError extends AcklabError {
-  constructor(readonly issues: TopologyIssue[]) {
+  constructor(
+    readonly issues: TopologyIssue[],
+    options?: { cause?: unknown },
+  ) {
     const n = issues.length;
-    super(`topology has ${n} problem${n === 1 ? '' : 's'}:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`, 2);
+    super(`topology has ${n} problem${n === 1 ? '' : 's'}:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`, 2, options);
     this.name = 'TopologyError';
   }
 }

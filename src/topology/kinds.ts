@@ -6,8 +6,9 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { formatDuration } from '../common/index.js';
-import { count, duration, nodeRef, port, strict } from './fields.js';
+import { count, interval, nodeRef, port, strict, timeout } from './fields.js';
 import type { FieldPath } from './issues.js';
+import { imageRefProblem } from './names.js';
 import type { BuildImageSpec, ImageSpec, NodeRole, Readiness } from './model.js';
 
 export const DEFAULT_PORTS = { echo: 8881, peer: 8888, mcast: 9000 } as const;
@@ -67,7 +68,7 @@ const ACKLAB_NODE: ImageSpec = { type: 'acklab-node' };
 const d = (ms: number) => formatDuration(ms);
 const opt = (flag: string, v: string | number | undefined) => (v === undefined ? [] : [flag, String(v)]);
 
-const echoArgs = strict({ port: port().optional(), readyTimeout: duration().optional() });
+const echoArgs = strict({ port: port().optional(), readyTimeout: timeout().optional() });
 const echo: KindDefinition<z.output<typeof echoArgs>> = {
   name: 'echo',
   summary: 'acklab-echo: writes back every byte it receives (default port 8881)',
@@ -89,7 +90,7 @@ const echo: KindDefinition<z.output<typeof echoArgs>> = {
 const peerServerArgs = strict({
   port: port().optional(),
   log: z.string({ error: 'expected a file path inside the container' }).optional(),
-  readyTimeout: duration().optional(),
+  readyTimeout: timeout().optional(),
 });
 const peerServer: KindDefinition<z.output<typeof peerServerArgs>> = {
   name: 'peer-server',
@@ -112,12 +113,12 @@ const peerServer: KindDefinition<z.output<typeof peerServerArgs>> = {
 
 const peerClientArgs = strict({
   server: nodeRef(),
-  interval: duration().optional(),
+  interval: interval().optional(),
   count: count().optional(),
-  duration: duration().optional(),
+  duration: timeout().optional(),
   reconnect: z.boolean({ error: 'expected true or false' }).optional(),
   log: z.string({ error: 'expected a file path inside the container' }).optional(),
-  readyTimeout: duration().optional(),
+  readyTimeout: timeout().optional(),
 });
 const peerClient: KindDefinition<z.output<typeof peerClientArgs>> = {
   name: 'peer-client',
@@ -159,12 +160,12 @@ const mcastArgs = strict({
   port: port().optional(),
   peers: z.array(nodeRef(), { error: 'expected a list of mcast node names' }).optional(),
   count: count().optional(),
-  interval: duration().optional(),
+  interval: interval().optional(),
   out: z.string({ error: 'expected a file path inside the container' }).optional(),
-  connectTimeout: duration().optional(),
-  duration: duration().optional(),
-  grace: duration().optional(),
-  readyTimeout: duration().optional(),
+  connectTimeout: timeout().optional(),
+  duration: timeout().optional(),
+  grace: timeout().optional(),
+  readyTimeout: timeout().optional(),
 });
 export const MCAST_DEFAULTS = { count: 10, intervalMs: 100 } as const;
 const mcast: KindDefinition<z.output<typeof mcastArgs>> = {
@@ -215,7 +216,7 @@ const mcast: KindDefinition<z.output<typeof mcastArgs>> = {
 const customReady = strict({
   port: port().optional(),
   log: z.string({ error: 'expected a regular expression matched against output lines' }).optional(),
-  timeout: duration().optional(),
+  timeout: timeout().optional(),
 });
 const customArgs = strict({
   image: z.string({ error: 'expected a local image reference, e.g. "alpine:3.20"' }).optional(),
@@ -247,6 +248,8 @@ const custom: KindDefinition<z.output<typeof customArgs>> = {
         : args.ready?.log !== undefined
           ? { type: 'log', pattern: args.ready.log, timeoutMs }
           : { type: 'started', timeoutMs };
+    const imageProblem = args.image === undefined ? undefined : imageRefProblem(args.image);
+    if (imageProblem) ctx.error(['image'], imageProblem);
     const command = commandOf(args.command);
     if (args.image !== undefined && ctx.image !== undefined) {
       ctx.error(['image'], 'the node already says build: or image:; give the image once');
@@ -289,7 +292,7 @@ export const SEED_IMAGE: BuildImageSpec = {
 export const SEED_PORTS = { peer: 8888, echo: 8881 } as const;
 const SEED_PEER = ['python3', '-u', '/opt/seed/peer.py'];
 
-const twistedPeerServerArgs = strict({ port: port().optional(), readyTimeout: duration().optional() });
+const twistedPeerServerArgs = strict({ port: port().optional(), readyTimeout: timeout().optional() });
 const twistedPeerServer: KindDefinition<z.output<typeof twistedPeerServerArgs>> = {
   name: 'twisted-peer-server',
   summary: "the seed's Twisted peer server: one <Ack> per read, always on port 8888 (a port given is printed, not used)",
@@ -310,8 +313,8 @@ const twistedPeerServer: KindDefinition<z.output<typeof twistedPeerServerArgs>> 
 
 const twistedPeerClientArgs = strict({
   server: nodeRef(),
-  interval: duration().optional(),
-  readyTimeout: duration().optional(),
+  interval: interval().optional(),
+  readyTimeout: timeout().optional(),
 });
 const twistedPeerClient: KindDefinition<z.output<typeof twistedPeerClientArgs>> = {
   name: 'twisted-peer-client',
@@ -345,7 +348,7 @@ const twistedPeerClient: KindDefinition<z.output<typeof twistedPeerClientArgs>> 
   },
 };
 
-const twistedEchoArgs = strict({ readyTimeout: duration().optional() });
+const twistedEchoArgs = strict({ readyTimeout: timeout().optional() });
 const twistedEcho: KindDefinition<z.output<typeof twistedEchoArgs>> = {
   name: 'twisted-echo',
   summary: "the seed's Twisted echo server: writes back each read, always on port 8881",
@@ -384,11 +387,11 @@ const mcastImplArgs = strict({
   id: z.int({ error: 'expected a whole number ≥ 1' }).min(1, 'an id is ≥ 1 (the contract)').optional(),
   port: port().optional(),
   count: count().optional(),
-  interval: duration().optional(),
-  duration: duration().optional(),
+  interval: interval().optional(),
+  duration: timeout().optional(),
   command: z.union([z.string(), z.array(z.string())], { error: 'expected a shell command string or an argv list' }).optional(),
   gate: z.boolean({ error: 'expected true or false' }).optional(),
-  readyTimeout: duration().optional(),
+  readyTimeout: timeout().optional(),
 });
 const mcastImpl: KindDefinition<z.output<typeof mcastImplArgs>> = {
   name: 'mcast-impl',

@@ -58,12 +58,28 @@ export interface TopologyNode {
    * programs on acklab's node image can.
    */
   gate?: boolean;
+  /** Memory and process limits of the container; an absent field is no limit. */
+  limits: NodeLimits;
+  /** json-file log rotation: at most maxFiles files of maxBytes each. */
+  logs: NodeLogs;
+}
+
+export interface NodeLimits {
+  memoryBytes?: number;
+  pids?: number;
+}
+
+export interface NodeLogs {
+  maxBytes: number;
+  maxFiles: number;
 }
 
 export interface TopologyNetwork {
   name: string;
   /** IPv4 CIDR given by the user; when absent the orchestrator picks a free one at `up`. */
   subnet?: string;
+  /** No route out of the lab (Docker `--internal`); true unless the file says `internal: false`. */
+  internal: boolean;
 }
 
 /** One direction of a link; `between: [a, b]` in the file becomes two of these. */

@@ -46,3 +46,32 @@ export function cidrsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
   const mask = (0xffffffff << (32 - p)) >>> 0;
   return ((a.base & mask) >>> 0) === ((b.base & mask) >>> 0);
 }
+
+// The image reference grammar of distribution/reference (what `docker run` accepts):
+// [domain[:port]/]path[:tag][@digest], lower-case path components joined by ".", "_", "__" or "-".
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const IMAGE_REF = new RegExp(
+  `^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`,
+);
+
+/** Why `ref` is not an image reference Docker accepts, or undefined when it is. */
+export function imageRefProblem(ref: string): string | undefined {
+  const shown = JSON.stringify(ref);
+  if (ref.length > 255) return `image reference ${shown.slice(0, 40)}… is longer than 255 characters`;
+  // A domain part (before the first "/") may hold upper case; the rest of the name may not.
+  const slash = ref.indexOf('/');
+  const first = slash < 0 ? '' : ref.slice(0, slash);
+  const looksLikeDomain = first.includes('.') || first.includes(':') || first === 'localhost';
+  const rest = slash < 0 || !looksLikeDomain ? ref : ref.slice(slash + 1);
+  const name = rest.split('@')[0]!.replace(/:[^/]*$/, '');
+  if (/[A-Z]/.test(name)) return `image reference ${shown} has upper-case letters in its name; repository names are lower case`;
+  if (!IMAGE_REF.test(ref)) {
+    return `${shown} is not an image reference; write it like "alpine:3.20", "registry.local:5000/team/app:1.2" or "app@sha256:<digest>"`;
+  }
+  return undefined;
+}
+
+/** The most nodes one lab may have unless the caller raises it (`--max-nodes`): each is a container. */
+export const DEFAULT_MAX_NODES = 100;

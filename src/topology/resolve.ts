@@ -5,11 +5,13 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { cidrsOverlap, dnsNameProblem, formatCidr, parseCidr, type Ipv4Cidr } from './names.js';
+import { DEFAULT_MAX_NODES, cidrsOverlap, dnsNameProblem, formatCidr, imageRefProblem, parseCidr, type Ipv4Cidr } from './names.js';
+import { envNameProblem, envValueProblem } from './fields.js';
 import { MCAST_DEFAULTS, MESH_KINDS, getKind, kindNames, type KindDefinition, type ParsedNode, type ResolveContext } from './kinds.js';
 import { TopologyError, type FieldPath, type TopologyIssue } from './issues.js';
 import { IMPAIRMENT_FIELDS, parseImpairmentFields } from '../conditions/index.js';
-import type { BuildImageSpec, ImageSpec, Topology, TopologyLink, TopologyNetwork, TopologyNode } from './model.js';
+import type { BuildImageSpec, ImageSpec, NodeLimits, NodeLogs, Topology, TopologyLink, TopologyNetwork, TopologyNode } from './model.js';
+export { DEFAULT_MAX_NODES };
 import { DependencyCycleError, startStages } from './order.js';
 import { rawImageSchema, rawLinkSchema, rawNodeSchema, rawTopologySchema, type RawLink, type RawTopology } from './schema.js';
 import type { YamlSource } from './source.js';
@@ -17,7 +19,21 @@ import type { YamlSource } from './source.js';
 /** The network every node joins when a topology declares none. */
 export const IMPLICIT_NETWORK = 'net';
 
-export function resolveTopology(source: YamlSource): Topology {
+/** What a node container gets unless its `limits`/`logs` (or the defaults') say otherwise. */
+export const DEFAULT_LIMITS: Readonly<Required<NodeLimits>> = { memoryBytes: 512 * 1024 ** 2, pids: 512 };
+export const DEFAULT_LOGS: Readonly<NodeLogs> = { maxBytes: 10 * 1024 ** 2, maxFiles: 3 };
+/** The prefix of a subnet acklab picks itself. */
+export const AUTO_SUBNET_PREFIX = 24;
+
+export interface ResolveOptions {
+  /** The most nodes the lab may have (default DEFAULT_MAX_NODES). */
+  maxNodes?: number;
+}
+
+/** Addresses a subnet has for containers: all but the network, gateway and broadcast addresses. */
+export const subnetCapacity = (prefix: number) => 2 ** (32 - prefix) - 3;
+
+export function resolveTopology(source: YamlSource, options: ResolveOptions = {}): Topology {
   const issues: TopologyIssue[] = [...source.syntaxIssues];
   const report = (path: FieldPath, message: string, key?: string) => issues.push(source.issue(path, message, key));
   const fail = () => {
@@ -36,7 +52,7 @@ export function resolveTopology(source: YamlSource): Topology {
     const at = source.issue(p, '');
     return `${at.file}:${at.line}:${at.column} (${at.path})`;
   };
-  const topology = resolveParsed(raw, report, { where, dir: path.dirname(path.resolve(source.file)) });
+  const topology = resolveParsed(raw, report, { where, dir: path.dirname(path.resolve(source.file)) }, options.maxNodes ?? DEFAULT_MAX_NODES);
   if (issues.length > 0) throw fail();
   return { ...topology, file: source.file };
 }
@@ -62,7 +78,7 @@ function reportZodIssue(iss: z.core.$ZodIssue, prefix: FieldPath, report: Report
   }
 }
 
-function resolveParsed(raw: RawTopology, report: Report, file: FileContext): Omit<Topology, 'file'> {
+function resolveParsed(raw: RawTopology, report: Report, file: FileContext, maxNodes: number): Omit<Topology, 'file'> {
   const nameProblem = dnsNameProblem(raw.name);
   if (nameProblem) report(['name'], nameProblem);
 
@@ -73,7 +89,7 @@ function resolveParsed(raw: RawTopology, report: Report, file: FileContext): Omi
   for (const [name, spec] of Object.entries(rawNetworks)) {
     const p = dnsNameProblem(name);
     if (p) report(['networks'], p, name);
-    const net: TopologyNetwork = { name };
+    const net: TopologyNetwork = { name, internal: spec?.internal ?? true };
     if (spec?.subnet !== undefined) {
       try {
         const cidr = parseCidr(spec.subnet);
@@ -98,6 +114,10 @@ function resolveParsed(raw: RawTopology, report: Report, file: FileContext): Omi
 
   const nodeNames = Object.keys(raw.nodes);
   if (nodeNames.length === 0) report(['nodes'], 'a topology needs at least one node');
+  if (nodeNames.length > maxNodes) {
+    report(['nodes'], `the lab has ${nodeNames.length} nodes; acklab starts at most ${maxNodes} nodes in one lab (--max-nodes N raises the ceiling)`);
+  }
+  checkEnv(raw.defaults?.env, ['defaults', 'env'], report);
 
   const images = resolveImages(raw.images ?? {}, report, file);
 
@@ -114,7 +134,7 @@ function resolveParsed(raw: RawTopology, report: Report, file: FileContext): Omi
   }
 
   // Pass 1: names, kinds, args, networks of each node.
-  const parsed = new Map<string, ParsedNode & { def: KindDefinition; env: Record<string, string>; dependsOn: string[]; image?: ImageSpec }>();
+  const parsed = new Map<string, ParsedNode & { def: KindDefinition; env: Record<string, string>; dependsOn: string[]; image?: ImageSpec; limits: NodeLimits; logs: NodeLogs }>();
   for (const [name, rawSpec] of Object.entries(raw.nodes)) {
     const p = dnsNameProblem(name);
     if (p) report(['nodes'], p, name);
@@ -147,10 +167,16 @@ function resolveParsed(raw: RawTopology, report: Report, file: FileContext): Omi
       for (const iss of args.error.issues) reportZodIssue(iss, ['nodes', name, 'args'], report);
       continue;
     }
+    checkEnv(spec.env, ['nodes', name, 'env'], report);
     const env = Object.fromEntries(
       Object.entries({ ...(raw.defaults?.env ?? {}), ...(spec.env ?? {}) }).map(([k, v]) => [k, String(v)]),
     );
-    parsed.set(name, { name, kind: spec.kind, networks: [...new Set(nodeNetworks)], args: args.data, def, env, dependsOn: spec.dependsOn ?? [], ...(image ? { image } : {}) });
+    const limits = mergeLimits(raw.defaults?.limits, spec.limits);
+    const logs: NodeLogs = {
+      maxBytes: spec.logs?.maxSize ?? raw.defaults?.logs?.maxSize ?? DEFAULT_LOGS.maxBytes,
+      maxFiles: spec.logs?.maxFiles ?? raw.defaults?.logs?.maxFiles ?? DEFAULT_LOGS.maxFiles,
+    };
+    parsed.set(name, { name, kind: spec.kind, networks: [...new Set(nodeNetworks)], args: args.data, def, env, dependsOn: spec.dependsOn ?? [], ...(image ? { image } : {}), limits, logs });
   }
 
   checkMeshGroup(parsed, report);
@@ -214,10 +240,30 @@ function resolveParsed(raw: RawTopology, report: Report, file: FileContext): Omi
       ports: r.ports,
       ready: r.ready,
       dependsOn,
+      limits: n.limits,
+      logs: n.logs,
     };
     if (r.group !== undefined) node.group = r.group;
     if (r.gate !== undefined) node.gate = r.gate;
     nodes.push(node);
+  }
+
+  // Each node takes one address on each of its networks: the subnet must have room for all of them.
+  for (const net of nodeNames.length > maxNodes ? [] : networks) {
+    const members = [...parsed.values()].filter((n) => n.networks.includes(net.name)).length;
+    const prefix = net.subnet === undefined ? AUTO_SUBNET_PREFIX : Number(net.subnet.split('/')[1]);
+    if (members <= subnetCapacity(prefix)) continue;
+    let fits = prefix;
+    while (fits > 8 && subnetCapacity(fits) < members) fits--;
+    if (net.subnet === undefined) {
+      const at = raw.networks === undefined ? ['nodes'] : ['networks', net.name];
+      report(at, `network "${net.name}" has ${members} nodes, but the /${prefix} acklab picks has room for ${subnetCapacity(prefix)}; give it a larger subnet (e.g. /${fits})`);
+    } else {
+      report(
+        ['networks', net.name, 'subnet'],
+        `network "${net.name}" has ${members} nodes, but subnet ${net.subnet} has room for ${subnetCapacity(prefix)} (${2 ** (32 - prefix)} addresses less the network, gateway and broadcast addresses); use a /${fits} or larger`,
+      );
+    }
   }
 
   // A node that failed validation has no networks yet: "share no network" would only repeat its problem.
@@ -296,6 +342,22 @@ function resolveLinks(
   return links;
 }
 
+function checkEnv(env: Record<string, string | number | boolean> | undefined, path: FieldPath, report: Report): void {
+  for (const [key, value] of Object.entries(env ?? {})) {
+    const problem = envNameProblem(key) ?? envValueProblem(String(value));
+    if (problem) report(path, problem, key);
+  }
+}
+
+type RawLimits = { memory?: number | null; pids?: number | null };
+
+/** Defaults' limits, then the node's, field by field; null ("none") lifts a limit. */
+function mergeLimits(defaults: RawLimits | undefined, node: RawLimits | undefined): NodeLimits {
+  const memory = node?.memory !== undefined ? node.memory : defaults?.memory !== undefined ? defaults.memory : DEFAULT_LIMITS.memoryBytes;
+  const pids = node?.pids !== undefined ? node.pids : defaults?.pids !== undefined ? defaults.pids : DEFAULT_LIMITS.pids;
+  return { ...(memory === null ? {} : { memoryBytes: memory }), ...(pids === null ? {} : { pids }) };
+}
+
 /** Image names become part of a repository name (`acklab/build-<name>`): lower case, digits, "-". */
 function imageNameProblem(name: string): string | undefined {
   return /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(name)
@@ -367,7 +429,13 @@ function nodeImage(
     report(['nodes', name, 'image'], 'give either build: (a folder acklab builds) or image: (a name under images:, or a local image), not both');
     return undefined;
   }
-  if (spec.image !== undefined) return images.get(spec.image) ?? { type: 'local', ref: spec.image };
+  if (spec.image !== undefined) {
+    const named = images.get(spec.image);
+    if (named) return named;
+    const problem = imageRefProblem(spec.image);
+    if (problem) return report(['nodes', name, 'image'], problem), undefined;
+    return { type: 'local', ref: spec.image };
+  }
   const at: FieldPath = ['nodes', name, 'build'];
   const context = buildContext(spec.build!, at, report, file);
   if (context === undefined) return undefined;

@@ -1,7 +1,7 @@
 /** The shape of a topology file (before names and references are checked). */
 import { z } from 'zod';
 import { IMPAIRMENT_FIELDS } from '../conditions/index.js';
-import { envMap, strict } from './fields.js';
+import { count, envMap, intOrNone, size, strict } from './fields.js';
 
 const nameList = (what: string) => z.array(z.string(), { error: `expected a list of ${what} names` });
 
@@ -22,6 +22,19 @@ export const rawLinkSchema = strict({
   ...conditionFields,
 });
 
+/** What a node container may use; "none" lifts a limit. Defaults: see DEFAULT_LIMITS (resolve.ts). */
+export const LIMIT_RANGES = { memory: { min: 16 * 1024 ** 2, max: 64 * 1024 ** 3 }, pids: { min: 16, max: 65_536 } } as const;
+export const LOG_RANGES = { maxSize: { min: 64 * 1024, max: 1024 ** 3 }, maxFiles: { min: 1, max: 100 } } as const;
+
+export const rawLimitsSchema = strict({
+  memory: size(LIMIT_RANGES.memory.min, LIMIT_RANGES.memory.max, { orNone: true }).optional(),
+  pids: intOrNone(LIMIT_RANGES.pids.min, LIMIT_RANGES.pids.max).optional(),
+});
+export const rawLogsSchema = strict({
+  maxSize: size(LOG_RANGES.maxSize.min, LOG_RANGES.maxSize.max).optional(),
+  maxFiles: count(LOG_RANGES.maxFiles.max).optional(),
+});
+
 export const rawNodeSchema = strict({
   kind: z.string({ error: 'every node needs a kind' }),
   networks: nameList('network').optional(),
@@ -32,6 +45,8 @@ export const rawNodeSchema = strict({
   build: z.string({ error: 'expected a folder with a Dockerfile, relative to this file' }).min(1, 'expected a folder with a Dockerfile, relative to this file').optional(),
   /** An image of the topology's `images:`, or a local image reference. */
   image: z.string({ error: 'expected the name of an image under images:, or a local image reference' }).min(1, 'expected an image name').optional(),
+  limits: rawLimitsSchema.optional(),
+  logs: rawLogsSchema.optional(),
 });
 
 /** An image acklab builds for the topology: `images: { seed: { build: ../../docker/twisted } }`. */
@@ -42,6 +57,8 @@ export const rawImageSchema = strict({
 
 export const rawNetworkSchema = strict({
   subnet: z.string({ error: 'expected an IPv4 subnet like "10.10.1.0/24"' }).optional(),
+  /** Default true: no route out of the lab; false lets nodes reach the host's networks (NAT). */
+  internal: z.boolean({ error: 'expected true or false' }).optional(),
 });
 
 export const rawTopologySchema = strict({
@@ -51,6 +68,8 @@ export const rawTopologySchema = strict({
     networks: nameList('network').optional(),
     env: envMap().optional(),
     args: z.record(z.string(), z.record(z.string(), z.unknown()), { error: 'expected a map of kind: { arg: value }' }).optional(),
+    limits: rawLimitsSchema.optional(),
+    logs: rawLogsSchema.optional(),
   }).optional(),
   networks: z.record(z.string(), rawNetworkSchema.nullable(), { error: 'expected a map of network name: { subnet }' }).optional(),
   images: z.record(z.string(), z.unknown(), { error: 'expected a map of image name: { build: folder }' }).optional(),

@@ -2,9 +2,15 @@
  * A parsed YAML source that remembers positions: any field path can be turned into the
  * file:line:column of the value (or key) it names, so schema and semantic errors point at text.
  */
-import { LineCounter, isMap, isSeq, isScalar, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, isAlias, isCollection, isMap, isPair, isSeq, isScalar, parseDocument, type Document, type Node } from 'yaml';
 import type { FieldPath, TopologyIssue } from './issues.js';
 import { formatPath } from './issues.js';
+
+/**
+ * At most this many values (keys, scalars, collections) once aliases are expanded: a few lines of
+ * nested aliases (an "alias bomb") would otherwise expand into billions for whoever walks the data.
+ */
+export const MAX_YAML_VALUES = 100_000;
 
 export class YamlSource {
   private readonly lines = new LineCounter();
@@ -17,7 +23,7 @@ export class YamlSource {
     readonly text: string,
   ) {
     this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
-    this.syntaxIssues = this.doc.errors.map((e) => {
+    const syntax = this.doc.errors.map((e) => {
       const { line, col } = this.lines.linePos(e.pos[0]);
       if (e.code === 'DUPLICATE_KEY') {
         const path = this.pathAtOffset(e.pos[0]);
@@ -27,10 +33,59 @@ export class YamlSource {
       // Other syntax errors: the path is unreliable while the YAML does not parse, so give none.
       return { file, line, column: col, path: '', message: `YAML syntax: ${firstLine(e.message)}` };
     });
+    this.syntaxIssues = syntax.length > 0 ? syntax : this.aliasIssues();
   }
 
+  /** The data; aliases share their anchor's value. Call only when syntaxIssues is empty. */
   toJS(): unknown {
-    return this.doc.toJS({ maxAliasCount: 100 });
+    // aliasIssues() bounds the expansion with a position; yaml's own count is only the backstop.
+    return this.doc.toJS({ maxAliasCount: -1 });
+  }
+
+  /**
+   * Walks the document in order, counting every value as often as aliases repeat it; the alias at
+   * which the count passes MAX_YAML_VALUES is the problem. An alias inside the value its anchor
+   * names (a recursive alias) is refused too: nothing downstream could walk it.
+   */
+  private aliasIssues(): TopologyIssue[] {
+    const anchors = new Map<string, unknown>();
+    const sizes = new Map<unknown, number>();
+    let total = 0;
+    let problem: { offset: number; message: string } | undefined;
+    const walk = (node: unknown): number => {
+      if (problem) return 0;
+      if (isAlias(node)) {
+        const target = anchors.get(node.source);
+        const size = target === undefined ? 1 : sizes.get(target);
+        const offset = node.range?.[0] ?? 0;
+        if (size === undefined) {
+          problem = { offset, message: `YAML alias *${node.source} is inside the value its anchor &${node.source} names (a recursive alias); acklab cannot expand it` };
+          return 0;
+        }
+        total += size;
+        if (total > MAX_YAML_VALUES) {
+          problem = { offset, message: `YAML aliases expand the document to more than ${MAX_YAML_VALUES} values at *${node.source}; use fewer or smaller aliases` };
+        }
+        return size;
+      }
+      if (isPair(node)) return walk(node.key) + walk(node.value);
+      const anchor = (node as { anchor?: string } | null)?.anchor;
+      if (anchor) anchors.set(anchor, node);
+      total += 1;
+      let size = 1;
+      if (isCollection(node)) for (const item of node.items) size += walk(item);
+      if (anchor) sizes.set(node, size);
+      return size;
+    };
+    try {
+      walk(this.doc.contents);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      problem = { offset: 0, message: 'the YAML document is nested too deeply' };
+    }
+    if (!problem) return [];
+    const { line, col } = this.lines.linePos(problem.offset);
+    return [{ file: this.file, line, column: col, path: this.pathAtOffset(problem.offset), message: problem.message }];
   }
 
   /**

@@ -4,6 +4,7 @@
  */
 import { PassThrough, Readable } from 'node:stream';
 import { pack } from 'tar-stream';
+import { NameConflictError } from '../../src/runtime/index.js';
 import type {
   BuildSpec,
   ContainerClient,
@@ -31,6 +32,8 @@ export interface FakeBehaviour {
   exec?: (node: string, argv: string[], container: FakeContainer) => ExecResult | undefined;
   /** Images that are not on the engine. */
   missingImages?: Set<string>;
+  /** How many network creates fail as if another process took the subnet first ("Pool overlaps"). */
+  overlaps?: number;
   /** Images matching this are absent until a build (or tag) makes them. */
   absentUntilBuilt?: RegExp;
   /** A build of this tag fails with this message. */
@@ -82,6 +85,11 @@ export class FakeRuntime implements Runtime {
 
   networks: NetworkClient = {
     create: async (spec: NetworkSpec) => {
+      if ((this.behaviour.overlaps ?? 0) > 0) {
+        this.behaviour.overlaps!--;
+        this.events.push(`network! ${spec.name} ${spec.subnet}`);
+        throw new Error(`docker: create network ${spec.name} (${spec.subnet}): Pool overlaps with other one on this address space`);
+      }
       const id = `net${++this.seq}`;
       const info: NetworkInfo = { id, name: spec.name, labels: spec.labels, subnets: [spec.subnet ?? `10.99.${this.seq}.0/24`] };
       this.networksById.set(id, info);
@@ -113,6 +121,10 @@ export class FakeRuntime implements Runtime {
 
   containers: ContainerClient = {
     create: async (spec: ContainerSpec) => {
+      // Names are claimed atomically, as by the engine (a lab's lease relies on it).
+      if (spec.name !== undefined && [...this.containersById.values()].some((c) => c.name === spec.name)) {
+        throw new NameConflictError(spec.name, `docker: create container ${spec.name}: Conflict. The container name "/${spec.name}" is already in use`);
+      }
       const id = `c${++this.seq}`;
       const net = spec.network ? this.networksById.get(spec.network.id)! : undefined;
       this.containersById.set(id, {

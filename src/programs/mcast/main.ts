@@ -3,7 +3,7 @@
  * peers doing totally-ordered multicast with Lamport clocks and acks.
  */
 import { humanOutput, openEventSink } from '../events.js';
-import { durationOption, integerOption, parseCommandLine, parseHostPort, runProgram, UsageError, type HostPort } from '../options.js';
+import { durationOption, integerOption, INTERVAL, parseCommandLine, parseHostPort, runProgram, UsageError, type HostPort } from '../options.js';
 import { runMcastPeer } from './peer.js';
 
 export const MCAST_USAGE = `usage: acklab-mcast --id I --listen [host:]PORT --peers J@host:port,K@host:port,… --count N --interval D
@@ -15,13 +15,15 @@ options:
   --id I               this peer's id (integer ≥ 0; unique in the group)
   --listen [host:]PORT where to listen (host default 0.0.0.0); peers with a LOWER id dial us, we dial the higher ones
   --peers LIST         every OTHER peer as id@host:port, comma-separated
-  --count N            messages this peer multicasts (every peer must use the same N; default 10)
+  --count N            messages this peer multicasts, 0–1000000 (every peer must use the same N; default 10)
   --interval D         time between this peer's multicasts (default 1s; "200ms", "1.5s" or seconds)
   --out FILE           the delivered file: one JSON line per delivered message (default delivered-<id>.jsonl)
   --events FILE|-      NDJSON events to FILE, or to stdout with "-" (human lines then go to stderr)
   --connect-timeout D  give up building the mesh after D, naming the missing peers (default 30s)
   --duration D         stop after D with what has been delivered
   --grace D            after a peer is lost, stop once nothing has arrived for D (default 2s)
+
+ranges: --interval 1ms or more; every duration at most 2147483647ms (about 24.8 days, the longest timer)
 
 exit codes: 0 all count × peers messages delivered; 1 error (e.g. mesh incomplete at --connect-timeout);
 2 usage error; 3 stopped incomplete (peer lost, --duration, signal) — the summary says what is undelivered and why`;
@@ -63,7 +65,7 @@ async function runMcast(argv: string[]): Promise<number> {
   const listen = parseHostPort(listenArg, MCAST_USAGE, `--listen "${values.listen}"`);
   const peers = parsePeers(values.peers ?? '', id);
   const count = integerOption('count', values.count, MCAST_USAGE, { max: 1_000_000 });
-  const intervalMs = durationOption('interval', values.interval, MCAST_USAGE, { allowZero: true });
+  const intervalMs = durationOption('interval', values.interval, MCAST_USAGE, INTERVAL);
   const connectTimeoutMs = durationOption('connect-timeout', values['connect-timeout'], MCAST_USAGE);
   const durationMs = values.duration === undefined ? undefined : durationOption('duration', values.duration, MCAST_USAGE);
   const graceMs = durationOption('grace', values.grace, MCAST_USAGE);

@@ -4,7 +4,7 @@
  * with the seed's quirks fixed (see the README): tokenised counting, one ack per update, the given port.
  */
 import { humanOutput, openEventSink } from '../events.js';
-import { durationOption, integerOption, parseCommandLine, parseHostPort, runProgram, UsageError } from '../options.js';
+import { durationOption, integerOption, INTERVAL, NON_NEGATIVE, parseCommandLine, parseHostPort, runProgram, UsageError } from '../options.js';
 import { runPeerClient } from './client.js';
 import { openRecordLog } from './record-log.js';
 import { runPeerServer } from './server.js';
@@ -16,13 +16,15 @@ export const PEER_USAGE = `usage: acklab-peer [options] [client|server] [hostnam
 
 options:
   --interval D     time between updates, client (default 5s as in the seed; "200ms", "1.5s" or seconds)
-  --count N        client: stop after N updates (then wait for their acks and close)
+  --count N        client: stop after N updates, 1–1000000 (then wait for their acks and close)
   --duration D     client: stop after D (then wait for outstanding acks and close)
   --linger D       client: how long to wait for outstanding acks at the end (default 2s)
   --reconnect      client: reconnect with backoff after a lost connection (counts per connection)
   --log FILE       one JSON record per update received (server) / per ack received (client)
   --events FILE|-  NDJSON events to FILE, or to stdout with "-" (human lines then go to stderr)
   -h, --help       this text
+
+ranges: --interval 1ms or more; every duration at most 2147483647ms (about 24.8 days, the longest timer)
 
 exit codes: 0 run completed; 1 could not connect, or the connection was lost (and not recovered
 with --reconnect); 2 usage error`;
@@ -59,10 +61,10 @@ async function runPeer(argv: string[]): Promise<number> {
   const [role, address] = positionals as [string, string];
   if (role !== 'client' && role !== 'server') throw new UsageError(`peer type must be "client" or "server" (got "${role}")`, PEER_USAGE);
   const { host, port } = parseHostPort(address, PEER_USAGE);
-  const intervalMs = durationOption('interval', values.interval, PEER_USAGE);
-  const count = values.count === undefined ? undefined : integerOption('count', values.count, PEER_USAGE);
+  const intervalMs = durationOption('interval', values.interval, PEER_USAGE, INTERVAL);
+  const count = values.count === undefined ? undefined : integerOption('count', values.count, PEER_USAGE, { min: 1, max: 1_000_000 });
   const durationMs = values.duration === undefined ? undefined : durationOption('duration', values.duration, PEER_USAGE);
-  const lingerMs = durationOption('linger', values.linger, PEER_USAGE, { allowZero: true });
+  const lingerMs = durationOption('linger', values.linger, PEER_USAGE, NON_NEGATIVE);
   if (role === 'server') {
     for (const opt of ['count', 'duration', 'reconnect'] as const) {
       if (values[opt] !== undefined && values[opt] !== false) throw new UsageError(`--${opt} applies to the client only`, PEER_USAGE);

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createLabels, labelFilter } from '../../../src/common/index.js';
+import { processLabels } from '../../../src/lab/index.js';
 import { dockerRuntime, type Runtime } from '../../../src/runtime/index.js';
 
 process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
@@ -19,7 +20,9 @@ export interface TestSession {
 
 export function newSession(area: string): TestSession {
   const id = `acklab-test-images-${area}-${randomBytes(4).toString('hex')}`;
-  return { id, labels: createLabels({ role: 'test', session: id }), runtime: dockerRuntime() };
+  const runtime = dockerRuntime();
+  // Owner and holder like a lab's: if this test process is killed, its watchdog removes them too.
+  return { id, labels: createLabels({ role: 'test', session: id, ...processLabels(runtime) }), runtime };
 }
 
 /** A labelled network for the session; the engine picks the subnet, so parallel sessions never collide. */

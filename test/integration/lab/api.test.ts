@@ -1,8 +1,9 @@
 /** The programmatic API: `await using lab = await Lab.fromFile(f).start()`, the peer pair's acks. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageTags } from '../../../src/images/index.js';
-import { Lab } from '../../../src/lab/index.js';
-import { countLab, labImages, removeTestLabs, topologyCopy, waitFor, testLab } from './helpers.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Lab, chooseSubnets } from '../../../src/lab/index.js';
+import { countLab, labImages, removeTestLabs, runtime, topologyCopy, waitFor, testLab } from './helpers.js';
 
 const LABS = [testLab('itest-api-pair'), testLab('itest-api-nets'), testLab('itest-api-echo')];
 let images: ImageTags;
@@ -39,20 +40,26 @@ nodes:
       expect(out.match(/Client received <Ack>/g)).toHaveLength(12);
       const server = await lab.logs('server');
       expect(server.match(/Server received <update>/g)).toHaveLength(12);
-      expect(await countLab(testLab('itest-api-pair'))).toEqual({ containers: 2, networks: 1 });
+      // two nodes and the lab's lease
+      expect(await countLab(testLab('itest-api-pair'))).toEqual({ containers: 3, networks: 1 });
     }
     expect(await countLab(testLab('itest-api-pair'))).toEqual({ containers: 0, networks: 0 });
   }, 120_000);
 
   it('two networks joined by one node: the router is reachable from both sides, the sides not from each other', async () => {
+    // User subnets that no other network (another test run's, say) has right now.
+    const taken = (await runtime.networks.list()).flatMap((n) => n.subnets.map((subnet) => ({ network: n.name, subnet })));
+    const free = chooseSubnets([{ name: 'left' }, { name: 'right' }], taken);
+    const [left, right] = [free.get('left')!, free.get('right')!];
     const file = topologyCopy({ file: 'two-networks.yaml' }, testLab('itest-api-nets'));
-    const text = (await import('node:fs')).readFileSync(file, 'utf8').replace(/subnet: 10\.77\.(\d)\.0\/24/g, 'subnet: 10.78.$1.0/24');
-    (await import('node:fs')).writeFileSync(file, text);
+    const text = readFileSync(file, 'utf8').replace('subnet: 10.77.1.0/24', `subnet: ${left}`).replace('subnet: 10.77.2.0/24', `subnet: ${right}`);
+    writeFileSync(file, text);
+    const prefix = (cidr: string) => cidr.replace(/\.0\/24$/, '.').replaceAll('.', '\\.');
     await using lab = await Lab.fromFile(file).start({ images, steps: [] });
     expect(Object.keys(lab.node('router').addresses).sort()).toEqual(['left', 'right']);
-    expect(lab.node('router').addresses.left).toMatch(/^10\.78\.1\./);
-    expect((await lab.exec('left', ['getent', 'hosts', 'router'])).stdout).toMatch(/^10\.78\.1\.\d+\s+router/);
-    expect((await lab.exec('right', ['getent', 'hosts', 'router'])).stdout).toMatch(/^10\.78\.2\.\d+\s+router/);
+    expect(lab.node('router').addresses.left).toMatch(new RegExp(`^${prefix(left)}`));
+    expect((await lab.exec('left', ['getent', 'hosts', 'router'])).stdout).toMatch(new RegExp(`^${prefix(left)}\\d+\\s+router`));
+    expect((await lab.exec('right', ['getent', 'hosts', 'router'])).stdout).toMatch(new RegExp(`^${prefix(right)}\\d+\\s+router`));
     expect((await lab.exec('left', ['getent', 'hosts', 'right'])).exitCode).not.toBe(0);
   }, 120_000);
 

@@ -52,7 +52,8 @@ describe('acklab up/ps/logs/exec/down on mcast3.yaml', () => {
   it('down removes every container and network of the lab', async () => {
     const r = await acklab(['down', file]);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain(`removed lab "${testLab('itest-mcast3')}": 3 containers, 1 networks`);
+    // three nodes, the lab's lease and its detached mark
+    expect(r.stdout).toContain(`removed lab "${testLab('itest-mcast3')}": 5 containers, 1 networks`);
     expect(await countLab(testLab('itest-mcast3'))).toEqual({ containers: 0, networks: 0 });
   });
 });
@@ -84,9 +85,12 @@ describe('acklab on client-server.yaml', () => {
     expect(second).toHaveLength(2);
     expect(new Set(second.map((n) => n.runId)).size).toBe(1);
     expect(second[0]!.runId).not.toBe(first[0]!.runId);
-    // Two nodes plus the shaper sidecar of each (the file's 20 ms link impairs both directions), all of
-    // the second run: nothing of the first is left.
-    expect(await countLab(testLab('itest-pair'))).toEqual({ containers: 4, networks: 1 });
+    // Two nodes plus the shaper sidecar of each (the file's 20 ms link impairs both directions), the
+    // lease and the detached mark, all of the second run: nothing of the first is left.
+    expect(await countLab(testLab('itest-pair'))).toEqual({ containers: 6, networks: 1 });
+    expect(new Set((await runtime.containers.list(labelFilter({ lab: testLab('itest-pair') }))).map((c) => c.labels[LABELS.runId]))).toEqual(
+      new Set([second[0]!.runId]),
+    );
     const sidecars = await runtime.containers.list(labelFilter({ lab: testLab('itest-pair'), role: 'sidecar' }));
     expect(sidecars.map((c) => c.labels[LABELS.runId])).toEqual([second[0]!.runId, second[0]!.runId]);
 
@@ -121,24 +125,27 @@ describe('interrupted and failing up', () => {
     expect(await countLab(testLab('itest-slow'))).toEqual({ containers: 0, networks: 0 });
   });
 
-  it('up killed by SIGKILL leaves resources that the next down removes completely', async () => {
+  it('up killed by SIGKILL mid-start leaves nothing: its watchdog removes the lab within the bound, with no acklab command run', async () => {
     const file = topologyCopy({ yaml: stuck(testLab('itest-kill'), '60s') }, testLab('itest-kill'));
     const up = execa('node', [CLI, 'up', file], { reject: false });
-    await waitFor('up to create the nodes', async () => (await countLab(testLab('itest-kill'))).containers === 2);
+    // two nodes and the lease
+    await waitFor('up to create the nodes', async () => (await countLab(testLab('itest-kill'))).containers === 3);
     up.kill('SIGKILL');
     const r = await up;
     expect(r.signal).toBe('SIGKILL');
-    const left = await countLab(testLab('itest-kill'));
-    expect(left.containers + left.networks).toBeGreaterThan(0);
-    const d = await acklab(['down', file]);
-    expect(d.exitCode).toBe(0);
-    expect(await countLab(testLab('itest-kill'))).toEqual({ containers: 0, networks: 0 });
+    const killedAt = Date.now();
+    await waitFor('the killed up\'s lab to be gone', async () => {
+      const left = await countLab(testLab('itest-kill'));
+      return left.containers + left.networks === 0;
+    }, 60_000);
+    expect(Date.now() - killedAt).toBeLessThan(60_000);
   });
 
   it('Ctrl-C (SIGINT) during up removes what was created and exits non-zero', async () => {
     const file = topologyCopy({ yaml: stuck(testLab('itest-int'), '60s') }, testLab('itest-int'));
     const up = execa('node', [CLI, 'up', file], { reject: false });
-    await waitFor('up to create the nodes', async () => (await countLab(testLab('itest-int'))).containers === 2);
+    // two nodes and the lease
+    await waitFor('up to create the nodes', async () => (await countLab(testLab('itest-int'))).containers === 3);
     up.kill('SIGINT');
     const r = await up;
     expect(r.exitCode).toBe(130);

@@ -1,7 +1,7 @@
 /** Shared helpers for the lab integration tests: images, temp topology copies, label counts. */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { ensureImages, type ImageTags } from '../../../src/images/index.js';
@@ -12,10 +12,17 @@ import { dockerRuntime } from '../../../src/runtime/index.js';
 export const ROOT = join(import.meta.dirname, '../../..');
 
 /** This test process's suffix: another `make test` on the same engine uses other lab names. */
-const SESSION = randomBytes(2).toString('hex');
+export const SESSION = randomBytes(2).toString('hex');
 
 /** A lab name of this test session (`itest-pair` → `itest-pair-3fa1`). */
 export const testLab = (base: string): string => `${base}-${SESSION}`;
+
+/**
+ * The owner of this session's labs, for the CLIs it starts too (they inherit the environment):
+ * `ps` and `down --all` in these tests see only this session's labs, never another run's.
+ */
+export const OWNER = `itest-${SESSION}@${hostname()}`;
+process.env.ACKLAB_OWNER = OWNER;
 export const CLI = join(ROOT, 'bin/acklab.js');
 export const runtime = dockerRuntime();
 
@@ -39,6 +46,12 @@ export function topologyCopy(source: { file?: string; yaml?: string }, name: str
 export async function countLab(lab: string): Promise<{ containers: number; networks: number }> {
   const labels = labelFilter({ lab });
   return { containers: (await runtime.containers.list(labels)).length, networks: (await runtime.networks.list(labels)).length };
+}
+
+/** Everything of this session's owner (every lab it started, by the owner label). */
+export async function countOwned(owner = OWNER): Promise<{ containers: string[]; networks: string[] }> {
+  const labels = labelFilter({ owner });
+  return { containers: (await runtime.containers.list(labels)).map((c) => c.name), networks: (await runtime.networks.list(labels)).map((n) => n.name) };
 }
 
 export async function removeTestLabs(labs: string[]): Promise<void> {

@@ -56,7 +56,7 @@ describe('a typo', () => {
 // Every one of these is refused before Docker is asked anything: exit 2, the reason on stderr.
 const USAGE: [string, string[], RegExp][] = [
   ['up: no file', ['up'], /missing required argument 'file'/],
-  ['up: a file that is not there', ['up', '/nonexistent/topology.yaml'], /cannot read topology file \/nonexistent\/topology\.yaml/],
+  ['up: a file that is not there', ['up', '/nonexistent/topology.yaml'], /\/nonexistent\/topology\.yaml:1:1: cannot read the file: ENOENT/],
   ['up: a bad --ready-timeout', ['up', 'lab/topologies/echo.yaml', '--ready-timeout', 'soon'], /--ready-timeout: "soon" is not a duration/],
   ['up: a topology with problems', ['up', 'test/fixtures/topologies/bad/jitter-above-delay.yaml'], /topology has 1 problem/],
   ['up: --dry-run with --json', ['up', 'lab/topologies/echo.yaml', '--dry-run', '--json'], /--dry-run prints the plan for reading; give it without --json/],
@@ -76,7 +76,7 @@ const USAGE: [string, string[], RegExp][] = [
   ['heal: a bad --backend', ['heal', 'lab', '--backend', 'x'], /--backend must be one of/],
   ['conditions: no lab', ['conditions'], /missing required argument 'lab'/],
   ['run: a file that is not there', ['run', '/nonexistent.yaml'], /nonexistent\.yaml/],
-  ['run: a bad --parallel', ['run', 'lab/experiments/ack-vs-conditions.yaml', '--parallel', '0'], /--parallel must be a whole number ≥ 1 \(got "0"\)/],
+  ['run: a bad --parallel', ['run', 'lab/experiments/ack-vs-conditions.yaml', '--parallel', '0'], /--parallel must be a whole number 1–64 \(got "0"\)/],
   ['report: a folder that is not there', ['report', '/nonexistent'], /\/nonexistent: no such folder/],
   ['report: a file, not a folder', ['report', 'README.md'], /README.md is a file; give a sweep folder or one run folder inside it/],
   ['check-order: a bad --expect', ['check-order', 'a.jsonl', '--expect', 'many'], /--expect must be a non-negative integer/],

@@ -85,9 +85,22 @@ timeline:
     [`${BASE}workload:\n  - { node: client, program: ruby }\n`, '5:30 workload[0].program: Invalid option: expected one of "echo"|"peer"|"mcast"'],
     [`${BASE}matrix: { colour: [1] }\n`, '4:11 matrix.colour: unknown field "colour"; allowed: link, delay, jitter, loss, rate'],
     [`name: demo\n  bad: indent\n`, '1:7 : YAML syntax: Nested mappings are not allowed'],
+    // ranges: a run lasts more than 0 and at most a day; nothing is negative
+    [`${BASE.replace('20s', '99999999h')}`, '3:11 duration: duration 99999999h is too long: at most 24h'],
+    [`${BASE.replace('20s', '0s')}`, '3:11 duration: duration must be greater than 0 (got 0ms)'],
+    [`${BASE.replace('20s', '-5s')}`, '3:11 duration: "-5s" is not a duration'],
+    [`${BASE}workload:\n  - { node: client, start: 99999999h }\n`, '5:28 workload[0].start: start 99999999h is not before the end of the run (duration 20s)'],
+    [`${BASE}timeline:\n  - at: -1s heal\n`, '5:5 timeline[0]: "-1s" is not a duration'],
+    [`${BASE}repetitions: 100\nmatrix: { delay: [0ms, 1ms, 2ms, 3ms, 4ms, 5ms, 6ms, 7ms, 8ms, 9ms, 10ms] }\n`, '5:9 matrix: 11 conditions × 100 repetitions make 1100 runs; an experiment has at most 1000'],
+    [`${BASE}x: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\ny: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nz: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nw: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\nv: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n`, '8:33 v[7]: YAML aliases expand the document'],
   ])('reports %j with its position', (text, expected) => {
     const errors = errorsOf(text);
     expect(errors.some((e) => e.startsWith(expected)), `${errors.join('\n')}`).toBe(true);
+  });
+
+  it('an alias bomb is refused at the alias where it passes the limit, before anything walks it', () => {
+    const bomb = `${BASE}x: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\ny: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nz: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nw: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\nv: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n`;
+    expect(errorsOf(bomb)).toEqual(['8:33 v[7]: YAML aliases expand the document to more than 100000 values at *d; use fewer or smaller aliases']);
   });
 
   it('checks node names against the topology, pointing at the mention', () => {

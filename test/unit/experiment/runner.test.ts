@@ -2,12 +2,20 @@
  * The experiment runner against the fake runtime: phases in order, the run folder's files, the
  * timeline as played, the lab always removed (after a failure and an abort too), and the summary.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NetworkAction } from '../../../src/conditions/index.js';
-import { parseExperiment, runExperiment, type NetworkPlayer, type ProgressSink } from '../../../src/experiment/index.js';
+import {
+  claimDefaultSweepDir,
+  describeExperimentPlan,
+  parseExperiment,
+  prepareExperiment,
+  runExperiment,
+  type NetworkPlayer,
+  type ProgressSink,
+} from '../../../src/experiment/index.js';
 import type { LabEvent, LabStep } from '../../../src/impair/index.js';
 import type { RunManifest } from '../../../src/results/index.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
@@ -228,5 +236,72 @@ describe('runExperiment', () => {
     expect(first[0]).toMatch(/^at 50ms every 100ms partition random-halves: (client \| server|server \| client)$/);
     expect(first[3]).toBe('at 350ms every 100ms partition random-halves: ends');
     expect(await groups('nemesis-b')).toEqual(first);
+  });
+
+  it('refuses an --out folder that holds an earlier sweep, before anything is created; --force replaces its run folders', async () => {
+    const out = path.join(tmp, 'existing');
+    mkdirSync(path.join(out, 'baseline-r1'), { recursive: true });
+    writeFileSync(path.join(out, 'baseline-r1', 'stale.txt'), 'from an earlier sweep');
+    writeFileSync(path.join(out, 'notes.md'), 'mine');
+    const rt = runtime();
+    await expect(runExperiment(experiment('conditions:\n  - name: baseline\n'), { runtime: rt, images, outDir: out, progress: quiet, player: recordingPlayer([]) })).rejects.toThrow(
+      `--out ${out} already exists and is not empty (an earlier sweep?); choose another folder, or add --force to write into it (run folders of the same names are replaced)`,
+    );
+    expect(rt.events).toEqual([]);
+    expect(readFileSync(path.join(out, 'baseline-r1', 'stale.txt'), 'utf8')).toBe('from an earlier sweep');
+
+    const result = await runExperiment(experiment('conditions:\n  - name: baseline\n'), { runtime: rt, images, outDir: out, force: true, progress: quiet, player: recordingPlayer([]) });
+    expect(result.summary.runs.map((r) => r.status)).toEqual(['ok']);
+    expect(existsSync(path.join(out, 'baseline-r1', 'stale.txt'))).toBe(false);
+    expect(existsSync(path.join(out, 'baseline-r1', 'manifest.json'))).toBe(true);
+    expect(readFileSync(path.join(out, 'notes.md'), 'utf8')).toBe('mine');
+  });
+
+  it('an empty --out folder is fine', async () => {
+    const out = path.join(tmp, 'empty');
+    mkdirSync(out);
+    const result = await runExperiment(experiment(''), { runtime: runtime(), images, outDir: out, progress: quiet, player: recordingPlayer([]) });
+    expect(result.summary.runs.map((r) => r.status)).toEqual(['ok']);
+  });
+
+  it('two sweeps claiming the same default folder at once get two folders', async () => {
+    const base = path.join(tmp, 'runs', '20260101-120000-demo');
+    const dirs = await Promise.all([claimDefaultSweepDir(base), claimDefaultSweepDir(base), claimDefaultSweepDir(base)]);
+    expect(dirs.sort()).toEqual([base, `${base}-2`, `${base}-3`]);
+  });
+
+  it('refuses more nodes at once than the ceiling: one lab, or parallel runs together', async () => {
+    const three = experiment('conditions:\n  - name: a\n  - name: b\n  - name: c\n');
+    await expect(prepareExperiment(three, { parallel: 3, maxNodes: 5 })).rejects.toThrow(
+      '3 parallel runs of 2 nodes make 6 containers at once, more than the ceiling of 5 (--max-nodes); lower --parallel or raise --max-nodes',
+    );
+    await expect(prepareExperiment(three, { parallel: 2, maxNodes: 5 })).resolves.toMatchObject({ parallel: 2 });
+    await expect(prepareExperiment(three, { maxNodes: 1 })).rejects.toThrow(/nodes: the lab has 2 nodes; acklab starts at most 1 nodes in one lab/);
+  });
+
+  it('the dry-run plan says what would run, from the validated experiment', async () => {
+    const loaded = experiment(`workload:
+  - { node: client, start: 100ms }
+conditions:
+  - name: baseline
+  - name: slow
+    links: [{ from: "*", delay: 50ms }]
+    timeline: ["at: 200ms heal"]
+`);
+    const plan = describeExperimentPlan(loaded, await prepareExperiment(loaded, { parallel: 2 }), 'out/dir');
+    expect(plan.split('\n')).toEqual([
+      'experiment "fake" (seed 3): 2 conditions × 1 repetition = 2 runs of 400ms, 2 at a time',
+      'topology "fake" (inline): 2 nodes on net (subnet chosen at up, internal); each run is a lab of its own',
+      'nodes (gated ones start at t0 plus their offset, once the condition is in force):',
+      '  server (peer-server, before t0 (a server)): ["acklab-peer","server","0.0.0.0:8888","--events","/tmp/acklab-events.ndjson","--log","/tmp/acklab-server.log"]',
+      '  client (peer-client, t0 + 100ms): ["acklab-peer","client","server:8888","--events","/tmp/acklab-events.ndjson"]',
+      'conditions:',
+      '  baseline: no condition beyond the topology',
+      '  slow: impair * delay=50ms',
+      '    at 200ms heal',
+      'runs: baseline-r1, slow-r1',
+      'output: out/dir',
+      '',
+    ]);
   });
 });

@@ -91,7 +91,8 @@ describe('StartedLab process faults', () => {
       'unpause server',
       'stop server',
     ]);
-    expect(await lab.stop()).toEqual({ containers: 2, networks: 1 });
+    // the two nodes and the lab's lease
+    expect(await lab.stop()).toEqual({ containers: 3, networks: 1 });
     expect(rt.containersById.size).toBe(0);
   });
 

@@ -4,7 +4,7 @@ import { demux, parseListening } from '../../../src/runtime/index.js';
 
 describe('chooseSubnets', () => {
   it('keeps user subnets and fills the rest with free /24s from the pool', () => {
-    const got = chooseSubnets([{ name: 'a' }, { name: 'b', subnet: '10.210.1.0/24' }, { name: 'c' }], [{ network: 'bridge', subnet: '172.17.0.0/16' }]);
+    const got = chooseSubnets([{ name: 'a' }, { name: 'b', subnet: '10.210.1.0/24' }, { name: 'c' }], [{ network: 'bridge', subnet: '172.17.0.0/16' }], () => 0);
     expect(Object.fromEntries(got)).toEqual({ a: '10.210.0.0/24', b: '10.210.1.0/24', c: '10.210.2.0/24' });
   });
 
@@ -12,8 +12,14 @@ describe('chooseSubnets', () => {
     const got = chooseSubnets([{ name: 'a' }], [
       { network: 'x', subnet: '10.210.0.0/23' },
       { network: 'y', subnet: '10.210.2.4/30' },
-    ]);
+    ], () => 0);
     expect(got.get('a')).toBe('10.210.3.0/24');
+  });
+
+  it('starts looking at a random place in the pool, wrapping around past its end', () => {
+    expect(chooseSubnets([{ name: 'a' }], [], () => 0.5).get('a')).toBe('10.230.0.0/24');
+    const last = chooseSubnets([{ name: 'a' }, { name: 'b' }], [], () => 0.99999).get('b');
+    expect(last).toBe('10.210.0.0/24');
   });
 
   it('refuses a user subnet that overlaps an existing network, naming it', () => {

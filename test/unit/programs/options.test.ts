@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/common/errors.js';
 import { parsePeers } from '../../../src/programs/mcast/main.js';
 import { toRanges } from '../../../src/programs/mcast/peer.js';
-import { durationOption, parseHostPort, percentiles } from '../../../src/programs/options.js';
+import { durationOption, INTERVAL, NON_NEGATIVE, parseHostPort, percentiles } from '../../../src/programs/options.js';
 
 describe('parseHostPort (the seed\'s [hostname]:port)', () => {
   it.each([
@@ -37,8 +37,10 @@ describe('durationOption', () => {
   });
 
   it('rejects zero unless allowed, and junk', () => {
-    expect(() => durationOption('interval', '0', 'u')).toThrow(/--interval must be greater than zero/);
-    expect(durationOption('linger', '0', 'u', { allowZero: true })).toBe(0);
+    expect(() => durationOption('duration', '0', 'u')).toThrow('--duration must be greater than 0 (got 0ms)');
+    expect(() => durationOption('interval', '0', 'u', INTERVAL)).toThrow('--interval must be at least 1ms (got 0ms)');
+    expect(() => durationOption('interval', '250us', 'u', INTERVAL)).toThrow('--interval must be at least 1ms (got 250us)');
+    expect(durationOption('linger', '0', 'u', NON_NEGATIVE)).toBe(0);
     expect(() => durationOption('interval', 'soon', 'u')).toThrow(/--interval: .*bare number of seconds/);
   });
 });

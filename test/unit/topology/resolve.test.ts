@@ -63,7 +63,7 @@ nodes:
 
   it('a topology without networks gets one implicit network every node joins', () => {
     const t = parseTopology('name: x\nnodes:\n  a: { kind: echo }\n');
-    expect(t.networks).toEqual([{ name: 'net' }]);
+    expect(t.networks).toEqual([{ name: 'net', internal: true }]);
     expect(node(t, 'a').networks).toEqual(['net']);
   });
 
@@ -79,7 +79,7 @@ nodes:
     expect(node(t, 'a').networks).toEqual(['n1']);
     expect(node(t, 'a').env).toEqual({ A: '1', B: 'y' });
     expect(node(t, 'b').networks).toEqual(['n1', 'n2']);
-    expect(t.networks).toEqual([{ name: 'n1', subnet: '10.9.0.0/24' }, { name: 'n2' }]);
+    expect(t.networks).toEqual([{ name: 'n1', subnet: '10.9.0.0/24', internal: true }, { name: 'n2', internal: true }]);
   });
 
   it('custom nodes: a string command runs under sh -c, a list runs as is; image defaults to the node image', () => {
