@@ -50,7 +50,7 @@ typecheck: deps
 	npx tsc -p tsconfig.test.json
 
 test: build typecheck
-	ACKLAB_EXTRA_HOST_PACKAGES=chromium scripts/ensure-engine.sh
+	ACKLAB_EXTRA_HOST_PACKAGES="chromium bash-completion" scripts/ensure-engine.sh
 	npx vitest run
 
 test-unit: build

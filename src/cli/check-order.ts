@@ -4,7 +4,6 @@
  */
 import type { Command } from 'commander';
 import { AcklabError } from '../common/errors.js';
-import { checkOrderFiles } from '../programs/mcast/index.js';
 
 export function register(program: Command): void {
   program
@@ -15,7 +14,8 @@ export function register(program: Command): void {
       if (!/^\d+$/.test(v)) throw new AcklabError(`--expect must be a non-negative integer (got "${v}")`, 2);
       return Number(v);
     })
-    .action((files: string[], opts: { expect?: number }) => {
+    .action(async (files: string[], opts: { expect?: number }) => {
+      const { checkOrderFiles } = await import('../programs/mcast/index.js');
       const result = checkOrderFiles(files, { expected: opts.expect });
       if (!result.ok) {
         throw new AcklabError(

@@ -4,17 +4,21 @@
  * is dead or the state is inconsistent.
  */
 import type { Command } from 'commander';
+import { printJson } from './input.js';
 import { renderConditions, withLabController } from './lab-controller.js';
+import { openLab } from './lab-target.js';
 
 export function register(program: Command): void {
   program
     .command('conditions')
-    .description('show the impairments and partitions in force, from the kernel')
+    .description('show the impairments and partitions in force, from the kernel (exit 1 when a helper died)')
     .argument('<lab>', 'lab name')
-    .option('--json', 'machine-readable output')
+    .option('--json', 'print what is in force as one JSON document (shape: README "Machine-readable output")')
     .action(async (lab: string, opts: { json?: boolean }) => {
+      await openLab(lab);
       const c = await withLabController(lab, {}, (ctl) => ctl.read());
-      process.stdout.write(opts.json ? `${JSON.stringify(c, null, 2)}\n` : `${renderConditions(c)}\n`);
+      if (opts.json) printJson(c);
+      else process.stdout.write(`${renderConditions(c)}\n`);
       if (!c.healthy) process.exitCode = 1;
     });
 }

@@ -1,7 +1,8 @@
 /** `acklab doctor [--json]`: can the lab run here? Exit 0 when it can, else 1 with each missing piece and its fix. */
 import type { Command } from 'commander';
-import { runDoctor, type Check } from '../doctor/index.js';
+import type { Check } from '../doctor/index.js';
 import { engineRuntime } from './engine.js';
+import { loadDoctor } from './load.js';
 
 const MARK: Record<Check['status'], string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
 
@@ -9,9 +10,9 @@ export function register(program: Command): void {
   program
     .command('doctor')
     .description('check the engine, base images, built images and kernel network emulation (netem, htb, tbf, NFQUEUE)')
-    .option('--json', 'print the full report as JSON')
+    .option('--json', 'print the full report as one JSON document (shape: README "Machine-readable output")')
     .action(async (opts: { json?: boolean }) => {
-      const report = await runDoctor(await engineRuntime());
+      const report = await (await loadDoctor()).runDoctor(await engineRuntime());
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {

@@ -8,9 +8,10 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { AcklabError, UsageError } from '../common/index.js';
-import { listLabs, removeLab, type LabSummary } from '../lab/index.js';
-import { readInputFileSync } from '../topology/index.js';
+import type { LabSummary } from '../lab/index.js';
+import { readInputFileSync } from '../topology/input-file.js';
 import { engineRuntime, owner } from './engine.js';
+import { loadLabCatalog } from './load.js';
 
 /** A lab name, or the `name:` of a topology file (read leniently: a broken file can still go down). */
 export function labNameOf(arg: string): string {
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .option('--dry-run', 'list what would be removed, remove nothing')
     .action(async (arg: string | undefined, opts: Opts) => {
       if (opts.all && arg !== undefined) throw new UsageError('give a lab or --all, not both');
+      const { listLabs, removeLab } = await loadLabCatalog();
       const runtime = await engineRuntime();
       const me = owner();
       const everyone = opts.allOwners === true;

@@ -4,8 +4,10 @@
  * for the same NODE and PEER. `--dry-run` prints the argv instead of running it.
  */
 import type { Command } from 'commander';
-import { ALL_PEERS, type ImpairmentInput, parseImpairment } from '../conditions/index.js';
-import { parseFor, withLabController } from './lab-controller.js';
+import { ALL_PEERS, ConditionError, type ImpairmentInput, parseImpairment } from '../conditions/index.js';
+import { parseInput } from './input.js';
+import { parseBackend, parseFor, withLabController } from './lab-controller.js';
+import { openLab, requireRunning } from './lab-target.js';
 
 interface Opts extends ImpairmentInput {
   to?: string;
@@ -36,8 +38,19 @@ export function register(program: Command): void {
     .option('--backend <name>', 'netem or userspace instead of probing the kernel (for --dry-run)')
     .action(async (lab: string, node: string, opts: Opts) => {
       const to = opts.to ?? ALL_PEERS;
-      const impairment = parseImpairment(opts, to === ALL_PEERS ? node : `${node} -> ${to}`);
+      const { to: _to, for: _for, dryRun: _d, backend: _b, ...fields } = opts;
+      const impairment = parseInput(() => {
+        try {
+          return parseImpairment(fields);
+        } catch (err) {
+          // name each problem by its flag, as typed
+          if (err instanceof ConditionError) throw new ConditionError(err.issues.map((i) => (i.field ? { ...i, field: `--${i.field}` } : i)));
+          throw err;
+        }
+      });
       const forMs = parseFor(opts.for);
+      parseBackend(opts.backend);
+      requireRunning(await openLab(lab), to === ALL_PEERS ? [node] : [node, to], 'impair', { allowPaused: true });
       await withLabController(lab, opts, async (ctl) => {
         const backend = await ctl.backend(node);
         process.stderr.write(`acklab impair: backend ${backend.backend} (${backend.reason})\n`);

@@ -2,9 +2,12 @@
 import Table from 'cli-table3';
 import { MAX_TIMER_MS, UsageError, formatDuration, formatRate, parseDuration } from '../common/index.js';
 import { describeImpairment } from '../conditions/index.js';
-import { ensureImages } from '../images/index.js';
-import { BACKENDS, type Backend, type ImpairController, type LabConditions, openController } from '../impair/index.js';
+import type { Backend, ImpairController, LabConditions } from '../impair/index.js';
 import { engineRuntime } from './engine.js';
+import { loadImages, loadImpair } from './load.js';
+
+/** The impairment backends (src/impair/model.ts), named here so that checking the flag loads nothing. */
+const BACKENDS: readonly Backend[] = ['netem', 'userspace'];
 
 export interface ControllerFlags {
   dryRun?: boolean;
@@ -23,8 +26,9 @@ export function parseBackend(value: string | undefined): Backend | undefined {
  */
 export async function withLabController<T>(lab: string, flags: ControllerFlags, fn: (ctl: ImpairController) => Promise<T>): Promise<T> {
   const backend = parseBackend(flags.backend);
+  const { openController } = await loadImpair();
   const ctl = await openController(await engineRuntime(), lab, {
-    shaperImage: async () => (await ensureImages({ log: () => {} })).shaper,
+    shaperImage: async () => (await (await loadImages()).ensureImages({ log: () => {} })).shaper,
     dryRun: flags.dryRun ?? false,
     ...(backend ? { backend } : {}),
   });

@@ -4,8 +4,10 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../common/index.js';
-import { checkPartitionNodes, parsePartition, partitionCuts, type PartitionSpec } from '../conditions/index.js';
-import { parseFor, withLabController } from './lab-controller.js';
+import { checkPartitionNodes, parsePartition, partitionCuts, partitionNodes, type PartitionSpec } from '../conditions/index.js';
+import { parseInput } from './input.js';
+import { parseBackend, parseFor, withLabController } from './lab-controller.js';
+import { openLab, requireRunning } from './lab-target.js';
 
 interface Opts {
   oneWay?: boolean;
@@ -29,8 +31,10 @@ export function register(program: Command): void {
     .action(async (lab: string, args: string[], opts: Opts) => {
       const style = opts.reset ? 'reset' : 'drop';
       if (opts.oneWay && args.length !== 2) throw new UsageError(`--one-way takes exactly two nodes, FROM and TO (got ${args.length})`);
-      const spec: PartitionSpec = parsePartition(opts.oneWay ? `${args[0]} -/-> ${args[1]}` : args.join(' '));
+      const spec: PartitionSpec = parseInput(() => parsePartition(opts.oneWay ? `${args[0]} -/-> ${args[1]}` : args.join(' ')));
       const forMs = parseFor(opts.for);
+      parseBackend(opts.backend);
+      requireRunning(await openLab(lab), partitionNodes(spec), 'partition', { allowPaused: true });
       const cuts = partitionCuts(spec, style);
       await withLabController(lab, opts, async (ctl) => {
         checkPartitionNodes(spec, ctl.nodeNames);

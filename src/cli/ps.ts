@@ -1,25 +1,70 @@
-/** `acklab ps [--lab NAME] [--all-owners]` — your labs' nodes with kind, state and addresses (found by label). */
+/**
+ * `acklab ps [LAB] [--all-owners] [--json]` — the nodes (running or exited) of your labs, or of LAB,
+ * with kind, state and addresses (found by label).
+ */
 import type { Command } from 'commander';
-import { listLabs, listNodes } from '../lab/index.js';
+import type { RunningNode } from '../lab/index.js';
 import { engineRuntime, owner } from './engine.js';
+import { printJson } from './input.js';
+import { loadLabCatalog } from './load.js';
 import { nodeTable } from './lab-table.js';
+
+/** One node as `ps --json` and `up --json` print it. */
+export interface NodeJson {
+  lab: string;
+  name: string;
+  kind: string;
+  /** running, paused, exited (N), created, … */
+  state: string;
+  running: boolean;
+  exitCode: number;
+  /** IPv4 address per topology network (empty once the node has exited). */
+  addresses: Record<string, string>;
+  runId: string;
+  /** The engine the node runs on, in a lab over several engines (absent otherwise). */
+  engine?: string;
+}
+
+export function nodeJson(n: RunningNode): NodeJson {
+  return {
+    lab: n.lab,
+    name: n.name,
+    kind: n.kind,
+    state: n.state,
+    running: n.state === 'running',
+    exitCode: n.exitCode,
+    addresses: n.addresses,
+    runId: n.runId,
+    ...(n.engine === undefined ? {} : { engine: n.engine }),
+  };
+}
 
 export function register(program: Command): void {
   program
     .command('ps')
-    .description('list the nodes of your running labs (--all-owners: everyone\'s)')
-    .option('--lab <name>', 'only this lab')
+    .description("list the nodes of your labs, or of LAB (running and exited); --all-owners: everyone's")
+    .argument('[lab]', 'only this lab (whoever owns it)')
     .option('--all-owners', 'labs of every owner, with an owner column (default: yours, ACKLAB_OWNER or user@host)')
-    .action(async (opts: { lab?: string; allOwners?: boolean }) => {
+    .option('--json', 'print the nodes as one JSON document (shape: README "Machine-readable output")')
+    .action(async (lab: string | undefined, opts: { json?: boolean; allOwners?: boolean }) => {
+      const { listLabs, listNodes } = await loadLabCatalog();
       const runtime = await engineRuntime();
       const me = owner();
-      const scope = opts.allOwners ? {} : { owner: me };
-      const nodes = await listNodes(runtime, opts.lab, scope);
+      // a lab named is shown whoever owns it (lab names are unique on an engine); else yours only
+      const everyone = opts.allOwners === true || lab !== undefined;
+      const nodes = await listNodes(runtime, lab, everyone ? {} : { owner: me });
+      if (opts.json) {
+        printJson({ nodes: nodes.map(nodeJson) });
+        return;
+      }
       if (nodes.length === 0) {
-        const others = opts.allOwners ? [] : (await listLabs(runtime)).filter((l) => l.owner !== me && (opts.lab === undefined || l.lab === opts.lab));
-        const what = opts.lab === undefined ? `no lab of yours (${me}) is running` : `no lab of yours named "${opts.lab}" is running`;
-        process.stdout.write(`${opts.allOwners ? (opts.lab === undefined ? 'no lab is running' : `no lab named "${opts.lab}" is running`) : what}\n`);
-        if (others.length > 0) process.stdout.write(`(${others.length} lab${others.length === 1 ? '' : 's'} of other owners: acklab ps --all-owners)\n`);
+        if (lab !== undefined) process.stdout.write(`no lab named "${lab}" is running\n`);
+        else if (opts.allOwners) process.stdout.write('no lab is running\n');
+        else {
+          process.stdout.write(`no lab of yours (${me}) is running\n`);
+          const others = (await listLabs(runtime)).filter((l) => l.owner !== me);
+          if (others.length > 0) process.stdout.write(`(${others.length} lab${others.length === 1 ? '' : 's'} of other owners: acklab ps --all-owners)\n`);
+        }
         return;
       }
       process.stdout.write(`${nodeTable(nodes.map((n) => ({ ...n })), { withLab: true, withOwner: opts.allOwners === true })}\n`);

@@ -1,31 +1,27 @@
 /**
- * `acklab run FILE [--out DIR [--force]] [--parallel N] [--max-nodes N] [--dry-run]` — runs an
- * experiment: every condition × repetition in its own lab, then prints the comparison table and
- * where the report is. Ctrl-C stops the runs, collects what they have, takes every lab down, and
- * still writes the summary; a second Ctrl-C exits at once and this process's watchdog removes its
- * labs. `--dry-run` validates everything and prints the plan without touching Docker.
+ * `acklab run FILE [--out DIR [--force]] [--parallel N] [--max-nodes N] [--dry-run] [--json] [--junit FILE]` —
+ * runs an experiment: every condition × repetition in its own lab, then prints the comparison
+ * table, where the report is, and the verdicts; exits 1 unless every run passed. Ctrl-C stops the
+ * runs, collects what they have, takes every lab down, and still writes the summary; a second
+ * Ctrl-C exits at once and this process's watchdog removes its labs. `--dry-run` validates
+ * everything and prints the plan without touching Docker.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { AcklabError, UsageError } from '../common/index.js';
-import { checkSweepDir, defaultSweepDir, describeExperimentPlan, loadExperimentFile, prepareExperiment, runExperiment } from '../experiment/index.js';
-import { DEFAULT_MAX_NODES } from '../topology/index.js';
+import { DEFAULT_MAX_NODES } from '../topology/names.js';
 import { engineRuntime } from './engine.js';
 import { maxNodesOption } from './up.js';
 import type { SweepSummary } from '../results/index.js';
-import { renderTerminalPairs, renderTerminalTable, writeReports } from '../report/index.js';
+import type { WrittenReports } from '../report/index.js';
+import { loadExperiment, loadReport } from './load.js';
+import { printJson, wholeNumber } from './input.js';
+import { gateOnVerdict, renderVerdicts as renderRunVerdicts, writeJunitFile, type ResultsJson } from './results-output.js';
 
 /** One line per run and per check that did not pass: what `acklab run` exits with, and why. */
 export function renderVerdicts(summary: SweepSummary): string {
-  const lines = [`verdict: ${summary.verdict.toUpperCase()}`];
-  for (const r of summary.runs) {
-    const v = r.verdict;
-    lines.push(`  ${(v?.verdict ?? 'invalid').toUpperCase().padEnd(7)} ${r.dir}`);
-    for (const c of v?.checks ?? []) if (c.verdict !== 'pass') lines.push(`          ${c.name}: ${c.reason}`);
-    if (!v) lines.push('          the run could not be read back');
-  }
-  return `${lines.join('\n')}\n`;
+  return renderRunVerdicts(summary.runs, summary.verdict);
 }
 
 /** The most runs `--parallel` may start at once. */
@@ -44,21 +40,28 @@ interface Opts {
   force?: boolean;
   dryRun?: boolean;
   maxNodes: number;
+  junit?: string;
+  json?: boolean;
 }
 
 export function register(program: Command): void {
   program
     .command('run')
-    .description('run an experiment (conditions × repetitions, each in its own lab) and compare the ack counts')
+    .description('run an experiment (conditions × repetitions, each in its own lab), compare the ack counts, exit 1 unless every run passes its checks')
     .argument('<file>', 'experiment file (YAML), e.g. lab/experiments/ack-vs-conditions.yaml')
     .option('--out <dir>', 'sweep folder (default lab/runs/<timestamp>-<name>); an existing non-empty folder is refused')
     .option('--force', 'write into an --out folder that already holds files (run folders of the same names are replaced)')
     .option('--parallel <n>', `runs at once, each its own lab (1–${MAX_PARALLEL})`, positiveInt('--parallel', MAX_PARALLEL), 1)
     .option('--max-nodes <n>', `the most nodes at once: one lab's, and all parallel runs' together (default ${DEFAULT_MAX_NODES})`, maxNodesOption, DEFAULT_MAX_NODES)
     .option('--dry-run', 'validate the experiment completely and print its plan; touch no Docker, write nothing')
+    .option('--junit <file>', 'also write the verdicts as JUnit XML: one test case per run and check')
+    .option('--json', 'print the results as one JSON document on stdout; the table goes to stderr (shape: README "Machine-readable output")')
     .action(async (file: string, opts: Opts) => {
+      const [{ checkSweepDir, defaultSweepDir, describeExperimentPlan, loadExperimentFile, prepareExperiment, runExperiment }, { renderTerminalPairs, renderTerminalTable, writeReports }] =
+        await Promise.all([loadExperiment(), loadReport()]);
       const loaded = await loadExperimentFile(file);
       if (opts.dryRun) {
+        if (opts.json) throw new UsageError('--dry-run prints the plan for reading; give it without --json');
         const prepared = await prepareExperiment(loaded, { parallel: opts.parallel, maxNodes: opts.maxNodes });
         let out = `${path.relative(process.cwd(), defaultSweepDir(loaded.experiment, new Date()))} (a new folder)`;
         if (opts.out !== undefined) {
@@ -68,6 +71,7 @@ export function register(program: Command): void {
         process.stdout.write(describeExperimentPlan(loaded, prepared, out));
         return;
       }
+      const human = opts.json ? process.stderr : process.stdout;
       const runtime = await engineRuntime();
       const controller = new AbortController();
       let interrupts = 0;
@@ -93,21 +97,36 @@ export function register(program: Command): void {
           ...(opts.out ? { outDir: opts.out } : {}),
         });
         // report.html (charts, space-time diagrams) must never cost the results collected above
-        await writeReports({ kind: 'sweep', dir, summary, runs }).catch((err: Error) => process.stderr.write(`report not written: ${err.message}\n`));
-        const color = Boolean(process.stdout.isTTY);
-        process.stdout.write(`\n${summary.experiment}: ${summary.runs.length} run(s)\n${renderTerminalTable(summary.table, { color })}\n`);
+        const written: Partial<WrittenReports> = await writeReports({ kind: 'sweep', dir, summary, runs }).catch((err: Error) => {
+          process.stderr.write(`report not written: ${err.message}\n`);
+          return {};
+        });
+        const color = Boolean((human as NodeJS.WriteStream).isTTY);
+        human.write(`\n${summary.experiment}: ${summary.runs.length} run(s)\n${renderTerminalTable(summary.table, { color })}\n`);
         const pairs = renderTerminalPairs(summary.runs, { color });
-        if (pairs) process.stdout.write(`\n${pairs}`);
+        if (pairs) human.write(`\n${pairs}`);
         const relative = path.relative(process.cwd(), dir);
         const rel = relative === '' ? '.' : relative.startsWith('..') ? dir : relative;
         const html = existsSync(path.join(dir, 'report.html')) ? `, ${path.join(rel, 'report.html')}` : '';
-        process.stdout.write(`report: ${path.join(rel, 'report.md')}${html}\nruns:   ${rel}\n`);
-        process.stdout.write(renderVerdicts(summary));
-        if (summary.interrupted) throw new AcklabError('interrupted: the runs above were collected and every lab was taken down', 130);
-        if (summary.verdict !== 'pass') {
-          const bad = summary.runs.filter((r) => r.verdict?.verdict !== 'pass');
-          throw new AcklabError(`verdict ${summary.verdict.toUpperCase()}: ${bad.length} of ${summary.runs.length} run(s) did not pass`);
+        human.write(`report: ${path.join(rel, 'report.md')}${html}\nruns:   ${rel}\n`);
+        human.write(renderVerdicts(summary));
+        if (opts.junit) {
+          await writeJunitFile(opts.junit, summary.experiment, summary.runs);
+          human.write(`junit:  ${opts.junit}\n`);
         }
+        if (opts.json) {
+          printJson({
+            kind: 'acklab-results',
+            experiment: summary.experiment,
+            dir: path.resolve(dir),
+            verdict: summary.verdict,
+            interrupted: summary.interrupted,
+            runs: summary.runs,
+            reports: { ...written },
+          } satisfies ResultsJson);
+        }
+        if (summary.interrupted) throw new AcklabError('interrupted: the runs above were collected and every lab was taken down', 130);
+        gateOnVerdict(summary.runs, summary.verdict);
       } finally {
         process.off('SIGINT', onSigint);
         process.off('SIGTERM', onSigint);

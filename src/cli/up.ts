@@ -7,12 +7,22 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Command } from 'commander';
-import { AcklabError, formatSize, parseDuration, UsageError } from '../common/index.js';
+import { AcklabError, formatSize, lineLogger, parseDuration, UsageError } from '../common/index.js';
 import { describeImpairment } from '../conditions/index.js';
-import { Lab } from '../lab/index.js';
-import { DEFAULT_MAX_NODES, dnsNameProblem, type NodeLimits, type NodeLogs, type Topology } from '../topology/index.js';
+import type { NodeLimits, NodeLogs, Topology } from '../topology/index.js';
+import { DEFAULT_MAX_NODES, dnsNameProblem } from '../topology/names.js';
 import { engineRuntime } from './engine.js';
+import { printJson } from './input.js';
+import { loadLab } from './load.js';
 import { nodeTable } from './lab-table.js';
+import type { NodeJson } from './ps.js';
+
+/** What `up --json` prints. */
+export interface UpJson {
+  lab: string;
+  runId: string;
+  nodes: NodeJson[];
+}
 
 const limitsText = (l: NodeLimits, logs: NodeLogs) =>
   `memory ${l.memoryBytes === undefined ? 'unlimited' : formatSize(l.memoryBytes)}, pids ${l.pids ?? 'unlimited'}, logs ${logs.maxFiles} × ${formatSize(logs.maxBytes)}`;
@@ -58,6 +68,7 @@ interface Opts {
   dryRun?: boolean;
   maxNodes: number;
   replace: boolean;
+  json?: boolean;
 }
 
 export function register(program: Command): void {
@@ -71,6 +82,7 @@ export function register(program: Command): void {
     .option('--no-replace', 'refuse when a lab of this name is already up, instead of replacing it')
     .option('-q, --quiet', 'no progress lines')
     .option('--dry-run', 'validate and print the resolved plan (start stages, each node\'s command), start nothing')
+    .option('--json', 'print the started lab as one JSON document (shape: README "Machine-readable output")')
     .action(async (file: string, opts: Opts) => {
       let readyTimeoutMs: number | undefined;
       if (opts.readyTimeout !== undefined) {
@@ -81,6 +93,8 @@ export function register(program: Command): void {
         }
         if (!(readyTimeoutMs > 0) || readyTimeoutMs > 2 ** 31 - 1) throw new UsageError(`--ready-timeout must be greater than 0 and at most 2^31−1 ms (got "${opts.readyTimeout}")`);
       }
+      if (opts.dryRun && opts.json) throw new UsageError('--dry-run prints the plan for reading; give it without --json');
+      const { Lab } = await loadLab();
       const lab = Lab.fromFile(file, { maxNodes: opts.maxNodes });
       const name = opts.name ?? lab.topology.name;
       if (opts.dryRun) {
@@ -106,12 +120,18 @@ export function register(program: Command): void {
           replace: opts.replace,
           signal: abort.signal,
           readyTimeoutMs,
-          onProgress: opts.quiet ? undefined : (line) => process.stderr.write(`acklab up: ${line}\n`),
+          ...(opts.quiet ? {} : { logger: lineLogger((line) => process.stderr.write(`acklab up: ${line}\n`)) }),
         });
         // From here the lab outlives this process, until `acklab down`.
         await started.detach();
-        const rows = await Promise.all(started.nodes.map(async (n) => ({ ...n, state: (await started.state(n.name)).state })));
-        process.stdout.write(`lab "${started.name}" is up (run ${started.runId}, owner ${started.owner})\n${nodeTable(rows)}\n`);
+        const rows = await Promise.all(
+          started.nodes.map(async (n) => {
+            const s = await started.state(n.name);
+            return { lab: started.name, name: n.name, kind: n.kind, state: s.state === 'exited' ? `exited (${s.exitCode})` : s.state, running: s.running, exitCode: s.exitCode, addresses: n.addresses, runId: started.runId };
+          }),
+        );
+        if (opts.json) printJson({ lab: started.name, runId: started.runId, nodes: rows } satisfies UpJson);
+        else process.stdout.write(`lab "${started.name}" is up (run ${started.runId}, owner ${started.owner})\n${nodeTable(rows)}\n`);
       } catch (err) {
         if (abort.signal.aborted) throw new AcklabError(`up of "${name}" interrupted; everything it created was removed`, 130, { cause: err });
         throw err;

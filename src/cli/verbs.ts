@@ -1,4 +1,4 @@
-/** The registry of CLI verbs: one import per verb file. */
+/** The registry of CLI verbs: one import per verb file, in the order `acklab --help` lists them. */
 import type { Command } from 'commander';
 import { register as doctor } from './doctor.js';
 import { register as images } from './images.js';
@@ -8,6 +8,8 @@ import { register as down } from './down.js';
 import { register as ps } from './ps.js';
 import { register as logs } from './logs.js';
 import { register as exec } from './exec.js';
+import { register as cp } from './cp.js';
+import { register as nodeActions } from './node-actions.js';
 import { register as impair } from './impair.js';
 import { register as partition } from './partition.js';
 import { register as heal } from './heal.js';
@@ -17,4 +19,4 @@ import { register as report } from './report.js';
 
 export type RegisterVerb = (program: Command) => void;
 
-export const verbs: RegisterVerb[] = [checkOrder, up, down, ps, logs, exec, doctor, images, impair, partition, heal, conditions, run, report];
+export const verbs: RegisterVerb[] = [doctor, images, up, down, ps, logs, exec, cp, nodeActions, impair, partition, heal, conditions, run, report, checkOrder];

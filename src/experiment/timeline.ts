@@ -11,7 +11,7 @@
 import { createRng, deriveSeed, errorMessage } from '../common/index.js';
 import { expandNemesis, type ProcessAction } from '../conditions/index.js';
 import { stepOps, type LabEvent, type LabStep } from '../impair/index.js';
-import type { StartedLab } from '../lab/index.js';
+import { runNodeAction, type StartedLab } from '../lab/index.js';
 import type { Condition, ConditionLoss, NodeSwitch, TimelineRecord, TimelineStep } from '../results/index.js';
 import type { ContainerClient } from '../runtime/index.js';
 
@@ -137,34 +137,16 @@ export async function runProcessFault(
   const node = lab.node(action.node);
   const id = node.containerId;
   let result: ProcessFaultDone;
+  let started = false;
   try {
-    switch (action.verb) {
-      case 'kill':
-        await containers.kill(id, 'SIGKILL');
-        break;
-      case 'stop':
-        await containers.stop(id, PROCESS_STOP_GRACE_MS);
-        break;
-      case 'pause':
-        await containers.pause(id);
-        break;
-      case 'resume':
-        await containers.unpause(id);
-        break;
-      case 'restart':
-        await containers.stop(id, PROCESS_STOP_GRACE_MS);
-        await containers.start(id);
-        break;
-      case 'start':
-        await containers.start(id);
-        break;
-    }
+    // the same action as `acklab kill|stop|… LAB NODE` and StartedLab's, with the run's stop grace
+    ({ started } = await runNodeAction(containers, { lab: lab.name, node: action.node, containerId: id }, action.verb, { graceMs: PROCESS_STOP_GRACE_MS }));
     result = { firedAtMs, doneAtMs: Date.now() };
   } catch (err) {
     result = { firedAtMs, doneAtMs: Date.now(), error: errorMessage(err) };
   }
   done(result);
-  if (result.error || (action.verb !== 'start' && action.verb !== 'restart')) return result;
+  if (result.error || !started) return result;
   try {
     // The engine may give it another address; the lab and every agent learn the new one.
     const info = await containers.inspect(id);

@@ -2,7 +2,13 @@
  * Bundles each lab program (src/programs/<name>/main.ts, exporting `main(argv)`) into one ESM file
  * with esbuild, for the node image: no node_modules, no dev dependencies, Node 18 syntax (the
  * bootstrapped base has bookworm's nodejs).
+ *
+ * A checkout bundles its sources on every image build (so an edit is always what runs); the
+ * installed package has no sources and no esbuild, and ships the same bundles made when it was
+ * packed (`npm run build` writes them to dist/bundles/). Same sources, same bytes, same image tag.
  */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AcklabError, errorMessage } from '../common/index.js';
 
@@ -80,6 +86,49 @@ async function bundle(repoRoot: string, names: readonly (ProgramName | 'agent')[
           { cause: err },
         );
       }
+    }),
+  );
+}
+
+/** Where `npm run build` leaves the bundles for the package, relative to the package root. */
+export const PREBUILT_BUNDLES = path.join('dist', 'bundles');
+
+/** A checkout has the sources to bundle from; an installed package has only what it shipped. */
+function hasSources(root: string): boolean {
+  return existsSync(path.join(root, 'src', 'programs'));
+}
+
+async function prebuilt(root: string, fileName: string): Promise<string> {
+  const file = path.join(root, PREBUILT_BUNDLES, fileName);
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new AcklabError(`neither the sources (src/) nor the packaged bundle ${file} are there: reinstall acklab`, 1, { cause: err });
+  }
+}
+
+/** The programs' bundles for the node image: from the sources in a checkout, else the ones the package shipped. */
+export async function programBundles(root: string): Promise<ProgramBundle[]> {
+  if (hasSources(root)) return bundlePrograms(root);
+  return Promise.all(PROGRAMS.map(async (program) => ({ program, fileName: `${program}.mjs`, code: await prebuilt(root, `${program}.mjs`) })));
+}
+
+/** The agent's bundle for the shaper image, the same way. */
+export async function agentBundle(root: string): Promise<{ fileName: string; code: string }> {
+  if (hasSources(root)) return bundleAgent(root);
+  return { fileName: 'agent.mjs', code: await prebuilt(root, 'agent.mjs') };
+}
+
+/** Writes the bundles into `<root>/dist/bundles` (run by `npm run build`, so `npm pack` ships them). */
+export async function writePrebuiltBundles(root: string): Promise<string[]> {
+  const dir = path.join(root, PREBUILT_BUNDLES);
+  await mkdir(dir, { recursive: true });
+  const bundles = [...(await bundlePrograms(root)), await bundleAgent(root)];
+  return Promise.all(
+    bundles.map(async (b) => {
+      const file = path.join(dir, b.fileName);
+      await writeFile(file, b.code, { mode: 0o755 });
+      return file;
     }),
   );
 }

@@ -228,7 +228,8 @@ export async function ensureBuiltImages(specs: readonly BuildImageSpec[], option
   if (specs.length === 0) return out;
   const runtime = options.runtime ?? dockerRuntime();
   const images = runtime.images;
-  const log = options.log ?? ((line: string) => process.stderr.write(`acklab images: ${line}\n`));
+  // library use is silent unless the caller passes a log (the CLI does)
+  const log = options.log ?? (() => {});
   const base = await resolveDebianBase(images, log, options.baseImage);
   for (const spec of specs) {
     const key = buildKey(spec);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { AcklabError, createLabels, errorMessage, labelFilter } from '../common/index.js';
 import { dockerRuntime, type ImageClient, type Runtime } from '../runtime/index.js';
 import { bootstrapDebianBase } from './bootstrap.js';
-import { bundleAgent, bundlePrograms } from './bundle.js';
+import { agentBundle, programBundles } from './bundle.js';
 import { contentHash, type ContextFile } from './content-hash.js';
 import { BOOTSTRAP_BASE, BUILD_REPO_PREFIX, DEFAULT_BASES, IMAGE_REPOS, IMAGE_ROLES, chooseBase, imageTag, type BaseStep, type ImageRole } from './plan.js';
 
@@ -20,7 +20,7 @@ export interface EnsureImagesOptions {
   rebuild?: boolean;
   /** Per-role base image (`bootstrap` for the bootstrapped Debian base); default: DEFAULT_BASES. */
   baseImages?: Partial<Record<ImageRole, string>>;
-  /** Progress lines; default: stderr, prefixed `acklab images:`. */
+  /** Progress lines; default: none (the CLI passes one that prints to stderr). */
   log?: (line: string) => void;
   /** Every line of the build output, not only the steps. */
   verbose?: boolean;
@@ -45,9 +45,8 @@ export type ImageTags = { node: string; shaper: string };
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const defaultLog = (line: string): void => {
-  process.stderr.write(`acklab images: ${line}\n`);
-};
+/** Library use is silent unless the caller asks for progress. */
+const defaultLog = (): void => {};
 
 /** Makes sure both images exist for the current sources; returns their content-hash tags. */
 export async function ensureImages(options: EnsureImagesOptions = {}): Promise<ImageTags> {
@@ -121,12 +120,12 @@ const HELPER_SOURCE = /(\.c|\.h|\.mk|\/[Mm]akefile)$/;
 /** The build context of each image, in memory. */
 export async function buildContexts(root: string): Promise<Record<ImageRole, ContextFile[]>> {
   const dockerDir = path.join(root, 'docker');
-  const bundles = await bundlePrograms(root);
+  const bundles = await programBundles(root);
   const node: ContextFile[] = [
     await contextFile(path.join(dockerDir, 'node/Dockerfile'), 'Dockerfile'),
     ...bundles.map((b) => ({ path: `bin/${b.fileName}`, mode: 0o755, content: b.code })),
   ];
-  const agent = await bundleAgent(root);
+  const agent = await agentBundle(root);
   const shaper: ContextFile[] = [
     await contextFile(path.join(dockerDir, 'shaper/Dockerfile'), 'Dockerfile'),
     { path: `bin/${agent.fileName}`, mode: 0o755, content: agent.code },

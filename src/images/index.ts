@@ -44,4 +44,4 @@ export {
   type AptSource,
   type DebianMirror,
 } from './apt-sources.js';
-export { PROGRAMS, bundlePrograms, bundleEntry, type ProgramName, type ProgramBundle } from './bundle.js';
+export { PROGRAMS, PREBUILT_BUNDLES, AGENT_ENTRY, bundlePrograms, bundleAgent, bundleEntry, programBundles, agentBundle, writePrebuiltBundles, type ProgramName, type ProgramBundle } from './bundle.js';

@@ -1,5 +1,4 @@
 /** What is running, found by label alone (no state files): for ps, logs, exec and down. */
-import { AcklabError } from '../common/index.js';
 import type { ContainerInfo, Runtime } from '../runtime/index.js';
 import { removeByLabels, type RemovedResources } from './cleanup.js';
 import { decodeHolder, holderState, type Holder, type HolderState } from './holder.js';
@@ -19,6 +18,8 @@ export interface RunningNode {
   exitCode: number;
   /** IPv4 per topology network. */
   addresses: Record<string, string>;
+  /** The engine (its topology name) the node runs on, in a lab over several engines. */
+  engine?: string;
 }
 
 /** Which labs a listing covers: one owner's (the default for ps and down), or everyone's. */
@@ -53,28 +54,8 @@ function toRunningNode(c: ContainerInfo): RunningNode {
     state: c.state === 'exited' ? `exited (${c.exitCode})` : c.state,
     exitCode: c.exitCode,
     addresses,
+    ...(c.labels[LABELS.engine] === undefined ? {} : { engine: c.labels[LABELS.engine] }),
   };
-}
-
-/**
- * The node named `node`; with several labs running, `lab` must say which. Without `lab`, the
- * owner's own labs are searched first, then everyone's.
- */
-export async function findNode(runtime: Runtime, node: string, lab?: string, owner?: string): Promise<RunningNode> {
-  const nodes = await listNodes(runtime, lab);
-  const all = nodes.filter((n) => n.name === node);
-  const own = all.filter((n) => n.owner === owner);
-  const matches = lab === undefined && owner !== undefined && own.length > 0 ? own : all;
-  if (matches.length === 1) return matches[0]!;
-  if (matches.length > 1) {
-    throw new AcklabError(`node "${node}" exists in several labs (${matches.map((m) => m.lab).join(', ')}); say which with --lab NAME`, 2);
-  }
-  const labs = [...new Set(nodes.map((n) => n.lab))];
-  if (nodes.length === 0) throw new AcklabError(lab === undefined ? 'no lab is running; start one with `acklab up FILE`' : `no lab named "${lab}" is running`, 2);
-  throw new AcklabError(
-    `no node "${node}"${lab === undefined ? '' : ` in lab "${lab}"`}; running nodes: ${nodes.map((n) => (labs.length > 1 ? `${n.lab}/${n.name}` : n.name)).join(', ')}`,
-    2,
-  );
 }
 
 /** One lab as `ps` and `down` see it. */

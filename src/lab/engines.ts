@@ -1,14 +1,14 @@
 /**
  * A lab over several Docker engines: the runtime that reaches them all (one per engine, behind
- * src/runtime's multiEngineRuntime), the images each one needs, and — for verbs that only have a
- * lab's name — the engines recorded on the labs of the engine acklab talks to.
+ * src/runtime's multiEngineRuntime) and the images each one needs. (For verbs that only have a
+ * lab's name: lab-runtime.ts.)
  */
-import { AcklabError, LABELS, decodeEngines, errorMessage, labelFilter, type EngineAddress } from '../common/index.js';
+import { AcklabError, errorMessage, type EngineAddress } from '../common/index.js';
 import { dockerRuntime, engineMembers, multiEngineRuntime, type EngineMember, type Runtime } from '../runtime/index.js';
 import { LOCAL_ENGINE, type Topology } from '../topology/index.js';
+import type { OpenEngine } from './lab-runtime.js';
 
-/** Opens the runtime of an engine address (dockerRuntime; a fake in tests). */
-export type OpenEngine = (address: string) => Runtime;
+export type { OpenEngine } from './lab-runtime.js';
 
 /** The primary engine of a runtime (itself when it is over one engine). */
 export function primaryOf(runtime: Runtime): Runtime {
@@ -68,31 +68,4 @@ export async function shipImages(source: Runtime, runtime: Runtime, refs: Map<st
       log(`${ref} loaded onto engine "${m.name}" in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
   }
-}
-
-/**
- * The runtime verbs use when they only have a lab's name: `primary`, widened to every engine a lab
- * on it recorded (the engines label of its lease and containers), so `ps`, `logs`, `exec`, `down`,
- * `impair`… reach nodes on any engine of the lab. An engine that does not answer is left out with
- * a line, so the labs of the others stay reachable.
- */
-export async function labRuntime(primary: Runtime, options: { open?: OpenEngine; log?: (line: string) => void } = {}): Promise<Runtime> {
-  const open = options.open ?? dockerRuntime;
-  const leases = await primary.containers.list([...labelFilter({ role: 'lease' }), LABELS.engines]);
-  const addresses: string[] = [];
-  for (const c of leases) for (const e of decodeEngines(c.labels[LABELS.engines])) if (e.address !== primary.engine.host && !addresses.includes(e.address)) addresses.push(e.address);
-  if (addresses.length === 0) return primary;
-  const members: EngineMember[] = [{ name: 'primary', address: primary.engine.host, runtime: primary }];
-  for (const [i, address] of addresses.entries()) {
-    const r = open(address);
-    const answers = await r.containers.list(labelFilter({ role: 'lease' })).then(
-      () => true,
-      (err: unknown) => {
-        options.log?.(`engine ${address} (recorded by a lab) does not answer, left out: ${errorMessage(err)}`);
-        return false;
-      },
-    );
-    if (answers) members.push({ name: `engine-${i + 1}`, address, runtime: r });
-  }
-  return members.length === 1 ? primary : multiEngineRuntime(members);
 }

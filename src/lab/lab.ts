@@ -7,10 +7,10 @@
  * run; if the process dies instead, its watchdog does (watchdog.ts) — unless the lab was detached.
  */
 import { randomBytes } from 'node:crypto';
-import { AcklabError, errorMessage } from '../common/index.js';
+import { AcklabError, errorMessage, lineLogger, silentLogger, type Logger } from '../common/index.js';
 import { buildKey, ensureImages, ensureTopologyImages, type BuiltImages, type ImageTags } from '../images/index.js';
 import { dockerRuntime, engineMembers, type Runtime } from '../runtime/index.js';
-import { DEFAULT_MAX_NODES, dnsNameProblem, loadTopologySync, type LoadOptions, type Topology, type TopologyNode } from '../topology/index.js';
+import { DEFAULT_MAX_NODES, dnsNameProblem, loadTopologySync, parseTopology, type LoadOptions, type Topology, type TopologyNode } from '../topology/index.js';
 import { removeByLabels, settleAll } from './cleanup.js';
 import { engineAddresses, primaryOf, runtimeForTopology, shipImages, type OpenEngine } from './engines.js';
 import { currentHolder, currentOwner, encodeHolder } from './holder.js';
@@ -51,7 +51,9 @@ export interface StartOptions {
   runtime?: Runtime;
   /** Aborting (Ctrl-C) stops the start and removes what was created. */
   signal?: AbortSignal;
-  /** Progress lines ("creating networks", "node p1 ready"). */
+  /** Where progress lines go ("creating networks", "node p1 ready"), now and for the lab's later actions; default: nowhere. `console` works. */
+  logger?: Logger;
+  /** Progress lines as a callback (the same lines as `logger.info`). */
   onProgress?: (line: string) => void;
   /** Overrides every node's readiness timeout. */
   readyTimeoutMs?: number;
@@ -75,6 +77,11 @@ export class Lab {
     return new Lab(loadTopologySync(file, options));
   }
 
+  /** A lab from topology text (YAML); `file` names it in messages. Throws TopologyError. */
+  static fromYaml(text: string, file = '<topology>'): Lab {
+    return new Lab(parseTopology(text, file));
+  }
+
   static fromTopology(topology: Topology): Lab {
     return new Lab(topology);
   }
@@ -93,7 +100,7 @@ export class Lab {
       throw new AcklabError(`lab "${name}" has ${t.nodes.length} nodes; acklab starts at most ${maxNodes} nodes in one lab (maxNodes / --max-nodes raises it)`, 2);
     }
     // Over the topology's engines when it names some: containers go to their node's engine, networks
-    // and the lease to the primary (the first), and every list and removal covers them all.
+    // to its first engine, the lease to the engine acklab talks to; every list and removal covers them all.
     // Images are built where acklab talks to (`home`) and loaded onto the engines from there.
     const home = primaryOf(options.runtime ?? dockerRuntime());
     const runtime = runtimeForTopology(options.runtime ?? home, t, options.openEngine);
@@ -114,12 +121,13 @@ export class Lab {
       topology: t.name,
       ...(engines ? { engines } : {}),
     };
-    const progress = options.onProgress ?? (() => {});
+    const logger = options.logger ?? (options.onProgress ? lineLogger(options.onProgress) : silentLogger);
+    const progress = (line: string) => logger.info(line);
     const { signal } = options;
 
     // Everything the topology needs is built before anything is created: a failed build creates nothing.
     const built = options.built ?? (await ensureTopologyImages(t, { runtime: home, log: (line) => progress(`images: ${line}`) }));
-    let images = await this.images(home, options.images, options.onProgress);
+    let images = await this.images(home, options.images, progress);
     // Sidecars are made on their node's engine: over several engines the shaper image goes too.
     if (overlay && !images.shaper) images = await ensureImages({ runtime: home, log: (line) => progress(`images: ${line}`) });
     signal?.throwIfAborted();
@@ -192,7 +200,7 @@ export class Lab {
         );
       }
       const started = await settleAll(t.nodes.map((node) => this.describe(runtime, node, ids.get(node.name)!, networks)));
-      const lab = new StartedLab(t, run, started, networks, runtime, images, leaseImage);
+      const lab = new StartedLab(t, run, started, networks, runtime, images, leaseImage, logger);
       for (const step of options.steps ?? STANDARD_STEPS) {
         signal?.throwIfAborted();
         progress(`running ${step.name}`);
@@ -208,7 +216,7 @@ export class Lab {
     }
   }
 
-  private async images(runtime: Runtime, given: ImageTags | undefined, progress?: (line: string) => void): Promise<ImageTags> {
+  private async images(runtime: Runtime, given: ImageTags | undefined, progress: (line: string) => void): Promise<ImageTags> {
     for (const node of this.topology.nodes) {
       if (node.image.type === 'local' && !(await runtime.images.exists(node.image.ref))) {
         throw new AcklabError(
@@ -219,8 +227,7 @@ export class Lab {
     }
     if (given) return given;
     if (!this.topology.nodes.some((n) => n.image.type === 'acklab-node')) return { node: '', shaper: '' };
-    // Quiet when the caller wants no progress; otherwise image builds report through it.
-    return ensureImages({ runtime, log: progress ? (line) => progress(`images: ${line}`) : () => {} });
+    return ensureImages({ runtime, log: (line) => progress(`images: ${line}`) });
   }
 
   /**

@@ -70,6 +70,9 @@ export interface ClaimOptions {
   log?: (line: string) => void;
 }
 
+/** How often a name conflict with no lease behind it is looked at again (about 2 s in all). */
+const LEASE_LOOKS = 8;
+
 /**
  * Claims the lab name for `run`. An existing run of the lab is removed first when it is garbage
  * (its holder died before it was detached) or when it is the owner's own detached lab and
@@ -86,10 +89,12 @@ export async function claimLease(runtime: Runtime, run: RunLabels, options: Clai
     }
     const lease = await readLease(runtime, run.lab);
     if (!lease) {
-      // Removed meanwhile, or a container of that name that is not a lease.
-      if (attempt >= 3) {
+      // Removed meanwhile, still being created by another process (the engine reserves the name
+      // before the container shows in a list), or a container of that name that is not a lease.
+      if (attempt >= LEASE_LOOKS) {
         throw new LabBusyError(`a container named "${leaseName(run.lab)}" exists and is not an acklab lease; remove it, or choose another lab name (--name)`, undefined);
       }
+      await new Promise((r) => setTimeout(r, Math.min(25 * 2 ** attempt, 400)));
       continue;
     }
     if (lease.owner !== run.owner) {

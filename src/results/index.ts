@@ -5,6 +5,7 @@ export * from './metrics.js';
 export * from './comparison.js';
 export * from './summary.js';
 export * from './verdict.js';
+export * from './junit.js';
 export * from './roles.js';
 export * from './seed.js';
 export * from './pairs.js';

@@ -73,6 +73,9 @@ export function imageRefProblem(ref: string): string | undefined {
   return undefined;
 }
 
+/** The most nodes one lab may have unless the caller raises it (`--max-nodes`): each is a container. */
+export const DEFAULT_MAX_NODES = 100;
+
 /** The engine addresses a topology may name (the schemes src/runtime's dockerOptions takes), and `local`. */
 export const ENGINE_SCHEMES = ['unix', 'tcp', 'https', 'ssh'] as const;
 export const LOCAL_ENGINE = 'local';

@@ -5,12 +5,13 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { cidrsOverlap, dnsNameProblem, engineAddressProblem, formatCidr, imageRefProblem, parseCidr, type Ipv4Cidr } from './names.js';
+import { DEFAULT_MAX_NODES, cidrsOverlap, dnsNameProblem, engineAddressProblem, formatCidr, imageRefProblem, parseCidr, type Ipv4Cidr } from './names.js';
 import { envNameProblem, envValueProblem } from './fields.js';
 import { MCAST_DEFAULTS, MESH_KINDS, getKind, kindNames, type KindDefinition, type ParsedNode, type ResolveContext } from './kinds.js';
 import { TopologyError, type FieldPath, type TopologyIssue } from './issues.js';
 import { IMPAIRMENT_FIELDS, parseImpairmentFields } from '../conditions/index.js';
 import type { BuildImageSpec, ImageSpec, NodeLimits, NodeLogs, Topology, TopologyEngine, TopologyLink, TopologyNetwork, TopologyNode } from './model.js';
+export { DEFAULT_MAX_NODES };
 import { DependencyCycleError, startStages } from './order.js';
 import { rawImageSchema, rawLinkSchema, rawNodeSchema, rawTopologySchema, type RawLink, type RawTopology } from './schema.js';
 import type { YamlSource } from './source.js';
@@ -18,8 +19,6 @@ import type { YamlSource } from './source.js';
 /** The network every node joins when a topology declares none. */
 export const IMPLICIT_NETWORK = 'net';
 
-/** The most nodes one lab may have unless the caller raises it (`--max-nodes`): each is a container. */
-export const DEFAULT_MAX_NODES = 100;
 /** What a node container gets unless its `limits`/`logs` (or the defaults') say otherwise. */
 export const DEFAULT_LIMITS: Readonly<Required<NodeLimits>> = { memoryBytes: 512 * 1024 ** 2, pids: 512 };
 export const DEFAULT_LOGS: Readonly<NodeLogs> = { maxBytes: 10 * 1024 ** 2, maxFiles: 3 };

@@ -2,7 +2,8 @@
  * An in-memory Runtime for orchestration tests: records calls, simulates readiness per node,
  * container lifecycles, exec (answered by a per-test handler) and copy-out of files tests put in.
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { pack } from 'tar-stream';
 import { NameConflictError } from '../../src/runtime/index.js';
 import type {
   BuildSpec,
@@ -231,7 +232,17 @@ export class FakeRuntime implements Runtime {
       const content = this.container(id).files.get(path);
       return content === undefined ? undefined : Buffer.from(content);
     },
-    archiveOut: async () => undefined,
+    // `docker cp`'s archive: PATH's own name at the top, a file or a directory of the files under it.
+    archiveOut: async (id: string, path: string) => {
+      const files = [...this.container(id).files].filter(([f]) => f === path || f.startsWith(`${path.replace(/\/+$/, '')}/`));
+      if (files.length === 0) return undefined;
+      const top = path.replace(/\/+$/, '').split('/').pop()!;
+      const tar = pack();
+      if (!(files.length === 1 && files[0]![0] === path)) tar.entry({ name: `${top}/`, type: 'directory' });
+      for (const [f, content] of files) tar.entry({ name: f === path ? top : `${top}${f.slice(path.replace(/\/+$/, '').length)}` }, content);
+      tar.finalize();
+      return Readable.from(tar);
+    },
     listeningPorts: async (id: string) => {
       const c = this.container(id);
       const node = this.nodeOf(id);

@@ -3,7 +3,9 @@
  *  - Docker (dockerode) is imported only in src/runtime;
  *  - folders form layers, and a folder imports only folders of lower layers (never its own
  *    layer's siblings, never one above) — so no two folders import each other;
- *  - no module imports itself back through a cycle.
+ *  - no module imports itself back through a cycle;
+ *  - src/index.ts, the package entry (`import … from 'acklab'`), sits on top of the library layers:
+ *    it may import any of them but not the command line, and nothing in src/ imports it.
  * The layers, from the bottom: see LAYERS. The README's "Where things are" draws the same picture.
  */
 import path from 'node:path';
@@ -62,6 +64,20 @@ const RULES: IForbiddenRuleType[] = [
     from: { path: `^src/(?!(${Object.keys(LAYERS).join('|')})/|index\\.ts$)` },
     to: {},
   },
+  {
+    name: 'entry-on-top',
+    comment: 'src/index.ts is the package entry: nothing inside src/ imports it',
+    severity: 'error',
+    from: { path: '^src/', pathNot: '^src/index\\.ts$' },
+    to: { path: '^src/index\\.ts$' },
+  },
+  {
+    name: 'entry-without-cli',
+    comment: 'the library entry does not pull in the command line (commander, verbs, process exit codes)',
+    severity: 'error',
+    from: { path: '^src/index\\.ts$' },
+    to: { path: '^src/cli/' },
+  },
   ...layerRules(),
 ];
 
@@ -111,5 +127,12 @@ describe('architecture', () => {
 
   it('imports only downwards, layer by layer', () => {
     expect(violations(/^layer:/)).toEqual([]);
+  });
+
+  it('keeps the package entry on top of the library: nothing imports it, it imports no CLI code', () => {
+    const entry = result.modules.find((m) => m.source === 'src/index.ts');
+    expect(entry?.dependencies.some((d) => d.resolved === 'src/lab/index.ts')).toBe(true);
+    expect(violations('entry-on-top')).toEqual([]);
+    expect(violations('entry-without-cli')).toEqual([]);
   });
 });

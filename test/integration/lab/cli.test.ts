@@ -33,7 +33,7 @@ describe('acklab up/ps/logs/exec/down on mcast3.yaml', () => {
   }, 180_000);
 
   it('ps lists the three peers', async () => {
-    const r = await acklab(['ps', '--lab', testLab('itest-mcast3')]);
+    const r = await acklab(['ps', testLab('itest-mcast3')]);
     expect(r.exitCode).toBe(0);
     for (const n of ['p1', 'p2', 'p3']) expect(r.stdout).toMatch(new RegExp(`${testLab('itest-mcast3')} +│ ${n} +│ mcast`));
   });
@@ -41,7 +41,7 @@ describe('acklab up/ps/logs/exec/down on mcast3.yaml', () => {
   it('every peer delivers all 30 messages (logs), and exec reads inside a node', async () => {
     await waitFor('the peers to finish', async () => (await listNodes(runtime, testLab('itest-mcast3'))).every((n) => n.state.startsWith('exited')), 60_000);
     for (const n of ['p1', 'p2', 'p3']) {
-      const r = await acklab(['logs', n, '--lab', testLab('itest-mcast3')]);
+      const r = await acklab(['logs', testLab('itest-mcast3'), n]);
       expect(r.exitCode).toBe(0);
       expect(r.stdout + r.stderr).toContain('"complete":true');
       expect(r.stdout + r.stderr).toContain('all 30 messages delivered');
@@ -69,15 +69,15 @@ describe('acklab on client-server.yaml', () => {
     expect(first.map((n) => n.name)).toEqual(['client', 'server']);
 
     // Names are DNS names inside the lab.
-    const e = await acklab(['exec', 'client', '--lab', testLab('itest-pair'), '--', 'getent', 'hosts', 'server']);
+    const e = await acklab(['exec', testLab('itest-pair'), 'client', '--', 'getent', 'hosts', 'server']);
     expect(e.exitCode).toBe(0);
     expect(e.stdout).toMatch(/^10\.\d+\.\d+\.\d+\s+server/);
-    const bad = await acklab(['exec', 'server', '--lab', testLab('itest-pair'), '--', 'sh', '-c', 'echo oops >&2; exit 3']);
+    const bad = await acklab(['exec', testLab('itest-pair'), 'server', '--', 'sh', '-c', 'echo oops >&2; exit 3']);
     expect(bad.exitCode).toBe(3);
     expect(bad.stderr).toContain('oops');
 
-    await waitFor('an ack', async () => (await acklab(['logs', 'client', '--lab', testLab('itest-pair')])).stdout.includes('Client received <Ack>'));
-    const logs = await acklab(['logs', 'server', '--lab', testLab('itest-pair'), '--tail', '3']);
+    await waitFor('an ack', async () => (await acklab(['logs', testLab('itest-pair'), 'client'])).stdout.includes('Client received <Ack>'));
+    const logs = await acklab(['logs', testLab('itest-pair'), 'server', '--tail', '3']);
     expect(logs.stdout).toMatch(/Server received <update>/);
 
     expect((await acklab(['up', '-q', file])).exitCode).toBe(0);
@@ -97,7 +97,9 @@ describe('acklab on client-server.yaml', () => {
     const d = await acklab(['down', testLab('itest-pair')]);
     expect(d.exitCode).toBe(0);
     expect(await countLab(testLab('itest-pair'))).toEqual({ containers: 0, networks: 0 });
-    expect((await acklab(['logs', 'client', '--lab', testLab('itest-pair')])).stderr).toContain(`no lab named "${testLab('itest-pair')}" is running`);
+    const gone = await acklab(['logs', testLab('itest-pair'), 'client']);
+    expect(gone.stderr).toContain(`no lab named "${testLab('itest-pair')}" is running`);
+    expect(gone.exitCode).toBe(1);
   }, 180_000);
 });
 

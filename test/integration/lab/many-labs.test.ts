@@ -148,7 +148,7 @@ describe('ownership', () => {
     const ps = await acklab(['ps'], { env: other });
     expect(ps.stdout).toContain(`no lab of yours (${other.ACKLAB_OWNER}) is running`);
     expect(ps.stdout).not.toContain(lab);
-    const widened = await acklab(['ps', '--all-owners', '--lab', lab], { env: other });
+    const widened = await acklab(['ps', '--all-owners', lab], { env: other });
     expect(widened.stdout).toMatch(new RegExp(`${lab} +│ ${OWNER.replace(/[.]/g, '\\.')} +│ client`));
 
     const named = await acklab(['down', lab], { env: other });

@@ -21,6 +21,6 @@ export default async function setup(project: TestProject): Promise<void> {
   // No registry: Ryuk's image cannot be pulled; tests clean up by label instead.
   process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
   await execa(path.join(ROOT, 'scripts/ensure-engine.sh'), { stdio: ['ignore', 'inherit', 'inherit'] });
-  const images = await ensureImages();
+  const images = await ensureImages({ log: (line) => process.stderr.write(`acklab images: ${line}\n`) });
   project.provide('images', images);
 }

@@ -1,6 +1,6 @@
 import { builtinModules } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { PROGRAMS, REPO_ROOT, bundleEntry, bundlePrograms } from '../../../src/images/index.js';
+import { PREBUILT_BUNDLES, PROGRAMS, REPO_ROOT, agentBundle, bundleAgent, bundleEntry, bundlePrograms, programBundles } from '../../../src/images/index.js';
 
 describe('bundleEntry', () => {
   it.each(PROGRAMS)('calls %s main with the arguments after the script name and maps errors to exit codes', (program) => {
@@ -29,5 +29,26 @@ describe('bundlePrograms', () => {
   it('is deterministic, so the content hash only moves when the code does', async () => {
     const [a, b] = await Promise.all([bundlePrograms(REPO_ROOT), bundlePrograms(REPO_ROOT)]);
     expect(a.map((x) => x.code)).toEqual(b.map((x) => x.code));
+  });
+});
+
+describe('programBundles', () => {
+  it('in an installed package (no sources) reads the programs\' and the agent\'s bundles the package shipped, byte for byte', async () => {
+    const { mkdtemp, mkdir, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const root = await mkdtemp(join(tmpdir(), 'acklab-pkg-'));
+    try {
+      const built = await bundlePrograms(REPO_ROOT);
+      const agent = await bundleAgent(REPO_ROOT);
+      await mkdir(join(root, PREBUILT_BUNDLES), { recursive: true });
+      for (const b of [...built, agent]) await writeFile(join(root, PREBUILT_BUNDLES, b.fileName), b.code);
+      expect(await programBundles(root)).toEqual(built);
+      expect(await agentBundle(root)).toEqual(agent);
+      await rm(join(root, PREBUILT_BUNDLES, 'peer.mjs'));
+      await expect(programBundles(root)).rejects.toThrow(/packaged bundle .*peer\.mjs are there: reinstall acklab/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
