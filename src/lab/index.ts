@@ -26,5 +26,5 @@ export { claimLease, markDetached, readLease, LabBusyError, type LabLease } from
 export { reapOrphans, type ReapedRun, type ReapOptions } from './reaper.js';
 export { ensureWatchdog, isEngineAddress, WATCHDOG_ENV, WATCHDOG_LOG_ENV } from './watchdog.js';
 export { processLabels } from './session.js';
-export { runtimeForTopology, shipImages, primaryOf, engineAddresses, HOME_ENGINE } from './engines.js';
+export { runtimeForTopology, shipImages, primaryOf, engineAddresses, checkSwarm, HOME_ENGINE } from './engines.js';
 export { labRuntime, type OpenEngine } from './lab-runtime.js';

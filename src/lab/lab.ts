@@ -12,7 +12,7 @@ import { buildKey, ensureImages, ensureTopologyImages, type BuiltImages, type Im
 import { dockerRuntime, engineMembers, type Runtime } from '../runtime/index.js';
 import { DEFAULT_MAX_NODES, dnsNameProblem, loadTopologySync, parseTopology, type LoadOptions, type Topology, type TopologyNode } from '../topology/index.js';
 import { removeByLabels, settleAll } from './cleanup.js';
-import { engineAddresses, primaryOf, runtimeForTopology, shipImages, type OpenEngine } from './engines.js';
+import { checkSwarm, engineAddresses, primaryOf, runtimeForTopology, shipImages, type OpenEngine } from './engines.js';
 import { currentHolder, currentOwner, encodeHolder } from './holder.js';
 import { claimLease } from './lease.js';
 import { OVERLAY_NAME_MAX, containerName, labSelector, networkLabels, networkName, nodeLabels, overlayNetworkName, type RunLabels } from './naming.js';
@@ -140,6 +140,8 @@ export class Lab {
     };
     // Any image the lab has will do for its lease: the lease never runs.
     const leaseImage = images.node || imageOf(t.nodes[0]!);
+    if (overlay) await checkSwarm(runtime, t);
+    signal?.throwIfAborted();
     if (runtime !== home) {
       const refs = new Map(members.map((m) => [m.name, new Set<string>(images.shaper ? [images.shaper] : [])]));
       for (const node of t.nodes) refs.get(node.engine ?? members[0]!.name)?.add(imageOf(node));

@@ -4,11 +4,27 @@
  */
 import type Docker from 'dockerode';
 import { AcklabError, errorMessage } from '../common/index.js';
-import type { EngineClient, EngineFacts } from './types.js';
+import type { EngineClient, EngineFacts, EngineSwarm } from './types.js';
 
 /** Where a client without an explicit host talks to: DOCKER_HOST or the default socket. */
 export function engineHost(env: NodeJS.ProcessEnv = process.env): string {
   return env.DOCKER_HOST?.trim() || 'unix:///var/run/docker.sock';
+}
+
+interface DockerSwarmInfo {
+  LocalNodeState?: string;
+  ControlAvailable?: boolean;
+  NodeAddr?: string;
+  RemoteManagers?: { Addr?: string }[] | null;
+}
+
+function swarmOf(s: DockerSwarmInfo | undefined): EngineSwarm {
+  return {
+    state: s?.LocalNodeState || 'inactive',
+    manager: s?.ControlAvailable === true,
+    nodeAddr: s?.NodeAddr ?? '',
+    managers: (s?.RemoteManagers ?? []).map((m) => m.Addr ?? '').filter(Boolean),
+  };
 }
 
 export class DockerEngineClient implements EngineClient {
@@ -29,6 +45,7 @@ export class DockerEngineClient implements EngineClient {
         kernelVersion: String(info.KernelVersion ?? 'unknown'),
         operatingSystem: String(info.OperatingSystem ?? 'unknown'),
         host: this.host,
+        swarm: swarmOf(info.Swarm as DockerSwarmInfo | undefined),
       };
     } catch (err) {
       throw new AcklabError(

@@ -204,6 +204,19 @@ export interface EngineFacts {
   operatingSystem: string;
   /** Where the client talks to: DOCKER_HOST or the default socket. */
   host: string;
+  /** The engine's place in a swarm (Swarm mode), as `docker info` says. */
+  swarm?: EngineSwarm;
+}
+
+export interface EngineSwarm {
+  /** inactive, pending, active, error, locked */
+  state: string;
+  /** A manager of its swarm (it can make overlay networks). */
+  manager: boolean;
+  /** The address it advertises to the swarm ("" when not in one). */
+  nodeAddr: string;
+  /** The managers it knows, as `host:port` (2377). */
+  managers: string[];
 }
 
 export interface EngineClient {

@@ -11,6 +11,7 @@ import type {
   ContainerInfo,
   ContainerSpec,
   EngineClient,
+  EngineSwarm,
   ExecResult,
   ExecSession,
   ImageClient,
@@ -44,6 +45,8 @@ export interface FakeBehaviour {
   idPrefix?: string;
   /** The engine's address (default fake://engine). */
   host?: string;
+  /** What the engine says of its swarm (absent: it says nothing). */
+  swarm?: EngineSwarm;
 }
 
 export interface FakeContainer extends ContainerInfo {
@@ -83,6 +86,7 @@ export class FakeRuntime implements Runtime {
         kernelVersion: 'fake',
         operatingSystem: 'fake',
         host,
+        ...(behaviour.swarm ? { swarm: behaviour.swarm } : {}),
       }),
     };
     for (const [name, subnet] of Object.entries(behaviour.existingNetworks ?? {})) {

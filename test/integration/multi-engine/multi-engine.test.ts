@@ -189,6 +189,16 @@ nodes:
       expect(await rttP50('n1', 'n2')).toBeLessThan(5);
     }, 180_000);
 
+    it('up refuses engines that are not one swarm with a manager first, saying what to do, and makes nothing', async () => {
+      const wrong = path.join(work, 'worker-first.yaml');
+      const name = `me-wrong-${tag}`;
+      await writeFile(wrong, `name: ${name}\nengines: { b: "${engines!.b}", a: "${engines!.a}" }\nnodes:\n  n1: { kind: custom, args: { command: [sleep, infinity] } }\n  n2: { kind: custom, args: { command: [sleep, infinity] } }\n`);
+      const r = await acklab(['up', '-q', wrong]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toContain(`engine "b" (${engines!.b}) is a swarm worker; the first engine listed makes the lab's networks and must be a manager`);
+      expect(await remains(name)).toEqual([]);
+    }, 120_000);
+
     it('down removes the lab from every engine, sidecars included', async () => {
       const r = await acklab(['down', LAB]);
       expect(r.exitCode).toBe(0);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LABELS, decodeEngines } from '../../../src/common/index.js';
 import { Lab, ReadinessError, labRuntime, removeLab, runtimeForTopology } from '../../../src/lab/index.js';
 import { parseTopology } from '../../../src/topology/index.js';
+import type { EngineSwarm } from '../../../src/runtime/index.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
 
 const images = { node: 'acklab/node:test', shaper: 'acklab/shaper:test' };
@@ -14,10 +15,13 @@ nodes:
   c2: { kind: peer-client, args: { server: server } }
 `);
 
-function engines(behaviour: { crash?: Set<string> } = {}) {
+const manager = { state: 'active', manager: true, nodeAddr: '10.200.7.11', managers: ['10.200.7.11:2377'] };
+const worker = { state: 'active', manager: false, nodeAddr: '10.200.7.12', managers: ['10.200.7.11:2377'] };
+
+function engines(behaviour: { crash?: Set<string>; swarmA?: EngineSwarm; swarmB?: EngineSwarm } = {}) {
   const home = new FakeRuntime({ idPrefix: 'h-', host: 'unix:///var/run/docker.sock' });
-  const a = new FakeRuntime({ idPrefix: 'a-', host: 'unix:///run/a.sock', missingImages: new Set([images.node, images.shaper]), ...behaviour });
-  const b = new FakeRuntime({ idPrefix: 'b-', host: 'unix:///run/b.sock', missingImages: new Set([images.node, images.shaper]), ...behaviour });
+  const a = new FakeRuntime({ idPrefix: 'a-', host: 'unix:///run/a.sock', missingImages: new Set([images.node, images.shaper]), swarm: behaviour.swarmA ?? manager, ...behaviour });
+  const b = new FakeRuntime({ idPrefix: 'b-', host: 'unix:///run/b.sock', missingImages: new Set([images.node, images.shaper]), swarm: behaviour.swarmB ?? worker, ...behaviour });
   const opened: string[] = [];
   const open = (address: string) => {
     opened.push(address);
@@ -130,5 +134,19 @@ describe('a lab over several engines', () => {
     const rt = await labRuntime(home, { open, log: (l) => lines.push(l) });
     expect(rt.members!.map((m) => m.address)).toEqual(['unix:///var/run/docker.sock', 'unix:///run/a.sock']);
     expect(lines).toEqual([expect.stringContaining('engine unix:///run/b.sock (recorded by a lab) does not answer, left out: connect ENOENT')]);
+  });
+
+  it.each([
+    ['the first engine in no swarm', { swarmA: { state: 'inactive', manager: false, nodeAddr: '', managers: [] } }, 'engine "a" (unix:///run/a.sock) is not in a swarm (state inactive)'],
+    ['the first engine a worker', { swarmA: { ...worker, nodeAddr: '10.200.7.11' } }, 'engine "a" (unix:///run/a.sock) is a swarm worker; the first engine listed makes the lab\'s networks and must be a manager'],
+    ['another engine in no swarm', { swarmB: { state: 'inactive', manager: false, nodeAddr: '', managers: [] } }, 'engine "b" (unix:///run/b.sock) is not in a swarm (state inactive): join it to a\'s'],
+    ['another engine in another swarm', { swarmB: { ...worker, managers: ['10.9.9.9:2377'] } }, 'engine "b" (unix:///run/b.sock) is in another swarm (its managers: 10.9.9.9:2377; a advertises 10.200.7.11)'],
+  ])('refuses, before anything is made: %s', async (_, swarms, message) => {
+    const { home, a, b, open } = engines(swarms);
+    const err = await Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toContain('the engines of a lab must form one swarm');
+    expect((err as Error).message).toContain(message);
+    expect(home.events.concat(a.events, b.events).filter((e) => /^(create|network|load)/.test(e))).toEqual([]);
   });
 });
