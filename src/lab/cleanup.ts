@@ -3,8 +3,8 @@
  * `up` of the same lab (which also clears leftovers of an `up` that was SIGKILLed). Always bounded
  * by its own timeout, and independent of the process that created the resources.
  */
-import { AcklabError } from '../common/index.js';
-import type { Runtime } from '../runtime/index.js';
+import { AcklabError, LABELS } from '../common/index.js';
+import type { ContainerInfo, Runtime } from '../runtime/index.js';
 
 export const CLEANUP_TIMEOUT_MS = 30_000;
 
@@ -28,14 +28,25 @@ export async function removeByLabels(runtime: Runtime, labels: string[], timeout
 }
 
 async function removeAll(runtime: Runtime, labels: string[]): Promise<RemovedResources> {
-  const containers = await runtime.containers.list(labels);
-  await settleAll(containers.map((c) => runtime.containers.remove(c.id)));
+  const isLease = (c: ContainerInfo) => c.labels[LABELS.role] === 'lease';
+  const removed = new Set<string>();
+  const removeOne = async (c: ContainerInfo) => {
+    await runtime.containers.remove(c.id);
+    removed.add(c.id);
+  };
+  const remove = (list: ContainerInfo[]) => settleAll(list.filter((c) => !removed.has(c.id)).map(removeOne));
+  // The lab's networks as they were: the count says what the lab had, also when a reaper elsewhere
+  // removes one of them in the moment between our container and network passes.
+  const [first, networksBefore] = await Promise.all([runtime.containers.list(labels), runtime.networks.list(labels)]);
+  await remove(first.filter((c) => !isLease(c)));
   // Networks go once no container uses them; a second pass catches containers created meanwhile.
-  const late = await runtime.containers.list(labels);
-  await settleAll(late.map((c) => runtime.containers.remove(c.id)));
+  await remove((await runtime.containers.list(labels)).filter((c) => !isLease(c)));
   const networks = await runtime.networks.list(labels);
   await settleAll(networks.map((n) => runtime.networks.remove(n.id)));
-  return { containers: containers.length + late.length, networks: networks.length };
+  // The lease (the lab's name, and its detached mark) goes last: until everything else is gone, the
+  // name stays claimed and a detached lab never looks like an orphan to another process's reaper.
+  await remove((await runtime.containers.list(labels)).filter(isLease));
+  return { containers: removed.size, networks: new Set([...networksBefore, ...networks].map((n) => n.id)).size };
 }
 
 /** Like Promise.all, but waits for every promise before throwing the first error. */
