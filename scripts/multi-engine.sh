@@ -16,7 +16,7 @@
 # `ip netns exec` remounts /sys and dockerd then fails ("Devices cgroup isn't mounted"), so each
 # dockerd is started with `nsenter --net=` only. The main engine sets FORWARD to DROP and the bridge's
 # frames go through iptables (br_netfilter), hence the rule. A failed `up` removes what it made.
-set -euo pipefail
+set -Eeuo pipefail
 
 say() { echo "multi-engine: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }

@@ -103,7 +103,8 @@ export class Lab {
     // to its first engine, the lease to the engine acklab talks to; every list and removal covers them all.
     // Images are built where acklab talks to (`home`) and loaded onto the engines from there.
     const home = primaryOf(options.runtime ?? dockerRuntime());
-    const runtime = runtimeForTopology(options.runtime ?? home, t, options.openEngine);
+    // (A topology without engines runs on that one engine, also when the caller's runtime spans several.)
+    const runtime = t.engines ? runtimeForTopology(options.runtime ?? home, t, options.openEngine) : home;
     const members = engineMembers(runtime);
     const overlay = (t.engines?.length ?? 1) > 1;
     for (const n of overlay ? t.networks : []) {

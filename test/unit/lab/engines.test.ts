@@ -149,4 +149,16 @@ describe('a lab over several engines', () => {
     expect((err as Error).message).toContain(message);
     expect(home.events.concat(a.events, b.events).filter((e) => /^(create|network|load)/.test(e))).toEqual([]);
   });
+
+  it('a topology without engines runs on the primary alone, also under a runtime over several engines', async () => {
+    const { home, a, b, open } = engines();
+    await Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false });
+    const wide = await labRuntime(home, { open });
+    const plain = parseTopology('name: plain\nnodes:\n  e: { kind: echo }\n');
+    const before = [a.events.length, b.events.length];
+    const lab = await Lab.fromTopology(plain).start({ runtime: wide, images, watchdog: false });
+    expect([a.events.length, b.events.length]).toEqual(before);
+    expect(home.containerOf('e').labels[LABELS.lab]).toBe('plain');
+    expect(lab.runtime).toBe(home);
+  });
 });
