@@ -158,21 +158,38 @@ class MultiNetworks implements NetworkClient {
 
   /**
    * Removed by the engines that list it, the networks engine first, until one succeeds (a swarm's
-   * overlay network goes from a manager; a worker may refuse). None listing it: already gone.
+   * overlay network goes from a manager; a worker may refuse). None listing it: already gone. Then
+   * waits (bounded) until no engine lists it: the swarm takes it off the workers a moment later, and
+   * a network made meanwhile may be given its VXLAN id while a worker still has the old one.
    */
   async remove(id: string): Promise<void> {
     const order = [this.creator, ...this.members.filter((m) => m !== this.creator)];
+    const listedOn = async (m: EngineMember) => (await m.runtime.networks.list().catch(() => [])).some((n) => n.id === id);
     let firstError: unknown;
+    let removed = false;
     for (const m of order) {
-      const listed = (await m.runtime.networks.list().catch(() => [])).some((n) => n.id === id);
-      if (!listed) continue;
+      if (!(await listedOn(m))) continue;
       try {
         await m.runtime.networks.remove(id);
-        return;
+        removed = true;
+        break;
       } catch (err) {
         firstError ??= err;
       }
     }
-    if (firstError !== undefined) throw firstError;
+    if (!removed) {
+      if (firstError !== undefined) throw firstError;
+      return;
+    }
+    const deadline = Date.now() + GONE_WAIT_MS;
+    for (;;) {
+      const still = (await Promise.all(this.members.map(listedOn))).some(Boolean);
+      if (!still || Date.now() >= deadline) return;
+      await new Promise((r) => setTimeout(r, GONE_POLL_MS));
+    }
   }
 }
+
+/** How long a network removal waits for the swarm to take the network off every engine. */
+export const GONE_WAIT_MS = 10_000;
+const GONE_POLL_MS = 100;

@@ -78,3 +78,35 @@ describe('multiEngineRuntime', () => {
     expect(engineMembers(a)).toEqual([{ name: 'default', address: 'fake://engine', runtime: a }]);
   });
 });
+
+describe('multiEngineRuntime: network removal', () => {
+  it('returns once no engine lists the network any more (a worker lets go of an overlay network a moment after the manager)', async () => {
+    const { a, b, rt } = twoEngines();
+    const net = await rt.networks.create({ name: 'ov', labels: {}, driver: 'overlay', attachable: true });
+    b.networksById.set(net.id, { ...net });
+    // The worker refuses to remove it itself, and lets it go 300 ms after the manager removed it.
+    b.networks.remove = async () => {
+      throw new Error('network is a swarm scope network: remove it on a manager');
+    };
+    const remove = a.networks.remove;
+    a.networks.remove = async (id) => {
+      await remove(id);
+      setTimeout(() => b.networksById.delete(id), 300);
+    };
+    const t0 = Date.now();
+    await rt.networks.remove(net.id);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    expect(a.networksById.has(net.id) || b.networksById.has(net.id)).toBe(false);
+  });
+
+  it('throws the engine\'s error when every engine that lists the network refuses', async () => {
+    const { a, rt } = twoEngines();
+    const net = await rt.networks.create({ name: 'ov', labels: {} });
+    a.networks.remove = async () => {
+      throw new Error('network has active endpoints');
+    };
+    await expect(rt.networks.remove(net.id)).rejects.toThrow('network has active endpoints');
+    // Listed nowhere: already gone.
+    await expect(rt.networks.remove('nope')).resolves.toBeUndefined();
+  });
+});
