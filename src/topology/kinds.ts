@@ -111,6 +111,24 @@ const peerServer: KindDefinition<z.output<typeof peerServerArgs>> = {
   },
 };
 
+/**
+ * A peer client's server: checked to be a peer server node sharing a network with the client
+ * (each problem reported on `server`), and its `host:port` (the default port when it is not one).
+ */
+function peerServerOf(name: string, serverName: string, kind: string, ctx: ResolveContext): { server: ParsedNode | undefined; target: string } {
+  const server = ctx.nodes.get(serverName);
+  if (!server) {
+    if (!ctx.allNames.includes(serverName)) ctx.error(['server'], `no node named "${serverName}"; nodes: ${ctx.allNames.join(', ')}`);
+    return { server, target: `${serverName}:${DEFAULT_PORTS.peer}` };
+  }
+  if (!PEER_SERVER_KINDS.includes(server.kind)) {
+    ctx.error(['server'], `"${serverName}" is a node of kind ${server.kind}; a ${kind}'s server must be a ${PEER_SERVER_KINDS.join(' or ')} node`);
+    return { server, target: `${serverName}:${DEFAULT_PORTS.peer}` };
+  }
+  if (!ctx.shareNetwork(name, serverName)) ctx.error(['server'], `"${name}" and "${serverName}" share no network, so the client cannot reach its server`);
+  return { server, target: `${serverName}:${peerServerPort(server)}` };
+}
+
 const peerClientArgs = strict({
   server: nodeRef(),
   interval: interval().optional(),
@@ -125,18 +143,7 @@ const peerClient: KindDefinition<z.output<typeof peerClientArgs>> = {
   summary: 'acklab-peer client: sends <update> every interval to a peer-server node and counts acks',
   args: peerClientArgs,
   resolve: ({ name, args }, ctx) => {
-    const server = ctx.nodes.get(args.server);
-    let target = `${args.server}:${DEFAULT_PORTS.peer}`;
-    if (!server) {
-      if (!ctx.allNames.includes(args.server)) ctx.error(['server'], `no node named "${args.server}"; nodes: ${ctx.allNames.join(', ')}`);
-    } else if (!PEER_SERVER_KINDS.includes(server.kind)) {
-      ctx.error(['server'], `"${args.server}" is a node of kind ${server.kind}; a peer-client's server must be a ${PEER_SERVER_KINDS.join(' or ')} node`);
-    } else {
-      if (!ctx.shareNetwork(name, args.server)) {
-        ctx.error(['server'], `"${name}" and "${args.server}" share no network, so the client cannot reach its server`);
-      }
-      target = `${args.server}:${peerServerPort(server)}`;
-    }
+    const { server, target } = peerServerOf(name, args.server, 'peer-client', ctx);
     return {
       role: 'client',
       image: ACKLAB_NODE,
@@ -322,18 +329,7 @@ const twistedPeerClient: KindDefinition<z.output<typeof twistedPeerClientArgs>> 
   args: twistedPeerClientArgs,
   takesImage: true,
   resolve: ({ name, args }, ctx) => {
-    const server = ctx.nodes.get(args.server);
-    let target = `${args.server}:${DEFAULT_PORTS.peer}`;
-    if (!server) {
-      if (!ctx.allNames.includes(args.server)) ctx.error(['server'], `no node named "${args.server}"; nodes: ${ctx.allNames.join(', ')}`);
-    } else if (!PEER_SERVER_KINDS.includes(server.kind)) {
-      ctx.error(['server'], `"${args.server}" is a node of kind ${server.kind}; a twisted-peer-client's server must be a ${PEER_SERVER_KINDS.join(' or ')} node`);
-    } else {
-      if (!ctx.shareNetwork(name, args.server)) {
-        ctx.error(['server'], `"${name}" and "${args.server}" share no network, so the client cannot reach its server`);
-      }
-      target = `${args.server}:${peerServerPort(server)}`;
-    }
+    const { server, target } = peerServerOf(name, args.server, 'twisted-peer-client', ctx);
     return {
       role: 'client',
       image: ctx.image ?? SEED_IMAGE,
