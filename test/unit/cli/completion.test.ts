@@ -2,25 +2,17 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { pathCandidates } from '../../../src/cli/completion.js';
 import { buildProgram, main } from '../../../src/cli/main.js';
+import { captureCliOutput } from '../../support/cli-output.js';
 
-let out: string;
-beforeEach(() => {
-  out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(console, 'log').mockImplementation((...s: unknown[]) => void (out += `${s.join(' ')}\n`));
-  process.exitCode = undefined;
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
+
+const cli = captureCliOutput({ consoleLog: true });
 
 const candidates = async (...words: string[]) => {
   await main(['complete', '--', ...words]);
-  return out.split('\n').filter((l) => l && !l.startsWith(':')).map((l) => l.split('\t')[0]);
+  return cli.out.split('\n').filter((l) => l && !l.startsWith(':')).map((l) => l.split('\t')[0]);
 };
 
 describe('acklab completion', () => {
@@ -29,7 +21,7 @@ describe('acklab completion', () => {
     ['zsh', /#compdef acklab/],
   ])('%s: prints a script that asks acklab for candidates', async (shell, marker) => {
     await main(['completion', shell]);
-    expect(out).toMatch(marker);
+    expect(cli.out).toMatch(marker);
     expect(process.exitCode ?? 0).toBe(0);
   });
 

@@ -7,27 +7,20 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resultsShape } from '../../../src/cli/json-shapes.js';
 import { main } from '../../../src/cli/main.js';
+import { captureCliOutput } from '../../support/cli-output.js';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../../fixtures/runs/docker-sweep');
 let dir: string;
-let out: string;
-let err: string;
+const cli = captureCliOutput();
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'acklab-verdict-'));
   cpSync(FIXTURE, path.join(dir, 'sweep'), { recursive: true });
-  out = '';
-  err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  process.exitCode = undefined;
 });
 afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -43,11 +36,11 @@ describe('acklab report as a CI gate', () => {
   it('passes (exit 0) on the untouched sweep, with the documented --json shape', async () => {
     await main(['report', path.join(dir, 'sweep'), '--json']);
     expect(process.exitCode ?? 0).toBe(0);
-    const doc = resultsShape.parse(JSON.parse(out));
+    const doc = resultsShape.parse(JSON.parse(cli.out));
     expect(doc.verdict).toBe('pass');
     expect(doc.runs.map((r) => r.dir)).toEqual(expect.arrayContaining(['baseline-r1', 'delay-50ms-r1', 'partition-mid-run-r1']));
     expect(doc.runs.every((r) => r.verdict?.verdict === 'pass')).toBe(true);
-    expect(err).toContain('verdict: PASS');
+    expect(cli.err).toContain('verdict: PASS');
   }, 60_000);
 
   it('a broken total order exits 1, says which check failed, and the JUnit names the run, the check and why', async () => {
@@ -55,9 +48,9 @@ describe('acklab report as a CI gate', () => {
     const junit = path.join(dir, 'out', 'junit.xml');
     await main(['report', path.join(dir, 'sweep'), '--junit', junit]);
     expect(process.exitCode).toBe(1);
-    expect(out).toMatch(/verdict: FAIL\n {2}PASS {4}baseline-r1\n[\s\S]* {2}FAIL {4}delay-50ms-r1\n {10}total-order: /);
-    expect(out.match(/^ {2}FAIL /gm)).toHaveLength(1);
-    expect(err).toMatch(/Error: verdict FAIL: 1 of \d+ run\(s\) did not pass/);
+    expect(cli.out).toMatch(/verdict: FAIL\n {2}PASS {4}baseline-r1\n[\s\S]* {2}FAIL {4}delay-50ms-r1\n {10}total-order: /);
+    expect(cli.out.match(/^ {2}FAIL /gm)).toHaveLength(1);
+    expect(cli.err).toMatch(/Error: verdict FAIL: 1 of \d+ run\(s\) did not pass/);
 
     const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(junit, 'utf8')) as {
       testsuites: { failures: string; testsuite: { name: string; testcase: { name: string; failure?: { message: string } }[] }[] };

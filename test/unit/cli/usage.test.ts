@@ -5,35 +5,23 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
+import { captureCliOutput } from '../../support/cli-output.js';
 
+const cli = captureCliOutput();
 const ROOT = path.resolve(import.meta.dirname, '../../..');
-let out: string;
-let err: string;
-
-beforeEach(() => {
-  out = '';
-  err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  process.exitCode = undefined;
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
 
 async function acklab(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   await main(argv);
-  return { code: Number(process.exitCode ?? 0), out, err };
+  return { code: Number(process.exitCode ?? 0), out: cli.out, err: cli.err };
 }
 
 describe('acklab --version', () => {
   it('prints the package version, exit 0', async () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     for (const flag of ['--version', '-V']) {
-      out = '';
+      cli.out = '';
       expect(await acklab(flag)).toMatchObject({ code: 0, out: `${pkg.version}\n` });
     }
   });
