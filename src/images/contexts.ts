@@ -12,7 +12,7 @@ import { AcklabError, errorMessage } from '../common/index.js';
 import { dockerRuntime, type ImageClient, type Runtime } from '../runtime/index.js';
 import type { BuildImageSpec, Topology } from '../topology/index.js';
 import { contentHash, type ContextFile } from './content-hash.js';
-import { buildContextFiles, resolveDebianBase } from './images.js';
+import { buildContextFiles, resolveDebianBase, type ImageResult } from './images.js';
 import { BUILD_REPO_PREFIX } from './plan.js';
 
 /** The build argument through which a Dockerfile gets acklab's Debian base: `ARG ACKLAB_BASE` / `FROM ${ACKLAB_BASE}`. */
@@ -22,17 +22,11 @@ export const BASE_ARG = 'ACKLAB_BASE';
 export const CONTEXT_LIMITS = { files: 10_000, bytes: 512 * 1024 * 1024 } as const;
 
 /** One image built (or found up to date) for a build context. */
-export interface BuiltImage {
+/** A build context's image: what `buildImages` reports for acklab's own, under the spec's key and name. */
+export interface BuiltImage extends Omit<ImageResult, 'role'> {
   /** `buildKey` of the spec. */
   key: string;
   name: string;
-  tag: string;
-  hash: string;
-  base: { ref: string; id: string };
-  /** True when this call built it; false when the tag was already there. */
-  built: boolean;
-  seconds: number;
-  sizeBytes: number;
 }
 
 /** Build contexts' images by `buildKey`. */
