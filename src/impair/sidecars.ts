@@ -38,15 +38,18 @@ export interface LabNodeRef {
 export const SIDECAR_CAPABILITIES = ['NET_ADMIN', 'NET_RAW', 'SYS_NICE'] as const;
 
 /**
- * Each sidecar's real-time budget: 25 ms of CPU per second at SCHED_FIFO, which the agent spends
- * only while a timeline step is armed (waking on the millisecond, and the step's one batch: a few
- * ms per step, so a nemesis switching every 400 ms stays within it). On cgroup v1 the engine's
- * containers share the budget dockerd was given (`--cpu-rt-runtime`, which scripts/ensure-engine.sh
- * sets for an engine it starts): 950 ms/s is room for 38 sidecars at once; the ones after that get none.
- * Where the engine gives none (cgroup v2, an engine started without it, the budget spent), the
- * sidecar is made without, and switches are as punctual as the machine's load allows.
+ * Each sidecar's real-time budget: 100 ms of CPU per second at SCHED_FIFO, which the agent spends
+ * only while a timeline step is armed: its wake-up, the step's iptables-restore (started then, so it
+ * inherits the policy and starts at once) and the generation made ahead of it — on a slow 2-core
+ * machine 25–50 ms a step. A budget spent stops every real-time task of the sidecar until its next
+ * period, up to a second later: 25 and 50 ms/s made steps 0.7–1 s late there under load
+ * (`npm run bench:faults`). On cgroup v1 the engine's containers share the budget dockerd was given
+ * (`--cpu-rt-runtime`, which scripts/ensure-engine.sh sets for an engine it starts): 950 ms/s is room
+ * for 9 sidecars at once; the ones after that get none. Where the engine gives none (cgroup v2, an
+ * engine started without it, the budget spent), the sidecar is made without, and switches are as
+ * punctual as the machine's load allows.
  */
-export const SIDECAR_REALTIME = { runtimeUs: 25_000, periodUs: 1_000_000 } as const;
+export const SIDECAR_REALTIME = { runtimeUs: 100_000, periodUs: 1_000_000 } as const;
 
 /** Per engine client: until when not to ask for a real-time budget again, after the engine refused one. */
 const refusedRealtime = new WeakMap<ContainerClient, number>();

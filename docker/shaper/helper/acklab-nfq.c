@@ -354,7 +354,10 @@ int main(int argc, char **argv) {
     }
   }
   /* nice -20 (CAP_SYS_NICE), not SCHED_FIFO: the sidecar's real-time budget is small and kept for
-   * the agent's switches; a busy link would spend it and stall both. */
+   * the agent's switches; a busy link would spend it and stall both. An agent that started it
+   * during a timeline step may itself be SCHED_FIFO, which a child inherits: that is undone first. */
+  struct sched_param other = { .sched_priority = 0 };
+  sched_setscheduler(0, SCHED_OTHER, &other);
   const char *sched = setpriority(PRIO_PROCESS, 0, -20) == 0 ? "nice -20" : "default priority";
 
   struct sigaction sa = { .sa_handler = on_term };

@@ -45,6 +45,13 @@ export const SWITCH_PRIORITY = 10;
 /** Whether this sidecar may run SCHED_FIFO (CAP_SYS_NICE and a real-time budget in its cgroup). */
 const RT_PROBE = ['chrt', '-f', '1', 'true'];
 const HELPER_BIND_MS = 5000;
+/** How long a status read waits for an armed step to switch before it reads all the same. */
+const STATUS_WAIT_MS = 1000;
+/**
+ * Before a step is armed, no check or read starts a process for this long: a child at the default
+ * policy may wait for a CPU on a loaded machine, and the agent waits for it to exec.
+ */
+const QUIET_BEFORE_ARM_MS = 250;
 const RECORDS_KEPT = 500;
 
 export interface HelperProcess {
@@ -65,10 +72,11 @@ export interface AgentHost {
   now(): number;
   run(argv: readonly string[], stdin?: string): Promise<ExecLike>;
   spawn(argv: readonly string[]): HelperProcess;
+  /** Starts `argv` (an iptables-restore) to wait for its batch, at the agent's policy of the moment. */
   arm(argv: readonly string[]): ArmedRestore;
   /**
-   * The agent's own scheduling: SCHED_FIFO at `priority` (children it starts then run at the
-   * default policy), or back to the default when null. Resolves false when it was refused.
+   * The agent's own scheduling: SCHED_FIFO at `priority` (children it starts meanwhile inherit it),
+   * or back to the default when null. Resolves false when it was refused.
    */
   setPriority(priority: number | null): Promise<boolean>;
   readFile(path: string): Promise<string | undefined>;
@@ -116,6 +124,8 @@ export class AgentCore {
   private transitioning = false;
   /** The agent may run SCHED_FIFO here (probed at init). */
   private realtime = false;
+  /** Status reads waiting for the armed step's switch (see outsideArmedWindow). */
+  private readonly afterSwitch: (() => void)[] = [];
   /** The agent runs SCHED_FIFO now: from a step's arming until no step is due soon. */
   private fifo = false;
   /** The last rules generation used, the one in force, and every one whose chains are in the kernel. */
@@ -195,7 +205,8 @@ export class AgentCore {
       p.armed?.abort();
     }
     this.pending = ids ? this.pending.filter((p) => !ids.includes(p.id)) : [];
-    this.setFifo(this.stepDueWithin(2 * ARM_AHEAD_MS));
+    void this.setFifo(this.stepDueWithin(2 * ARM_AHEAD_MS));
+    if (!this.armedNow()) this.releaseReads();
   }
 
   /** Removes everything: pending steps, conditions, helpers, classes, and the chains. */
@@ -215,7 +226,9 @@ export class AgentCore {
   }
 
   async status(): Promise<AgentStatus> {
-    const [save, nfq, ...qdiscs] = await Promise.all([this.host.run(IPTABLES_SAVE), this.host.run(NFQUEUE_PROC), ...this.devices.map((d) => this.host.run(tcShow(d)))]);
+    await this.outsideArmedWindow();
+    const read = (argv: readonly string[]) => this.host.run(this.atDefaultPolicy(argv));
+    const [save, nfq, ...qdiscs] = await Promise.all([read(IPTABLES_SAVE), read(NFQUEUE_PROC), ...this.devices.map((d) => read(tcShow(d)))]);
     const helpers: HelperState[] = [];
     for (const [key, h] of this.helpers) {
       const stats = await this.host.readFile(helperStatsfile(h.stage.queue!));
@@ -312,10 +325,14 @@ export class AgentCore {
     this.records.push(done);
     if (this.records.length > RECORDS_KEPT) this.records.shift();
     this.emit({ event: 'switched', ...done });
+    // Back to the default policy, unless the next step is close: no churn between steps of a burst.
+    // What follows is not on any step's clock, so it does not spend the sidecar's real-time budget:
+    // a budget spent stops every real-time task of the sidecar until its next period (up to 1 s).
+    if (pending) await this.setFifo(this.stepDueWithin(2 * ARM_AHEAD_MS));
+    this.releaseReads();
     if (done.ok) {
       // What no state needs any more goes, and the check learns the new rules — unless the next
       // step is due soon: then the last step of the burst does it, and the next switch waits for nothing.
-      // (still at real-time priority after a step, so that it is over long before the next one)
       this.snapshot = undefined;
       if (!this.stepDueWithin(2 * ARM_AHEAD_MS)) {
         await this.tidy();
@@ -324,8 +341,6 @@ export class AgentCore {
       }
       this.armExpiry();
     }
-    // back to the default policy, unless the next step is close: no churn between steps of a burst
-    if (pending) this.setFifo(this.stepDueWithin(2 * ARM_AHEAD_MS));
     return done;
   }
 
@@ -345,7 +360,7 @@ export class AgentCore {
     this.gens.add(gen);
     const prepared = { gen, key: JSON.stringify(expected), ready: false };
     p.prepared = prepared;
-    const r = await this.run(IPTABLES_RESTORE, renderGeneration(expected, this.stages, this.addressing, gen)).catch(() => undefined);
+    const r = await this.host.run(IPTABLES_RESTORE, renderGeneration(expected, this.stages, this.addressing, gen)).catch(() => undefined);
     prepared.ready = r?.exitCode === 0;
   }
 
@@ -354,16 +369,47 @@ export class AgentCore {
     const keep = new Set(this.pending.flatMap((p) => (p.prepared ? [p.prepared.gen] : [])));
     const stale = [...this.gens].filter((g) => g !== this.currentGen && !keep.has(g));
     if (stale.length === 0) return;
-    const r = await this.run(IPTABLES_RESTORE, tidyBatch(this.currentGen, stale));
+    const r = await this.host.run(IPTABLES_RESTORE, tidyBatch(this.currentGen, stale));
     if (r.exitCode === 0) for (const g of stale) this.gens.delete(g);
   }
 
   /**
-   * Runs a command; at real-time priority too while the agent has it (a step's preparation and the
-   * tidy after it), so that a loaded machine cannot stretch them into the next step's time.
+   * A command that is on no step's clock, to run at the default policy even while the agent runs
+   * SCHED_FIFO between the steps of a burst (its children would inherit it and spend the budget).
    */
-  private run(argv: readonly string[], stdin?: string): Promise<ExecLike> {
-    return this.host.run(this.fifo ? ['chrt', '-f', String(SWITCH_PRIORITY), ...argv] : argv, stdin);
+  private atDefaultPolicy(argv: readonly string[]): readonly string[] {
+    return this.fifo ? ['chrt', '-o', '0', ...argv] : argv;
+  }
+
+  /**
+   * A step is armed (it switches within ARM_AHEAD_MS), or is armed within QUIET_BEFORE_ARM_MS: a
+   * process started at the default policy now might still hold the agent when the step is due.
+   */
+  private armedNow(): boolean {
+    const now = this.host.now();
+    return this.pending.some((p) => p.dueMs !== undefined && p.dueMs - ARM_AHEAD_MS - QUIET_BEFORE_ARM_MS <= now);
+  }
+
+  /**
+   * Resolves at once when no step is armed (or about to be), else right after the next switch (the
+   * moment furthest from the step after it), or after STATUS_WAIT_MS: a read starts processes, and
+   * starting one holds the agent until the child has exec'd, which would make the armed step late.
+   */
+  private outsideArmedWindow(): Promise<void> {
+    if (!this.armedNow() && !this.transitioning) return Promise.resolve();
+    return new Promise((resolve) => {
+      const cancel = this.host.at(this.host.now() + STATUS_WAIT_MS, done);
+      function done(): void {
+        cancel();
+        resolve();
+      }
+      this.afterSwitch.push(done);
+    });
+  }
+
+  /** Lets the reads that waited for a switch go. */
+  private releaseReads(): void {
+    for (const go of this.afterSwitch.splice(0)) go();
   }
 
   private stepDueWithin(ms: number): boolean {
@@ -372,21 +418,28 @@ export class AgentCore {
   }
 
   /**
-   * SCHED_FIFO on or off (when the sidecar may have it). What the agent does meanwhile is paid from
-   * the sidecar's small real-time budget, so it does little: the timer, the batch, the event.
+   * SCHED_FIFO on or off (when the sidecar may have it), through acklab-sched: no process is started
+   * for it. What the agent and the processes it starts do meanwhile is paid from the sidecar's
+   * real-time budget, so it does little: the timer, the step's restore and its generation, the event.
    */
-  private setFifo(on: boolean): void {
+  private async setFifo(on: boolean): Promise<void> {
     if (!this.realtime || on === this.fifo) return;
     this.fifo = on;
-    void this.host.setPriority(on ? SWITCH_PRIORITY : null);
+    await this.host.setPriority(on ? SWITCH_PRIORITY : null);
   }
 
   private arm(p: Pending): void {
     const due = p.dueMs!;
     p.cancelArm = this.host.at(due - ARM_AHEAD_MS, () => {
-      this.setFifo(true);
-      void this.serial(() => this.prepare(p)).catch(() => undefined);
-      p.armed = this.host.arm(this.realtime ? ['chrt', '-f', String(SWITCH_PRIORITY), ...IPTABLES_RESTORE] : IPTABLES_RESTORE);
+      void (async () => {
+        // Real-time first: the step's processes, started next, inherit it. A child at the default
+        // policy may wait long for a CPU on a loaded machine, and starting a process holds the
+        // agent until the child has exec'd.
+        await this.setFifo(true);
+        if (!this.pending.includes(p)) return;
+        p.armed = this.host.arm(IPTABLES_RESTORE);
+        await this.serial(() => this.prepare(p)).catch(() => undefined);
+      })();
     });
     p.cancel = this.host.at(due, () => {
       const firedAtMs = this.host.now();
@@ -435,10 +488,10 @@ export class AgentCore {
       if (keep.has(key)) continue;
       this.stages.delete(key);
       await this.stopHelper(key);
-      for (const argv of stageTeardown(stage, this.devices)) await this.run(argv);
+      for (const argv of stageTeardown(stage, this.devices)) await this.host.run(argv);
     }
     if (![...this.stages.values()].some((s) => s.classMinor !== undefined)) {
-      for (const dev of this.rootOn) for (const argv of tcTeardown(dev)) await this.run(argv);
+      for (const dev of this.rootOn) for (const argv of tcTeardown(dev)) await this.host.run(argv);
       this.rootOn.clear();
     }
   }
@@ -484,14 +537,14 @@ export class AgentCore {
 
   /** The acklab chains as the kernel prints them (counters dropped), and each device's classes. */
   private async kernelView(): Promise<{ rules: string; classes: Record<string, string> }> {
-    const save = await this.run(IPTABLES_SAVE);
+    const save = await this.host.run(IPTABLES_SAVE);
     const rules = effectiveSave(save.stdout)
       .map((l) => l.replace(/^\[\d+:\d+\] /, ''))
       .filter((l) => ACKLAB_CHAINS.some((c) => l.startsWith(`-A ${c} `) || l === `-A POSTROUTING -j ${c}` || l.endsWith(`-j ${c}`)))
       .join('\n');
     const classes: Record<string, string> = {};
     for (const dev of this.rootOn) {
-      classes[dev] = (await this.run(tcClassShow(dev))).stdout
+      classes[dev] = (await this.host.run(tcClassShow(dev))).stdout
         .split('\n')
         .map((l) => /class htb (\S+)/.exec(l)?.[1])
         .filter(Boolean)
@@ -510,8 +563,8 @@ export class AgentCore {
     const tick = async () => {
       const expected = this.snapshot;
       const generation = this.generation;
-      // not while a step is armed: the check's processes and parsing would spend the real-time budget
-      if (expected && !this.transitioning && !this.fifo) {
+      // not while a step is armed: starting the check's processes would hold the agent at the step's time
+      if (expected && !this.transitioning && !this.fifo && !this.armedNow()) {
         const now = await this.kernelView().catch(() => undefined);
         if (now && expected === this.snapshot && generation === this.generation && !this.transitioning) {
           if (now.rules !== expected.rules) this.report(`the acklab rules on ${this.self()} were changed from outside: ${ruleDiff(expected.rules, now.rules)}`);

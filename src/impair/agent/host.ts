@@ -25,6 +25,58 @@ function collect(child: ReturnType<typeof spawn>, stdin?: string): Promise<ExecL
   });
 }
 
+/** The priority of acklab-sched itself: above the agent's, so a request preempts it at once. */
+const SCHED_HELPER_PRIORITY = 20;
+
+interface Scheduler {
+  /** Sends one request line; resolves true on `ok`, false on an error or a helper that has gone. */
+  request(line: string): Promise<boolean>;
+}
+let running: Scheduler | undefined;
+
+/**
+ * acklab-sched (docker/shaper/helper/acklab-sched.c), started once at real-time priority: it changes
+ * the agent's policy on a line written to it, where running chrt would start a process each time,
+ * holding the agent until the child exec'd. Started again if it has gone.
+ */
+function scheduler(): Scheduler {
+  if (running) return running;
+  const child = spawn('chrt', ['-f', String(SCHED_HELPER_PRIORITY), 'acklab-sched'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const waiting: ((ok: boolean) => void)[] = [];
+  let buffered = '';
+  const gone = () => {
+    if (running === self) running = undefined;
+    for (const answer of waiting.splice(0)) answer(false);
+  };
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      waiting.shift()?.(line === 'ok');
+    }
+  });
+  child.on('exit', gone);
+  child.on('error', gone);
+  child.stdin!.on('error', gone);
+  const self: Scheduler = {
+    request(line) {
+      if (running !== self) return Promise.resolve(false);
+      return new Promise((resolve) => {
+        waiting.push(resolve);
+        child.stdin!.write(`${line}\n`);
+      });
+    },
+  };
+  running = self;
+  return self;
+}
+
+/** Starts acklab-sched ahead of the first step (main.ts, when the sidecar has a real-time budget). */
+export function startScheduler(): void {
+  scheduler();
+}
+
 export const realHost: AgentHost = {
   now: () => Date.now(),
 
@@ -56,11 +108,10 @@ export const realHost: AgentHost = {
     };
   },
 
-  async setPriority(priority) {
-    // chrt on the agent's pid changes its main thread, where the timers run; -R: children it starts
-    // (checks, helpers) run at the default policy and do not spend the sidecar's real-time budget.
-    const argv = priority === null ? ['chrt', '-o', '-p', '0', String(process.pid)] : ['chrt', '-f', '-R', '-p', String(priority), String(process.pid)];
-    return (await realHost.run(argv)).exitCode === 0;
+  setPriority(priority) {
+    // The agent's pid is its main thread's, where the timers run. Children started meanwhile
+    // inherit the policy: a step's iptables-restore starts at once and commits at it.
+    return scheduler().request(priority === null ? `other ${process.pid}` : `fifo ${priority} ${process.pid}`);
   },
 
   async readFile(path) {

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { AgentCore } from './core.js';
-import { realHost } from './host.js';
+import { realHost, startScheduler } from './host.js';
 import { AGENT_SOCKET } from './protocol.js';
 import { AgentServer } from './server.js';
 
@@ -23,6 +23,7 @@ export async function main(argv: string[]): Promise<void> {
   let server: AgentServer | undefined;
   const core = new AgentCore(realHost, (e) => server?.broadcast(e));
   await core.init();
+  if (core.hello().realtime) startScheduler();
   server = new AgentServer(core);
   await server.listen(AGENT_SOCKET);
   process.stdout.write(`acklab-agent: ready on ${AGENT_SOCKET} (backend ${core.backend()})\n`);

@@ -105,12 +105,18 @@ conditions:
     const spreads = steps.map((s) => s.spreadMs!);
     const figures = { load1: load1.toFixed(1), lagP50: quantile(lags, 0.5), lagP95: quantile(lags, 0.95), lagMax: Math.max(...lags), spreadP95: quantile(spreads, 0.95), spreadMax: Math.max(...spreads) };
     console.log(`nemesis steps on 5 nodes: ${JSON.stringify(figures)}`);
+    // the slowest steps, node by node (fired → switched, ms after the step's time), for a failure's reader
+    for (const s of [...steps].sort((a, b) => b.appliedAtMs! - b.atMs - (a.appliedAtMs! - a.atMs)).slice(0, 3)) {
+      console.log(`  ${s.text}: ${Object.entries(s.nodes ?? {}).map(([n, sw]) => `${n} ${sw.firedAtMs - s.atMs}→${(sw.switchedAtMs ?? NaN) - s.atMs}`).join(', ')}`);
+    }
     expect(load1).toBeGreaterThanOrEqual(2);
     // Coarse bounds that still catch steps applied one node after another (seconds late, half in
     // force): each step is in force everywhere before the next (1 s later) is due, and the nodes
-    // switch within a quarter of a second of each other. The 50/100/20 ms targets: bench:faults.
+    // switch within half a second of each other. Under this load (two busy loops beside a 5-node
+    // lab on 2 cores) most steps land within 20 ms; the first ones, while the programs start, have
+    // been seen up to 0.4 s apart. The 50/100/20 ms targets: bench:faults.
     expect(figures.lagMax).toBeLessThan(1000);
-    expect(figures.spreadMax).toBeLessThan(250);
+    expect(figures.spreadMax).toBeLessThan(500);
   });
 
   it('the same seed replays the same groups, and the groups are recorded in the run', () => {
@@ -230,8 +236,8 @@ conditions:
     timeline:
       - at: 2s stop server
       - at: 3s start server
-      - at: 5s restart server
-      - at: 8s kill server
+      - at: 6s restart server
+      - at: 9s kill server
       - at: 2s pause p3
       - at: 5s resume p3
 `,
@@ -244,7 +250,7 @@ conditions:
 
     // each recorded at its time (a stop waits for the program's exit; the rest are quick)
     const byText = new Map(manifest.timeline.map((t) => [t.text, t]));
-    for (const [text, atMs] of [['at 2s stop server', 2000], ['at 3s start server', 3000], ['at 5s restart server', 5000], ['at 8s kill server', 8000], ['at 2s pause p3', 2000], ['at 5s resume p3', 5000]] as const) {
+    for (const [text, atMs] of [['at 2s stop server', 2000], ['at 3s start server', 3000], ['at 6s restart server', 6000], ['at 9s kill server', 9000], ['at 2s pause p3', 2000], ['at 5s resume p3', 5000]] as const) {
       const t = byText.get(text)!;
       expect(t, text).toBeDefined();
       expect(t.ok, `${text}: ${t.error}`).toBe(true);
@@ -254,7 +260,9 @@ conditions:
     }
 
     const metrics = metricsOf(dir);
-    // the client lost its server three times (stop, restart, kill) and came back twice
+    // the client lost its server three times (stop, restart, kill) and came back twice (the server
+    // is up 3 s between its start and its restart: its container and program start, then the
+    // client's backoff of at most 1 s)
     const client = metrics.peer!.clients[0]!;
     expect(client.connectionsLost).toBeGreaterThanOrEqual(3);
     expect(client.connectionsMade).toBeGreaterThanOrEqual(3);

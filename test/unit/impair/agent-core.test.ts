@@ -66,10 +66,11 @@ describe('agent core', () => {
     await kernel.advanceTo(t0 - ARM_AHEAD_MS - 1);
     expect(kernel.priority).toBe('default');
     await kernel.advanceTo(t0 - ARM_AHEAD_MS);
-    // armed: the agent at real-time priority, the step's restore started at it, and the step's
-    // generation made ahead (reached by nothing yet)
+    // armed: the agent at real-time priority first, then the step's restore started (inheriting
+    // it, so it starts at once), and the step's generation made ahead (reached by nothing yet)
     const armedAt = kernel.log.indexOf('priority fifo 10');
-    expect(kernel.log.slice(armedAt, armedAt + 2)).toEqual(['priority fifo 10', 'arm chrt -f 10 iptables-restore -w 5 --noflush']);
+    expect(kernel.log.slice(armedAt, armedAt + 2)).toEqual(['priority fifo 10', 'arm iptables-restore -w 5 --noflush']);
+    expect(kernel.log[armedAt + 2]).toMatch(/^iptables-restore \*mangle\n/);
     const made = restores(kernel).at(-1)!;
     expect(made).toMatch(/^iptables-restore \*mangle\n:ACKLAB-IMPAIR-\d+ /);
     expect(made).not.toContain('-I ');
@@ -128,6 +129,66 @@ describe('agent core', () => {
     await kernel.advanceTo(t0 + 3000);
     expect(kernel.priority).toBe('default');
     expect(kernel.log.filter((l) => l.startsWith('priority'))).toEqual(['priority fifo 10', 'priority default', 'priority fifo 10', 'priority default']);
+    // the tidy and the read of the rules after a switch are on no step's clock: the agent is back
+    // at the default policy before it starts them (its children would inherit real-time)
+    const back = kernel.log.indexOf('priority default');
+    expect(kernel.log[back - 1]).toMatch(/^iptables-restore [\s\S]*-I ACKLAB-PART-OUT 1 -g/);
+    expect(kernel.log.slice(back + 1).some((l) => l.startsWith('iptables-save'))).toBe(true);
+  });
+
+  it('a status read while a step is armed waits for its switch: no process is started at the step\'s time', async () => {
+    const { core, kernel } = await agent();
+    await core.schedule([{ id: 's', atMs: 1000, ops: [{ op: 'cut', cut: { from: 'n1', to: 'n2', style: 'drop' }, side: 'from' }] }]);
+    const t0 = kernel.now() + 1000;
+    core.start(t0);
+    await kernel.advanceTo(t0 + 1000 - ARM_AHEAD_MS + 10);
+    const before = kernel.log.length;
+    let read: Awaited<ReturnType<AgentCore['status']>> | undefined;
+    void core.status().then((s) => (read = s));
+    await kernel.advanceTo(t0 + 1000 - 1);
+    // nothing started while the step is armed, and the read not answered yet
+    expect(kernel.log.slice(before)).toEqual([]);
+    expect(read).toBeUndefined();
+    await kernel.advanceTo(t0 + 1000);
+    expect(read?.state.cuts).toHaveLength(1);
+    const switchAt = kernel.log.findIndex((l, i) => i >= before && l.includes('-I ACKLAB-PART-OUT 1 -g'));
+    expect(kernel.log.findIndex((l, i) => i >= before && l.startsWith('iptables-save'))).toBeGreaterThan(switchAt);
+    // with no step armed a read is answered at once
+    await expect(core.status()).resolves.toMatchObject({ pending: [] });
+  });
+
+  it('a read during a burst goes right after a switch, its processes at the default policy', async () => {
+    const { core, kernel } = await agent();
+    const cut = (to: string) => [{ op: 'cut' as const, cut: { from: 'n1', to, style: 'drop' as const }, side: 'from' as const }];
+    await core.schedule([{ id: 'a', atMs: 0, ops: cut('n2') }, { id: 'b', atMs: 400, ops: cut('n3') }, { id: 'c', atMs: 800, ops: [{ op: 'heal' }] }]);
+    const t0 = kernel.now() + 1000;
+    core.start(t0);
+    await kernel.advanceTo(t0 + 10);
+    let read: Awaited<ReturnType<AgentCore['status']>> | undefined;
+    const before = kernel.log.length;
+    void core.status().then((r) => (read = r));
+    await kernel.advanceTo(t0 + 399);
+    expect(read).toBeUndefined();
+    await kernel.advanceTo(t0 + 400);
+    // read after b switched, while the agent stays real-time for c: its processes drop to the default policy
+    expect(read?.state.cuts.map((c) => c.to).sort()).toEqual(['n2', 'n3']);
+    expect(kernel.priority).toBe('fifo 10');
+    expect(kernel.log.slice(before)).toContain('chrt -o 0 iptables-save -c');
+  });
+
+  it('a status read held back by an armed step goes when the step is cancelled', async () => {
+    const { core, kernel } = await agent();
+    await core.schedule([{ id: 's', atMs: 5000, ops: [{ op: 'heal' }] }]);
+    const t0 = kernel.now();
+    core.start(t0);
+    await kernel.advanceTo(t0 + 5000 - ARM_AHEAD_MS);
+    let read = false;
+    void core.status().then(() => (read = true));
+    await kernel.advanceTo(t0 + 5000 - 1);
+    expect(read).toBe(false);
+    core.cancel();
+    await kernel.advance(1);
+    expect(read).toBe(true);
   });
 
   it('without a real-time budget a step is armed all the same, at the default priority', async () => {

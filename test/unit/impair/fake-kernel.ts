@@ -112,6 +112,8 @@ export class FakeKernel implements AgentHost {
     this.log.push(cmd);
     // `chrt -f PRIO CMD…`: the command, at real-time priority (refused without a budget)
     if (argv[0] === 'chrt' && argv[1] === '-f' && argv.length > 3 && this.realtime) return this.run(argv.slice(3), stdin);
+    // `chrt -o 0 CMD…`: the command, at the default policy
+    if (argv[0] === 'chrt' && argv[1] === '-o' && argv.length > 3) return this.run(argv.slice(3), stdin);
     if (argv[0] === 'chrt') return this.realtime ? ok() : { exitCode: 1, stdout: '', stderr: 'chrt: failed to set pid 0\'s policy: Operation not permitted' };
     if (argv[0] === 'ip') return ok('1: lo: <LOOPBACK,UP>\n2: eth0@if9: <BROADCAST,UP>\n');
     if (argv[0] === 'iptables-save') return ok(this.save());
