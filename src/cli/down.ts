@@ -77,6 +77,7 @@ export function register(program: Command): void {
       for (const l of targets) {
         const r = await removeLab(runtime, l.lab);
         process.stdout.write(`removed lab "${l.lab}"${everyone ? ` (owner ${l.owner || 'unknown'})` : ''}: ${r.containers} containers, ${r.networks} networks\n`);
+        for (const line of r.swarms ?? []) process.stdout.write(`${line}\n`);
       }
     });
 }

@@ -64,6 +64,7 @@ export function labNameOption(v: string): string {
 interface Opts {
   name?: string;
   readyTimeout?: string;
+  overlayTimeout?: string;
   quiet?: boolean;
   dryRun?: boolean;
   maxNodes: number;
@@ -78,21 +79,15 @@ export function register(program: Command): void {
     .argument('<file>', 'topology file, e.g. lab/topologies/mcast3.yaml')
     .option('--name <name>', "the lab's name (default: the file's name:), so one topology can run as several labs", labNameOption)
     .option('--ready-timeout <duration>', 'how long each node may take to become ready (default: per node, 30s)')
+    .option('--overlay-timeout <duration>', 'over several engines: how long to wait for the overlay network to carry traffic between them (default 60s)')
     .option('--max-nodes <n>', `the most nodes the lab may have (default ${DEFAULT_MAX_NODES})`, maxNodesOption, DEFAULT_MAX_NODES)
     .option('--no-replace', 'refuse when a lab of this name is already up, instead of replacing it')
     .option('-q, --quiet', 'no progress lines')
     .option('--dry-run', 'validate and print the resolved plan (start stages, each node\'s command), start nothing')
     .option('--json', 'print the started lab as one JSON document (shape: README "Machine-readable output")')
     .action(async (file: string, opts: Opts) => {
-      let readyTimeoutMs: number | undefined;
-      if (opts.readyTimeout !== undefined) {
-        try {
-          readyTimeoutMs = parseDuration(opts.readyTimeout);
-        } catch (err) {
-          throw new UsageError(`--ready-timeout: ${(err as Error).message}`);
-        }
-        if (!(readyTimeoutMs > 0) || readyTimeoutMs > 2 ** 31 - 1) throw new UsageError(`--ready-timeout must be greater than 0 and at most 2^31−1 ms (got "${opts.readyTimeout}")`);
-      }
+      const readyTimeoutMs = timeoutOption('--ready-timeout', opts.readyTimeout);
+      const overlayTimeoutMs = timeoutOption('--overlay-timeout', opts.overlayTimeout);
       if (opts.dryRun && opts.json) throw new UsageError('--dry-run prints the plan for reading; give it without --json');
       const { Lab } = await loadLab();
       const lab = Lab.fromFile(file, { maxNodes: opts.maxNodes });
@@ -120,6 +115,7 @@ export function register(program: Command): void {
           replace: opts.replace,
           signal: abort.signal,
           readyTimeoutMs,
+          overlayTimeoutMs,
           ...(opts.quiet ? {} : { logger: lineLogger((line) => process.stderr.write(`acklab up: ${line}\n`)) }),
         });
         // From here the lab outlives this process, until `acklab down`.
@@ -140,4 +136,17 @@ export function register(program: Command): void {
         process.off('SIGTERM', onSigint);
       }
     });
+}
+
+/** A duration flag's milliseconds (undefined when not given): more than 0, at most 2^31−1 ms (a timer's limit). */
+function timeoutOption(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch (err) {
+    throw new UsageError(`${flag}: ${(err as Error).message}`);
+  }
+  if (!(ms > 0) || ms > 2 ** 31 - 1) throw new UsageError(`${flag} must be greater than 0 and at most 2^31−1 ms (got "${value}")`);
+  return ms;
 }

@@ -39,6 +39,11 @@ export const LABELS = {
   engine: `${LABEL_PREFIX}.engine`,
   /** On a lease of a lab spread over several engines: every engine (encodeEngines), so later verbs reach them all. */
   engines: `${LABEL_PREFIX}.engines`,
+  /**
+   * On a swarm acklab made for a lab (its spec; value "formed") and on each swarm node acklab made
+   * or joined ("manager" / "worker"): only such a swarm, of only such nodes, is unmade again.
+   */
+  swarm: `${LABEL_PREFIX}.swarm`,
 } as const;
 
 export type ResourceRole = 'node' | 'network' | 'sidecar' | 'probe' | 'image' | 'test' | 'lease';

@@ -433,6 +433,7 @@ async function startPhase(ctx: SweepContext, run: PlannedRun, r: RunRecord): Pro
   const phase = (line: string) => ctx.progress.runPhase(run, line);
   phase('starting lab');
   r.lab = await startLab(ctx, r.topology, r.manifest.runId, phase);
+  if (r.lab.overlay) r.manifest.overlay = { paths: r.lab.overlay.paths.length, settledMs: r.lab.overlay.ms };
   r.net = ctx.player(r.lab, r.manifest.seed);
   if (r.manifest.timeline.length > 0) {
     phase('preparing sidecars for the timeline');

@@ -5,15 +5,21 @@
  */
 import { AcklabError, LABELS } from '../common/index.js';
 import type { ContainerInfo, Runtime } from '../runtime/index.js';
+import { releaseSwarms } from './swarm.js';
 
 export const CLEANUP_TIMEOUT_MS = 30_000;
 
 export interface RemovedResources {
   containers: number;
   networks: number;
+  /** Over several engines: a line per swarm acklab formed that was unmade, or kept because something uses it. */
+  swarms?: string[];
 }
 
-/** Removes every container, then every network, carrying all `labels`. */
+/**
+ * Removes every container, then every network, carrying all `labels`; over several engines, then
+ * unmakes a swarm acklab formed that nothing uses any more (swarm.ts).
+ */
 export async function removeByLabels(runtime: Runtime, labels: string[], timeoutMs = CLEANUP_TIMEOUT_MS): Promise<RemovedResources> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -46,7 +52,9 @@ async function removeAll(runtime: Runtime, labels: string[]): Promise<RemovedRes
   // The lease (the lab's name, and its detached mark) goes last: until everything else is gone, the
   // name stays claimed and a detached lab never looks like an orphan to another process's reaper.
   await remove((await runtime.containers.list(labels)).filter(isLease));
-  return { containers: removed.size, networks: new Set([...networksBefore, ...networks].map((n) => n.id)).size };
+  const counts = { containers: removed.size, networks: new Set([...networksBefore, ...networks].map((n) => n.id)).size };
+  const swarms = await releaseSwarms(runtime);
+  return swarms.length > 0 ? { ...counts, swarms } : counts;
 }
 
 /** Like Promise.all, but waits for every promise before throwing the first error. */

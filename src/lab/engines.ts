@@ -69,34 +69,3 @@ export async function shipImages(source: Runtime, runtime: Runtime, refs: Map<st
     }
   }
 }
-
-/**
- * A lab over several engines needs them in one swarm, the first a manager (it makes the networks):
- * checked before anything is made, with what to do for each engine that is not. acklab uses a swarm
- * as it finds it; it never makes, joins or leaves one. An engine that does not say (no swarm facts)
- * is not judged.
- */
-export async function checkSwarm(runtime: Runtime, topology: Topology): Promise<void> {
-  const listed = topology.engines ?? [];
-  if (listed.length < 2) return;
-  const members = listed.map((e) => engineMembers(runtime).find((m) => m.name === e.name)!);
-  const swarms = await Promise.all(members.map(async (m) => (await m.runtime.engine.facts()).swarm));
-  const first = members[0]!;
-  const lead = swarms[0];
-  const problems: string[] = [];
-  const named = (m: EngineMember) => `engine "${m.name}" (${m.address})`;
-  if (lead && lead.state !== 'active') problems.push(`${named(first)} is not in a swarm (state ${lead.state}): \`docker swarm init --advertise-addr ADDR\` there`);
-  else if (lead && !lead.manager) problems.push(`${named(first)} is a swarm worker; the first engine listed makes the lab's networks and must be a manager: list a manager first, or \`docker node promote\` it`);
-  for (const [i, m] of members.entries()) {
-    const s = swarms[i];
-    if (i === 0 || !s || !lead || lead.state !== 'active') continue;
-    if (s.state !== 'active') {
-      problems.push(`${named(m)} is not in a swarm (state ${s.state}): join it to ${first.name}'s (\`docker swarm join-token worker\` on ${first.name} prints the command)`);
-    } else if (!s.managers.some((addr) => addr.startsWith(`${lead.nodeAddr}:`))) {
-      problems.push(`${named(m)} is in another swarm (its managers: ${s.managers.join(', ') || 'none known'}; ${first.name} advertises ${lead.nodeAddr}): leave it and join ${first.name}'s`);
-    }
-  }
-  if (problems.length > 0) {
-    throw new AcklabError(`the engines of a lab must form one swarm (acklab uses one, it does not make one):\n${problems.map((p) => `  - ${p}`).join('\n')}`, 2);
-  }
-}

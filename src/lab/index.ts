@@ -1,5 +1,5 @@
 /** Labs: a topology turned into running containers on Docker networks, and back. */
-export { Lab, type StartOptions } from './lab.js';
+export { Lab, chooseVxlanId, type StartOptions } from './lab.js';
 export { StartedLab, type StartedNode, type StartedNetwork, type ImpairOptions, type PartitionOptions, type PartitionGroups, type NodeState } from './started-lab.js';
 export { NODE_ACTIONS, NODE_ACTION_HELP, DEFAULT_STOP_GRACE_MS, runNodeAction, type NodeAction, type NodeActionOptions, type NodeTarget } from './node-actions.js';
 export { copyRoot, unpackArchive, entryTarget } from './copy.js';
@@ -26,5 +26,7 @@ export { claimLease, markDetached, readLease, LabBusyError, type LabLease } from
 export { reapOrphans, type ReapedRun, type ReapOptions } from './reaper.js';
 export { ensureWatchdog, isEngineAddress, WATCHDOG_ENV, WATCHDOG_LOG_ENV } from './watchdog.js';
 export { processLabels } from './session.js';
-export { runtimeForTopology, shipImages, primaryOf, engineAddresses, checkSwarm, HOME_ENGINE } from './engines.js';
+export { runtimeForTopology, shipImages, primaryOf, engineAddresses, HOME_ENGINE } from './engines.js';
+export { checkSwarm, formSwarm, releaseSwarms } from './swarm.js';
+export { waitOverlaySettled, SETTLE_SCRIPT, OVERLAY_SETTLE_TIMEOUT_MS, type OverlaySettle, type OverlayPath } from './overlay.js';
 export { labRuntime, type OpenEngine } from './lab-runtime.js';

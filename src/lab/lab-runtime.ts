@@ -18,11 +18,21 @@ export type OpenEngine = (address: string) => Runtime;
 export async function labRuntime(primary: Runtime, options: { open?: OpenEngine; log?: (line: string) => void } = {}): Promise<Runtime> {
   const open = options.open ?? dockerRuntime;
   const leases = await primary.containers.list([...labelFilter({ role: 'lease' }), LABELS.engines]);
-  const addresses: string[] = [];
-  for (const c of leases) for (const e of decodeEngines(c.labels[LABELS.engines])) if (e.address !== primary.engine.host && !addresses.includes(e.address)) addresses.push(e.address);
-  if (addresses.length === 0) return primary;
+  // Each engine under the name a lab gave it (made unique: two labs may give one name to two engines).
+  const named = new Map<string, string>();
+  const taken = new Set(['primary']);
+  for (const c of leases) {
+    for (const e of decodeEngines(c.labels[LABELS.engines])) {
+      if (e.address === primary.engine.host || named.has(e.address)) continue;
+      let name = e.name;
+      for (let n = 2; taken.has(name); n++) name = `${e.name}-${n}`;
+      taken.add(name);
+      named.set(e.address, name);
+    }
+  }
+  if (named.size === 0) return primary;
   const members: EngineMember[] = [{ name: 'primary', address: primary.engine.host, runtime: primary }];
-  for (const [i, address] of addresses.entries()) {
+  for (const [address, name] of named) {
     const r = open(address);
     const answers = await r.containers.list(labelFilter({ role: 'lease' })).then(
       () => true,
@@ -31,7 +41,7 @@ export async function labRuntime(primary: Runtime, options: { open?: OpenEngine;
         return false;
       },
     );
-    if (answers) members.push({ name: `engine-${i + 1}`, address, runtime: r });
+    if (answers) members.push({ name, address, runtime: r });
   }
   return members.length === 1 ? primary : multiEngineRuntime(members);
 }

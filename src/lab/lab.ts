@@ -9,10 +9,12 @@
 import { randomBytes } from 'node:crypto';
 import { AcklabError, errorMessage, lineLogger, silentLogger, type Logger } from '../common/index.js';
 import { buildKey, ensureImages, ensureTopologyImages, type BuiltImages, type ImageTags } from '../images/index.js';
-import { dockerRuntime, engineMembers, type Runtime } from '../runtime/index.js';
+import { dockerRuntime, engineMembers, type NetworkInfo, type Runtime } from '../runtime/index.js';
 import { DEFAULT_MAX_NODES, dnsNameProblem, loadTopologySync, parseTopology, type LoadOptions, type Topology, type TopologyNode } from '../topology/index.js';
 import { removeByLabels, settleAll } from './cleanup.js';
-import { checkSwarm, engineAddresses, primaryOf, runtimeForTopology, shipImages, type OpenEngine } from './engines.js';
+import { engineAddresses, primaryOf, runtimeForTopology, shipImages, type OpenEngine } from './engines.js';
+import { checkSwarm, formSwarm } from './swarm.js';
+import { waitOverlaySettled } from './overlay.js';
 import { currentHolder, currentOwner, encodeHolder } from './holder.js';
 import { claimLease } from './lease.js';
 import { OVERLAY_NAME_MAX, containerName, labSelector, networkLabels, networkName, nodeLabels, overlayNetworkName, type RunLabels } from './naming.js';
@@ -26,6 +28,23 @@ import { ensureWatchdog } from './watchdog.js';
 export const INTERNAL_DNS_OPTIONS = ['timeout:1', 'attempts:1'];
 
 /** How often a network create is tried again after another process took the chosen subnet. */
+/**
+ * A VXLAN id for a new overlay network: random in 2^20…2^24−1 (above the ids a swarm hands out by
+ * itself, from 4096 up, for a long time) and none of `existing`'s — the swarm does not refuse an
+ * id in use.
+ */
+export function chooseVxlanId(existing: readonly NetworkInfo[], random: () => number): number {
+  const taken = new Set(existing.map((n) => n.vxlanId));
+  for (let attempt = 0; attempt < 64; attempt++) {
+    const id = VXLAN_ID_MIN + Math.floor(random() * (VXLAN_ID_MAX - VXLAN_ID_MIN + 1));
+    if (!taken.has(id)) return id;
+  }
+  // (Only a random source that repeats itself gets here.)
+  for (let id = VXLAN_ID_MIN; ; id++) if (!taken.has(id)) return id;
+}
+export const VXLAN_ID_MIN = 2 ** 20;
+export const VXLAN_ID_MAX = 2 ** 24 - 1;
+
 const SUBNET_ATTEMPTS = 12;
 
 export interface StartOptions {
@@ -57,6 +76,8 @@ export interface StartOptions {
   onProgress?: (line: string) => void;
   /** Overrides every node's readiness timeout. */
   readyTimeoutMs?: number;
+  /** Over several engines: how long to wait for the overlay networks to carry traffic (default 60 s). */
+  overlayTimeoutMs?: number;
   /** Steps once every node is ready; default STANDARD_STEPS (the topology's link conditions). */
   steps?: readonly StartStep[];
   /** Run id label; default random. */
@@ -95,6 +116,9 @@ export class Lab {
     const name = options.name ?? t.name;
     const nameProblem = dnsNameProblem(name);
     if (nameProblem) throw new AcklabError(`lab name: ${nameProblem}`, 2);
+    for (const [field, ms] of [['readyTimeoutMs', options.readyTimeoutMs], ['overlayTimeoutMs', options.overlayTimeoutMs]] as const) {
+      if (ms !== undefined && !(Number.isFinite(ms) && ms > 0 && ms <= 2 ** 31 - 1)) throw new AcklabError(`start options: ${field} must be more than 0 and at most 2^31−1 milliseconds (got ${ms})`, 2);
+    }
     const maxNodes = options.maxNodes ?? DEFAULT_MAX_NODES;
     if (t.nodes.length > maxNodes) {
       throw new AcklabError(`lab "${name}" has ${t.nodes.length} nodes; acklab starts at most ${maxNodes} nodes in one lab (maxNodes / --max-nodes raises it)`, 2);
@@ -141,14 +165,6 @@ export class Lab {
     };
     // Any image the lab has will do for its lease: the lease never runs.
     const leaseImage = images.node || imageOf(t.nodes[0]!);
-    if (overlay) await checkSwarm(runtime, t);
-    signal?.throwIfAborted();
-    if (runtime !== home) {
-      const refs = new Map(members.map((m) => [m.name, new Set<string>(images.shaper ? [images.shaper] : [])]));
-      for (const node of t.nodes) refs.get(node.engine ?? members[0]!.name)?.add(imageOf(node));
-      await shipImages(home, runtime, refs, (line) => progress(`images: ${line}`));
-      signal?.throwIfAborted();
-    }
     // Before anything is created: if this process dies from here on, its watchdog removes the run
     // (from every engine of the lab).
     if (options.watchdog !== false) ensureWatchdog(runtime, run.holder, progress);
@@ -156,6 +172,16 @@ export class Lab {
     try {
       await claimLease(runtime, run, { image: leaseImage, ...(options.replace === undefined ? {} : { replace: options.replace }), log: progress });
       signal?.throwIfAborted();
+      // With the lease claimed (a swarm with a lab's lease on it is never unmade under it): the
+      // engines' swarm, formed where asked, and the images every engine needs.
+      if (overlay) await (t.swarm === 'form' ? formSwarm(runtime, t, progress) : checkSwarm(runtime, t));
+      signal?.throwIfAborted();
+      if (runtime !== home) {
+        const refs = new Map(members.map((m) => [m.name, new Set<string>(images.shaper ? [images.shaper] : [])]));
+        for (const node of t.nodes) refs.get(node.engine ?? members[0]!.name)?.add(imageOf(node));
+        await shipImages(home, runtime, refs, (line) => progress(`images: ${line}`));
+        signal?.throwIfAborted();
+      }
       const networks = await this.createNetworks(runtime, run, options.random ?? Math.random, progress, overlay);
       signal?.throwIfAborted();
       const byNetwork = new Map(networks.map((n) => [n.name, n]));
@@ -203,7 +229,11 @@ export class Lab {
         );
       }
       const started = await settleAll(t.nodes.map((node) => this.describe(runtime, node, ids.get(node.name)!, networks)));
+      const settled = overlay
+        ? await waitOverlaySettled(runtime, run, started, networks, { image: images.shaper, log: progress, ...(options.overlayTimeoutMs === undefined ? {} : { timeoutMs: options.overlayTimeoutMs }) })
+        : undefined;
       const lab = new StartedLab(t, run, started, networks, runtime, images, leaseImage, logger);
+      if (settled) lab.overlay = settled;
       for (const step of options.steps ?? STANDARD_STEPS) {
         signal?.throwIfAborted();
         progress(`running ${step.name}`);
@@ -257,8 +287,9 @@ export class Lab {
             subnet,
             labels: networkLabels(run, n.name),
             internal: n.internal,
-            // Over several engines: a network of their swarm that plain containers may join.
-            ...(overlay ? { driver: 'overlay' as const, attachable: true } : {}),
+            // Over several engines: a network of their swarm that plain containers may join, on a
+            // VXLAN id of its own (see NetworkSpec.vxlanId).
+            ...(overlay ? { driver: 'overlay' as const, attachable: true, vxlanId: chooseVxlanId(existing, random) } : {}),
           });
           created.push({ name: n.name, dockerName: info.name, id: info.id, subnet: info.subnets[0] ?? subnet });
           break;

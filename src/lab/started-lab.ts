@@ -30,6 +30,7 @@ import { type ControllerOptions, type ImpairController, type LabConditions, open
 import type { ExecResult, Runtime } from '../runtime/index.js';
 import type { Topology, TopologyLink, TopologyNode } from '../topology/index.js';
 import { removeByLabels, type RemovedResources } from './cleanup.js';
+import type { OverlaySettle } from './overlay.js';
 import { copyRoot, unpackArchive } from './copy.js';
 import { markDetached } from './lease.js';
 import { toLogOptions, type NodeLogsOptions } from './log-options.js';
@@ -106,6 +107,9 @@ export class StartedLab implements AsyncDisposable {
     private readonly leaseImage: string,
     private readonly logger: Logger = silentLogger,
   ) {}
+
+  /** Over several engines: how the overlay networks came to carry traffic between them (set by start). */
+  overlay?: OverlaySettle;
 
   /** The lab instance's name (the topology's unless `start({ name })` said otherwise). */
   get name(): string {

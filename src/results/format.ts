@@ -194,6 +194,11 @@ export interface RunManifest {
   topology: unknown;
   /** Which impairment backend was used (netem or userspace); null when no condition needed one. */
   backend: string | null;
+  /**
+   * A lab over several engines: how its overlay networks came to carry traffic before the run —
+   * the paths between engines probed, and when the last one answered (ms after the nodes were ready).
+   */
+  overlay?: { paths: number; settledMs: number };
   images: Record<string, string>;
   versions: { acklab: string; node: string; docker: string | null };
   host: HostFacts;

@@ -3,7 +3,11 @@ import type Docker from 'dockerode';
 import { fail, ignoreGone, short } from './docker-errors.js';
 import type { NetworkClient, NetworkInfo, NetworkSpec } from './types.js';
 
+/** The overlay driver's option naming a network's VXLAN ids. */
+export const VXLAN_ID_OPTION = 'com.docker.network.driver.overlay.vxlanid_list';
+
 function toInfo(n: Docker.NetworkInspectInfo): NetworkInfo {
+  const vni = Number(n.Options?.[VXLAN_ID_OPTION]?.split(',')[0]);
   return {
     id: n.Id,
     name: n.Name,
@@ -11,6 +15,7 @@ function toInfo(n: Docker.NetworkInspectInfo): NetworkInfo {
     subnets: (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => !!s && s.includes('.')),
     driver: n.Driver,
     internal: n.Internal,
+    ...(Number.isInteger(vni) && vni > 0 ? { vxlanId: vni } : {}),
   };
 }
 
@@ -27,6 +32,7 @@ export class DockerNetworkClient implements NetworkClient {
         Attachable: spec.attachable ?? false,
         Labels: spec.labels,
         IPAM: { Driver: 'default', Config: spec.subnet ? [{ Subnet: spec.subnet }] : [] },
+        ...(spec.vxlanId === undefined ? {} : { Options: { [VXLAN_ID_OPTION]: String(spec.vxlanId) } }),
       })
       .catch(fail(`create network ${spec.name}${spec.subnet ? ` (${spec.subnet})` : ''}`));
     // Read back what the engine gave (its IPAM picks the subnet when none was asked for).

@@ -10,6 +10,7 @@ import { UsageError } from '../common/index.js';
 import { DockerContainerClient } from './docker-containers.js';
 import { DockerEngineClient, engineHost } from './docker-engine.js';
 import { DockerImageClient } from './docker-images.js';
+import { SshAgent, sshTarget } from './ssh.js';
 import { DockerNetworkClient } from './docker-networks.js';
 import type { Runtime } from './types.js';
 
@@ -18,8 +19,8 @@ const clients = new Map<string, Docker>();
 /**
  * dockerode options for an engine address (`unix:///run/x.sock`, `tcp://host:2375`,
  * `https://host:2376`, `ssh://user@host`). As for the docker CLI: an https engine is verified with
- * the client certificate in DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) when that is set, and
- * ssh uses the agent at SSH_AUTH_SOCK.
+ * the client certificate in DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) when that is set, and an
+ * ssh engine through the system ssh client (its config, keys, agent and known_hosts).
  */
 export function dockerOptions(address: string, env: NodeJS.ProcessEnv = process.env): Docker.DockerOptions {
   let url: URL;
@@ -42,13 +43,9 @@ export function dockerOptions(address: string, env: NodeJS.ProcessEnv = process.
       return { host: url.hostname, port: Number(url.port || 2376), protocol: 'https', ...tls };
     }
     case 'ssh:':
-      return {
-        host: url.hostname,
-        port: Number(url.port || 22),
-        protocol: 'ssh',
-        ...(url.username ? { username: url.username } : {}),
-        ...(env.SSH_AUTH_SOCK ? { sshOptions: { agent: env.SSH_AUTH_SOCK } } : {}),
-      } as Docker.DockerOptions;
+      // Plain HTTP over the ssh client's stdin/stdout (src/runtime/ssh.ts); host and port only name
+      // the connection for dockerode.
+      return { host: url.hostname, port: Number(url.port || 22), protocol: 'http', agent: new SshAgent(sshTarget(url)) } as Docker.DockerOptions;
     default:
       throw new UsageError(`engine address "${address}": scheme ${url.protocol} is not one of unix:, tcp:, https:, ssh:`);
   }
@@ -58,7 +55,10 @@ function client(address?: string): Docker {
   const key = address ?? '';
   let docker = clients.get(key);
   if (!docker) {
-    docker = address === undefined ? new Docker() : new Docker(dockerOptions(address));
+    // DOCKER_HOST=ssh://… goes through the ssh client too, not dockerode's own ssh (which checks no host key).
+    const fromEnv = address === undefined && process.env.DOCKER_HOST?.startsWith('ssh://') ? process.env.DOCKER_HOST : undefined;
+    const named = address ?? fromEnv;
+    docker = named === undefined ? new Docker() : new Docker(dockerOptions(named));
     clients.set(key, docker);
   }
   return docker;
@@ -71,6 +71,6 @@ export function dockerRuntime(address?: string): Runtime {
     networks: new DockerNetworkClient(docker),
     containers: new DockerContainerClient(docker),
     images: new DockerImageClient(docker),
-    engine: new DockerEngineClient(docker, address ?? engineHost()),
+    engine: new DockerEngineClient(docker, address ?? engineHost(), address !== undefined),
   };
 }

@@ -16,6 +16,13 @@ export interface NetworkSpec {
   driver?: 'bridge' | 'overlay';
   /** Overlay only: plain containers (not services) may join it. */
   attachable?: boolean;
+  /**
+   * Overlay only: the VXLAN id (VNI) of its data path. Absent, the swarm takes its lowest free one,
+   * so a swarm made anew gives a new network the id its predecessor's had — which an engine may
+   * still hold for a moment after leaving ("error creating vxlan interface: file exists": no
+   * traffic between engines on that network).
+   */
+  vxlanId?: number;
 }
 
 export interface NetworkInfo {
@@ -26,6 +33,8 @@ export interface NetworkInfo {
   subnets: string[];
   driver?: string;
   internal?: boolean;
+  /** Overlay networks: the VXLAN id asked for at creation, when one was. */
+  vxlanId?: number;
 }
 
 export interface NetworkClient {
@@ -217,6 +226,44 @@ export interface EngineSwarm {
   nodeAddr: string;
   /** The managers it knows, as `host:port` (2377). */
   managers: string[];
+  /** Its node id in the swarm ("" when not in one). */
+  nodeId: string;
+}
+
+/** A swarm as a manager sees it. */
+export interface SwarmInfo {
+  id: string;
+  labels: Record<string, string>;
+  /** The token an engine joins it with as a worker. */
+  workerToken: string;
+}
+
+export interface SwarmNode {
+  id: string;
+  role: 'manager' | 'worker';
+  /** The address it advertises. */
+  addr: string;
+  labels: Record<string, string>;
+}
+
+/** Swarm mode of one engine: what making and unmaking a lab's swarm takes (`docker swarm …`, `docker node …`). */
+export interface SwarmClient {
+  /** `docker swarm init` (listening on :2377): a new swarm, carrying `labels`, with this engine its manager. */
+  init(options: { advertiseAddr?: string; labels: Record<string, string> }): Promise<void>;
+  /** `docker swarm join` as a worker, to `managerAddr` (host:port). */
+  join(options: { managerAddr: string; token: string; advertiseAddr?: string }): Promise<void>;
+  /** `docker swarm leave`; `force` also lets a manager (the swarm's last) leave. */
+  leave(force: boolean): Promise<void>;
+  /** On a manager: the swarm. */
+  inspect(): Promise<SwarmInfo>;
+  /** On a manager: the swarm's nodes. */
+  nodes(): Promise<SwarmNode[]>;
+  /** On a manager: adds `labels` to node `id`. */
+  labelNode(id: string, labels: Record<string, string>): Promise<void>;
+  /** On a manager: takes node `id` (one that left) off the swarm's list (`docker node rm --force`). */
+  removeNode(id: string): Promise<void>;
+  /** On a manager: how many services the swarm runs. */
+  serviceCount(): Promise<number>;
 }
 
 export interface EngineClient {
@@ -224,6 +271,8 @@ export interface EngineClient {
   readonly host: string;
   /** Version and info; throws an AcklabError naming the host and the fix when no engine answers. */
   facts(): Promise<EngineFacts>;
+  /** Its swarm. */
+  readonly swarm: SwarmClient;
 }
 
 export interface Runtime {

@@ -9,7 +9,7 @@ export type * from './model.js';
 export { TopologyError, formatIssue, type TopologyIssue, type FieldPath } from './issues.js';
 export { kindNames, getKind, registerKind, DEFAULT_PORTS, SEED_IMAGE, SEED_PORTS, IMPL_FILES, MESH_KINDS, type KindDefinition } from './kinds.js';
 export { startStages, DependencyCycleError } from './order.js';
-export { parseCidr, formatCidr, cidrsOverlap, intToIp, dnsNameProblem, imageRefProblem, engineAddressProblem, ENGINE_SCHEMES, LOCAL_ENGINE, type Ipv4Cidr } from './names.js';
+export { parseCidr, formatCidr, cidrsOverlap, intToIp, dnsNameProblem, imageRefProblem, engineAddressProblem, advertiseAddressProblem, ENGINE_SCHEMES, LOCAL_ENGINE, type Ipv4Cidr } from './names.js';
 export {
   IMPLICIT_NETWORK,
   DEFAULT_MAX_NODES,

@@ -74,7 +74,16 @@ export interface TopologyEngine {
   name: string;
   /** unix://, tcp://, https:// or ssh:// address; "local": DOCKER_HOST or the default socket. */
   address: string;
+  /** The address (IPv4 or interface name) it advertises to a swarm acklab forms; absent: the engine's choice. */
+  advertise?: string;
 }
+
+/**
+ * How a lab over several engines gets their swarm: `existing` — the engines must already form one
+ * (acklab says what to run where they do not); `form` — acklab makes the first engine a manager
+ * and joins the others where they are in none, and unmakes that when the last lab on it goes.
+ */
+export type SwarmMode = 'existing' | 'form';
 
 export interface NodeLimits {
   memoryBytes?: number;
@@ -113,6 +122,8 @@ export interface Topology {
   links: TopologyLink[];
   /** The engines the lab spreads over (the first is the primary: lease, networks, images); absent: the one engine acklab talks to. */
   engines?: TopologyEngine[];
+  /** With engines: how their swarm comes to be. */
+  swarm?: SwarmMode;
   /** Start order: each stage's nodes start in parallel once every earlier stage is ready. */
   stages: string[][];
 }

@@ -95,3 +95,18 @@ export function engineAddressProblem(address: string): string | undefined {
   if (scheme === 'unix' ? url.pathname === '' || url.pathname === '/' : url.hostname === '') return `engine address "${address}" names no ${scheme === 'unix' ? 'socket path' : 'host'}; ${allowed}`;
   return undefined;
 }
+
+/**
+ * Why `value` is not an address an engine can advertise to a swarm (an IPv4 address, optionally
+ * with :port, or a network interface name), or undefined when it is.
+ */
+export function advertiseAddressProblem(value: string): string | undefined {
+  const ip = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?::(\d{1,5}))?$/.exec(value);
+  if (ip) {
+    if (ip.slice(1, 5).some((o) => Number(o) > 255)) return `"${value}" is not an IPv4 address`;
+    if (ip[5] !== undefined && (Number(ip[5]) < 1 || Number(ip[5]) > 65535)) return `"${value}": port ${ip[5]} is not in 1–65535`;
+    return undefined;
+  }
+  if (/^[A-Za-z][A-Za-z0-9_.-]{0,14}$/.test(value)) return undefined;
+  return `"${value}" is neither an IPv4 address (optionally :port) nor a network interface name (e.g. eth0)`;
+}

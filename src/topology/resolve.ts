@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { DEFAULT_MAX_NODES, cidrsOverlap, dnsNameProblem, engineAddressProblem, formatCidr, imageRefProblem, parseCidr, type Ipv4Cidr } from './names.js';
+import { DEFAULT_MAX_NODES, advertiseAddressProblem, cidrsOverlap, dnsNameProblem, engineAddressProblem, formatCidr, imageRefProblem, parseCidr, type Ipv4Cidr } from './names.js';
 import { envNameProblem, envValueProblem } from './fields.js';
 import { MCAST_DEFAULTS, MESH_KINDS, getKind, kindNames, type KindDefinition, type ParsedNode, type ResolveContext } from './kinds.js';
 import { TopologyError, type FieldPath, type TopologyIssue } from './issues.js';
@@ -121,6 +121,9 @@ function resolveParsed(raw: RawTopology, report: Report, file: FileContext, maxN
 
   const images = resolveImages(raw.images ?? {}, report, file);
   const engines = resolveEngines(raw.engines, report);
+  if (raw.swarm !== undefined && (engines?.length ?? 0) < 2) {
+    report(['swarm'], 'swarm: applies to a lab over several engines; list two or more under engines:, or remove swarm:');
+  }
 
   // Defaults per kind: validated as partial args of that kind.
   const kindList = kindNames().join(', ');
@@ -281,24 +284,30 @@ function resolveParsed(raw: RawTopology, report: Report, file: FileContext, maxN
     if (!(err instanceof DependencyCycleError)) throw err;
     report(['nodes', err.cycle[0]!.split(' ')[0]!, 'dependsOn'], `${err.message}; break the cycle`);
   }
-  return { name: raw.name, networks, nodes, links, stages, ...(engines ? { engines } : {}) };
+  return { name: raw.name, networks, nodes, links, stages, ...(engines ? { engines, swarm: raw.swarm ?? 'existing' } : {}) };
 }
 
 /** `engines:` → the engines, in file order (the first is the primary); names are DNS labels, addresses distinct. */
-function resolveEngines(raw: Record<string, string> | undefined, report: Report): TopologyEngine[] | undefined {
+function resolveEngines(raw: RawTopology['engines'], report: Report): TopologyEngine[] | undefined {
   if (raw === undefined) return undefined;
   const engines: TopologyEngine[] = [];
   const byAddress = new Map<string, string>();
-  for (const [name, address] of Object.entries(raw)) {
+  for (const [name, given] of Object.entries(raw)) {
+    const { address, advertise } = typeof given === 'string' ? { address: given, advertise: undefined } : given;
+    const at = typeof given === 'string' ? ['engines', name] : ['engines', name, 'address'];
     const nameProblem = dnsNameProblem(name);
     if (nameProblem) report(['engines'], nameProblem, name);
     if (name === 'auto') report(['engines'], '"auto" is the value that spreads nodes over the engines; name the engine otherwise', name);
     const addressProblem = engineAddressProblem(address);
-    if (addressProblem) report(['engines', name], addressProblem);
+    if (addressProblem) report(at, addressProblem);
     const other = byAddress.get(address);
-    if (other !== undefined) report(['engines', name], `engine "${name}" has the address of engine "${other}" (${address}); each engine is listed once`);
+    if (other !== undefined) report(at, `engine "${name}" has the address of engine "${other}" (${address}); each engine is listed once`);
     byAddress.set(address, name);
-    engines.push({ name, address });
+    if (advertise !== undefined) {
+      const problem = advertiseAddressProblem(advertise);
+      if (problem) report(['engines', name, 'advertise'], problem);
+    }
+    engines.push({ name, address, ...(advertise === undefined ? {} : { advertise }) });
   }
   if (engines.length === 0) report(['engines'], 'engines: lists no engine; list at least one, or leave engines: out for the one engine acklab talks to');
   return engines;

@@ -63,6 +63,12 @@ export const rawNetworkSchema = strict({
   internal: z.boolean({ error: 'expected true or false' }).optional(),
 });
 
+export const rawEngineSchema = strict({
+  address: z.string({ error: 'expected an engine address: unix:///path/docker.sock, tcp://host:2376, ssh://user@host, or local' }),
+  /** The address (an IPv4 address or an interface name) the engine advertises to a swarm acklab forms. */
+  advertise: z.string({ error: 'expected the IPv4 address (or interface name) the engine advertises to its swarm' }).optional(),
+});
+
 export const rawTopologySchema = strict({
   name: z.string({ error: 'every topology needs a name (a DNS label such as "mcast3")' }),
   description: z.string().optional(),
@@ -74,12 +80,21 @@ export const rawTopologySchema = strict({
     logs: rawLogsSchema.optional(),
   }).optional(),
   networks: z.record(z.string(), rawNetworkSchema.nullable(), { error: 'expected a map of network name: { subnet }' }).optional(),
-  /** Docker engines the lab spreads over: name → address (unix://, tcp://, https://, ssh://, or "local"). */
+  /**
+   * Docker engines the lab spreads over: name → address (unix://, tcp://, https://, ssh://, or
+   * "local"), or → { address, advertise } (the address the engine gives a swarm acklab forms).
+   */
   engines: z
-    .record(z.string(), z.string({ error: 'expected an engine address: unix:///path/docker.sock, tcp://host:2376, ssh://user@host, or local' }), {
-      error: 'expected a map of engine name: address',
-    })
+    .record(
+      z.string(),
+      z.union([z.string(), rawEngineSchema], {
+        error: 'expected an engine address (unix:///path/docker.sock, tcp://host:2376, ssh://user@host, or local) or { address: ADDRESS, advertise: IP }',
+      }),
+      { error: 'expected a map of engine name: address' },
+    )
     .optional(),
+  /** existing (default): the engines' swarm as it is; form: acklab forms it where there is none. */
+  swarm: z.enum(['existing', 'form'], { error: 'expected existing (use the swarm the engines are in) or form (acklab forms one where there is none)' }).optional(),
   images: z.record(z.string(), z.unknown(), { error: 'expected a map of image name: { build: folder }' }).optional(),
   // Nodes and links are checked one by one afterwards, so one bad node does not hide the others.
   nodes: z.record(z.string(), z.unknown(), { error: 'expected a map of node name: { kind, args, … }' }),

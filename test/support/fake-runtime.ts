@@ -11,8 +11,10 @@ import type {
   ContainerInfo,
   ContainerSpec,
   EngineClient,
+  EngineFacts,
   EngineSwarm,
   ExecResult,
+  SwarmClient,
   ExecSession,
   ImageClient,
   ImageInfo,
@@ -37,6 +39,10 @@ export interface FakeBehaviour {
   overlaps?: number;
   /** Images matching this are absent until a build (or tag) makes them. */
   absentUntilBuilt?: RegExp;
+  /** How many orderly (not forced) swarm leaves time out, as a worker's does when the swarm's gossip is stuck. */
+  orderlyLeavesFail?: number;
+  /** The engine does not answer (facts fail with this reason), as one behind ssh with a host key that does not match. */
+  unreachable?: string;
   /** A build of this tag fails with this message. */
   failBuild?: (spec: BuildSpec) => string | undefined;
   /** ENTRYPOINT and CMD that inspect reports, per image ref. */
@@ -45,8 +51,32 @@ export interface FakeBehaviour {
   idPrefix?: string;
   /** The engine's address (default fake://engine). */
   host?: string;
-  /** What the engine says of its swarm (absent: it says nothing). */
+  /** What the engine says of its swarm (absent: it says nothing); init, join and leave change it. */
   swarm?: EngineSwarm;
+  /** Where swarms made by init live, so other fake engines can join them (one per test). */
+  swarms?: FakeSwarms;
+  /** The address the engine advertises when init/join name none (default: none found, as on a host with several). */
+  defaultAdvertise?: string;
+}
+
+interface FakeSwarmNode {
+  engine: FakeRuntime;
+  role: 'manager' | 'worker';
+  addr: string;
+  labels: Record<string, string>;
+}
+
+/** The swarms of a test's fake engines, by manager address (host:2377). */
+export class FakeSwarms {
+  readonly byManager = new Map<string, { id: string; labels: Record<string, string>; token: string; services: number; nodes: Map<string, FakeSwarmNode> }>();
+  private seq = 0;
+  nextId(kind: string): string {
+    return `${kind}${++this.seq}`;
+  }
+  /** The swarm `engine` is a node of. */
+  of(engine: FakeRuntime) {
+    return [...this.byManager.values()].find((s) => [...s.nodes.values()].some((n) => n.engine === engine));
+  }
 }
 
 export interface FakeContainer extends ContainerInfo {
@@ -64,6 +94,9 @@ const matches = (labels: Record<string, string>, filter: string[]) =>
     return v === undefined ? k! in labels : labels[k!] === v;
   });
 
+/** Overlay networks by id: attachable from every fake engine, as a swarm's are. */
+const overlayNetworks = new Map<string, NetworkInfo>();
+
 export class FakeRuntime implements Runtime {
   readonly events: string[] = [];
   readonly containersById = new Map<string, FakeContainer>();
@@ -77,21 +110,103 @@ export class FakeRuntime implements Runtime {
     const host = behaviour.host ?? 'fake://engine';
     this.engine = {
       host,
-      facts: async () => ({
-        version: 'fake',
-        apiVersion: '1.41',
-        storageDriver: 'overlay2',
-        cgroupVersion: '1',
-        cgroupDriver: 'cgroupfs',
-        kernelVersion: 'fake',
-        operatingSystem: 'fake',
-        host,
-        ...(behaviour.swarm ? { swarm: behaviour.swarm } : {}),
-      }),
+      facts: async () => {
+        if (behaviour.unreachable) throw new Error(`no Docker engine answers at ${host} (${behaviour.unreachable})`);
+        return this.factsNow(host);
+      },
+      swarm: this.fakeSwarm(),
     };
     for (const [name, subnet] of Object.entries(behaviour.existingNetworks ?? {})) {
       this.networksById.set(`pre-${name}`, { id: `pre-${name}`, name, labels: {}, subnets: [subnet] });
     }
+  }
+
+  private factsNow(host: string): EngineFacts {
+    return {
+      version: 'fake',
+      apiVersion: '1.41',
+      storageDriver: 'overlay2',
+      cgroupVersion: '1',
+      cgroupDriver: 'cgroupfs',
+      kernelVersion: 'fake',
+      operatingSystem: 'fake',
+      host,
+      ...(this.behaviour.swarm ? { swarm: { ...this.behaviour.swarm } } : {}),
+    };
+  }
+
+  /** Swarm mode over behaviour.swarms: what init/join/leave/node update do, recorded in events. */
+  private fakeSwarm(): SwarmClient {
+    const world = () => {
+      if (!this.behaviour.swarms) throw new Error('fake engine: no swarms to form');
+      return this.behaviour.swarms;
+    };
+    const managed = () => {
+      const s = world().of(this);
+      if (!s || this.behaviour.swarm?.manager !== true) throw new Error('This node is not a swarm manager.');
+      return s;
+    };
+    const addressOf = (given?: string) => {
+      const addr = given ?? this.behaviour.defaultAdvertise;
+      if (!addr) throw new Error('could not choose an IP address to advertise since this system has multiple addresses');
+      return addr.replace(/:\d+$/, '');
+    };
+    return {
+      init: async ({ advertiseAddr, labels }) => {
+        if (this.behaviour.swarm?.state === 'active') throw new Error('This node is already part of a swarm.');
+        const addr = addressOf(advertiseAddr);
+        const nodeId = world().nextId('node');
+        world().byManager.set(`${addr}:2377`, { id: world().nextId('swarm'), labels, token: world().nextId('SWMTKN-'), services: 0, nodes: new Map([[nodeId, { engine: this, role: 'manager', addr, labels: {} }]]) });
+        this.behaviour.swarm = { state: 'active', manager: true, nodeAddr: addr, managers: [`${addr}:2377`], nodeId };
+        this.events.push(`swarm init ${addr}`);
+      },
+      join: async ({ managerAddr, token, advertiseAddr }) => {
+        if (this.behaviour.swarm?.state === 'active') throw new Error('This node is already part of a swarm.');
+        const s = world().byManager.get(managerAddr);
+        if (!s) throw new Error(`could not connect to ${managerAddr}: connection refused`);
+        if (s.token !== token) throw new Error('invalid join token');
+        const addr = addressOf(advertiseAddr);
+        const nodeId = world().nextId('node');
+        s.nodes.set(nodeId, { engine: this, role: 'worker', addr, labels: {} });
+        this.behaviour.swarm = { state: 'active', manager: false, nodeAddr: addr, managers: [managerAddr], nodeId };
+        this.events.push(`swarm join ${managerAddr} as ${addr}`);
+      },
+      leave: async (force) => {
+        const s = world().of(this);
+        if (!s || this.behaviour.swarm?.state !== 'active') throw new Error('This node is not part of a swarm');
+        if (this.behaviour.swarm.manager && !force) throw new Error('You are attempting to leave the swarm on a node that is participating as a manager.');
+        if (!force && (this.behaviour.orderlyLeavesFail ?? 0) > 0) {
+          this.behaviour.orderlyLeavesFail! -= 1;
+          this.events.push('swarm leave failed');
+          throw new Error('swarm leave on the engine: (HTTP code 500) unexpected - context deadline exceeded');
+        }
+        // A worker that leaves stays on the manager's list (down) until `node rm`; a manager takes the swarm with it.
+        if (this.behaviour.swarm.manager) world().byManager.delete(this.behaviour.swarm.managers[0]!);
+        else s.nodes.get(this.behaviour.swarm.nodeId)!.engine = new FakeRuntime();
+        this.behaviour.swarm = { state: 'inactive', manager: false, nodeAddr: '', managers: [], nodeId: '' };
+        this.events.push(`swarm leave${force ? ' --force' : ''}`);
+      },
+      inspect: async () => {
+        const s = managed();
+        return { id: s.id, labels: s.labels, workerToken: s.token };
+      },
+      nodes: async () => [...managed().nodes.entries()].map(([id, n]) => ({ id, role: n.role, addr: n.addr, labels: n.labels })),
+      labelNode: async (id, labels) => {
+        const n = managed().nodes.get(id);
+        if (!n) throw new Error(`node ${id} not found`);
+        Object.assign(n.labels, labels);
+      },
+      removeNode: async (id) => {
+        if (!managed().nodes.delete(id)) throw new Error(`node ${id} not found`);
+        this.events.push(`swarm node rm ${id}`);
+      },
+      serviceCount: async () => managed().services,
+    };
+  }
+
+  /** A network of this engine, or an overlay network another fake engine made (a swarm's reach every engine). */
+  private networkById(id: string): NetworkInfo | undefined {
+    return this.networksById.get(id) ?? overlayNetworks.get(id);
   }
 
   /** The container's node name (its hostname), or its id when it has none. */
@@ -115,21 +230,23 @@ export class FakeRuntime implements Runtime {
         throw new Error(`docker: create network ${spec.name} (${spec.subnet}): Pool overlaps with other one on this address space`);
       }
       const id = `${this.behaviour.idPrefix ?? ''}net${++this.seq}`;
-      const info: NetworkInfo = { id, name: spec.name, labels: spec.labels, subnets: [spec.subnet ?? `10.99.${this.seq}.0/24`] };
+      const info: NetworkInfo = { id, name: spec.name, labels: spec.labels, subnets: [spec.subnet ?? `10.99.${this.seq}.0/24`], driver: spec.driver ?? 'bridge', ...(spec.vxlanId === undefined ? {} : { vxlanId: spec.vxlanId }) };
       this.networksById.set(id, info);
+      if (spec.driver === 'overlay') overlayNetworks.set(id, info);
       this.events.push(`network+ ${spec.name} ${info.subnets[0]}`);
       return info;
     },
     list: async (labels?: string[]) => [...this.networksById.values()].filter((n) => !labels || matches(n.labels, labels)),
     connect: async (networkId: string, containerId: string, aliases: string[]) => {
       const c = this.containersById.get(containerId)!;
-      const net = this.networksById.get(networkId)!;
+      const net = this.networkById(networkId)!;
       c.networks.push(net.name);
       this.events.push(`connect ${this.nodeOf(containerId)} ${net.name} as ${aliases.join(',')}`);
     },
     remove: async (id: string) => {
       this.events.push(`network- ${this.networksById.get(id)?.name}`);
       this.networksById.delete(id);
+      overlayNetworks.delete(id);
     },
   };
 
@@ -150,7 +267,7 @@ export class FakeRuntime implements Runtime {
         throw new NameConflictError(spec.name, `docker: create container ${spec.name}: Conflict. The container name "/${spec.name}" is already in use`);
       }
       const id = `${this.behaviour.idPrefix ?? ''}c${++this.seq}`;
-      const net = spec.network ? this.networksById.get(spec.network.id)! : undefined;
+      const net = spec.network ? this.networkById(spec.network.id)! : undefined;
       this.containersById.set(id, {
         id,
         name: spec.name ?? id,

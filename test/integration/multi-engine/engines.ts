@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { dockerRuntime } from '../../../src/runtime/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const SCRIPT = path.join(ROOT, 'scripts/multi-engine.sh');
@@ -16,7 +17,18 @@ export interface Engines {
   a: string;
   b: string;
   subnet: string;
-  /** Seconds `up` took (netns, bridge, two dockerds, swarm init + join). */
+  /** Their addresses on the bridge (what they advertise to a swarm). */
+  addrA: string;
+  addrB: string;
+  /** With `tls`: engine b's API over https, and the DOCKER_CERT_PATH that reaches it. */
+  bHttps?: string;
+  certs?: string;
+  /** With `ssh`: engine b through an sshd in its namespace (ssh://root@ADDR_B), and folders to put
+   *  first on PATH whose `ssh` has the run's key and b's host key — or, WRONG_KEY, another host key. */
+  bSsh?: string;
+  sshPath?: string;
+  sshPathWrongKey?: string;
+  /** Seconds `up` took (netns, bridge, two dockerds, and swarm init + join unless asked not to). */
   upSeconds: number;
 }
 
@@ -47,17 +59,28 @@ function hookSignals(): void {
   process.once('exit', downNow);
 }
 
-export async function enginesUp(): Promise<Engines> {
+/** Two engines, in a swarm of the two unless `swarm: false`; with `tls`, b also answers over https, with `ssh` over ssh. */
+export async function enginesUp(options: { swarm?: boolean; tls?: boolean; ssh?: boolean } = {}): Promise<Engines> {
   hookSignals();
   // The id is chosen here, so a failure after the script made something is still removed by id.
   const id = `${process.pid.toString(16).slice(-3)}${Math.floor(Math.random() * 0xfff).toString(16).padStart(3, '0')}`;
   started.add(id);
   const t0 = performance.now();
-  const r = await execa(SCRIPT, ['up', id], { reject: false, timeout: 180_000 });
+  const r = await execa(SCRIPT, ['up', id, ...(options.swarm === false ? ['--no-swarm'] : []), ...(options.tls ? ['--tls'] : []), ...(options.ssh ? ['--ssh'] : [])], { reject: false, timeout: 300_000 });
   const upSeconds = (performance.now() - t0) / 1000;
   if (r.exitCode !== 0) throw new Error(`${SCRIPT} up ${id} failed (exit ${r.exitCode}): ${r.stderr}`);
   const vars = Object.fromEntries(r.stdout.split('\n').map((l) => l.split('=', 2) as [string, string]));
-  return { id, a: vars.ME_A!, b: vars.ME_B!, subnet: vars.ME_SUBNET!, upSeconds };
+  return {
+    id,
+    a: vars.ME_A!,
+    b: vars.ME_B!,
+    addrA: vars.ME_ADDR_A!,
+    addrB: vars.ME_ADDR_B!,
+    ...(vars.ME_B_HTTPS ? { bHttps: vars.ME_B_HTTPS, certs: vars.ME_CERTS! } : {}),
+    ...(vars.ME_B_SSH ? { bSsh: vars.ME_B_SSH, sshPath: vars.ME_SSH_PATH!, sshPathWrongKey: vars.ME_SSH_PATH_WRONG_KEY! } : {}),
+    subnet: vars.ME_SUBNET!,
+    upSeconds,
+  };
 }
 
 export async function enginesDown(e: Engines | undefined): Promise<void> {
@@ -78,3 +101,12 @@ export function leftovers(id: string): string[] {
   for (const line of run('ps', ['-eo', 'pid,args']).split('\n')) if (line.includes(`ackme-${id}`) && line.includes('dockerd')) out.push(`process ${line.trim()}`);
   return out;
 }
+
+/** `manager`, `worker` or the state (inactive…) of the swarm of the engine at `address`. */
+export async function place(address: string): Promise<string> {
+  const s = (await dockerRuntime(address).engine.facts()).swarm!;
+  return s.state === 'active' ? (s.manager ? 'manager' : 'worker') : s.state;
+}
+
+/** For `node -e CONNECT PEER` in a node: a TCP connection to PEER (by name, across engines) on a closed port; prints "reached" when refused. */
+export const CONNECT = `const s=require('net').connect({host:process.argv[1],port:9,timeout:2000});s.on('error',e=>{console.log(e.code==='ECONNREFUSED'?'reached':e.code);s.destroy()});s.on('timeout',()=>{console.log('timeout');s.destroy()})`;

@@ -323,5 +323,19 @@ conditions:
       }
       expect(await home.containers.list([...labelFilter({}), `${LABELS.topology}=${EXPERIMENT}`])).toEqual([]);
     });
+
+    it('the swarm the engines were in (swarm: existing) is as it was: a manager, b a worker, acklab’s mark on neither', async () => {
+      const a = dockerRuntime(engines!.a);
+      const b = dockerRuntime(engines!.b);
+      const [sa, sb] = [(await a.engine.facts()).swarm!, (await b.engine.facts()).swarm!];
+      expect([sa.state, sa.manager, sb.state, sb.manager]).toEqual(['active', true, 'active', false]);
+      expect((await a.engine.swarm.inspect()).labels).toEqual({});
+      expect((await a.engine.swarm.nodes()).map((n) => [n.role, n.labels])).toEqual(
+        expect.arrayContaining([
+          ['manager', {}],
+          ['worker', {}],
+        ]),
+      );
+    });
   });
 });

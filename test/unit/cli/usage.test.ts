@@ -46,6 +46,8 @@ const USAGE: [string, string[], RegExp][] = [
   ['up: no file', ['up'], /missing required argument 'file'/],
   ['up: a file that is not there', ['up', '/nonexistent/topology.yaml'], /\/nonexistent\/topology\.yaml:1:1: cannot read the file: ENOENT/],
   ['up: a bad --ready-timeout', ['up', 'lab/topologies/echo.yaml', '--ready-timeout', 'soon'], /--ready-timeout: "soon" is not a duration/],
+  ['up: a bad --overlay-timeout', ['up', 'lab/topologies/echo.yaml', '--overlay-timeout', 'later'], /--overlay-timeout: "later" is not a duration/],
+  ['up: an --overlay-timeout out of range', ['up', 'lab/topologies/echo.yaml', '--overlay-timeout', '0s'], /--overlay-timeout must be greater than 0 and at most 2\^31−1 ms \(got "0s"\)/],
   ['up: a topology with problems', ['up', 'test/fixtures/topologies/bad/jitter-above-delay.yaml'], /topology has 1 problem/],
   ['up: --dry-run with --json', ['up', 'lab/topologies/echo.yaml', '--dry-run', '--json'], /--dry-run prints the plan for reading; give it without --json/],
   ['down: a lab and --all', ['down', 'x', '--all'], /give a lab or --all, not both/],

@@ -52,7 +52,7 @@ describe('kernelChecks', () => {
 describe('runDoctor', () => {
   it('stops at the engine when none answers, saying how to start one', async () => {
     const rt = new FakeRuntime();
-    rt.engine = { host: 'unix:///nowhere', facts: async () => Promise.reject(new Error('connect ENOENT /nowhere')) };
+    rt.engine = { ...rt.engine, host: 'unix:///nowhere', facts: async () => Promise.reject(new Error('connect ENOENT /nowhere')) };
     const report = await runDoctor(rt);
     expect(report.ok).toBe(false);
     expect(report.checks).toEqual([{ name: 'engine', status: 'fail', detail: 'connect ENOENT /nowhere', fix: 'scripts/ensure-engine.sh (make lab / make test run it)' }]);

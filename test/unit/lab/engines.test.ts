@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LABELS, decodeEngines } from '../../../src/common/index.js';
-import { Lab, ReadinessError, labRuntime, removeLab, runtimeForTopology } from '../../../src/lab/index.js';
+import { Lab, ReadinessError, SETTLE_SCRIPT, chooseVxlanId, labRuntime, removeLab, runtimeForTopology } from '../../../src/lab/index.js';
 import { parseTopology } from '../../../src/topology/index.js';
 import type { EngineSwarm } from '../../../src/runtime/index.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
@@ -15,13 +15,17 @@ nodes:
   c2: { kind: peer-client, args: { server: server } }
 `);
 
-const manager = { state: 'active', manager: true, nodeAddr: '10.200.7.11', managers: ['10.200.7.11:2377'] };
-const worker = { state: 'active', manager: false, nodeAddr: '10.200.7.12', managers: ['10.200.7.11:2377'] };
+const manager = { state: 'active', manager: true, nodeAddr: '10.200.7.11', managers: ['10.200.7.11:2377'], nodeId: 'm1' };
+const worker = { state: 'active', manager: false, nodeAddr: '10.200.7.12', managers: ['10.200.7.11:2377'], nodeId: 'w1' };
+const inactive = { state: 'inactive', manager: false, nodeAddr: '', managers: [], nodeId: '' };
+/** Every overlay probe's address answers at once. */
+const overlayAnswers = (_node: string, argv: string[]) =>
+  argv[2] === SETTLE_SCRIPT ? { exitCode: 0, stdout: JSON.stringify(Object.fromEntries(argv.slice(5).map((ip) => [ip, 2]))), stderr: '' } : undefined;
 
 function engines(behaviour: { crash?: Set<string>; swarmA?: EngineSwarm; swarmB?: EngineSwarm } = {}) {
   const home = new FakeRuntime({ idPrefix: 'h-', host: 'unix:///var/run/docker.sock' });
-  const a = new FakeRuntime({ idPrefix: 'a-', host: 'unix:///run/a.sock', missingImages: new Set([images.node, images.shaper]), swarm: behaviour.swarmA ?? manager, ...behaviour });
-  const b = new FakeRuntime({ idPrefix: 'b-', host: 'unix:///run/b.sock', missingImages: new Set([images.node, images.shaper]), swarm: behaviour.swarmB ?? worker, ...behaviour });
+  const a = new FakeRuntime({ idPrefix: 'a-', host: 'unix:///run/a.sock', missingImages: new Set([images.node, images.shaper]), swarm: behaviour.swarmA ?? manager, exec: overlayAnswers, ...behaviour });
+  const b = new FakeRuntime({ idPrefix: 'b-', host: 'unix:///run/b.sock', missingImages: new Set([images.node, images.shaper]), swarm: behaviour.swarmB ?? worker, exec: overlayAnswers, ...behaviour });
   const opened: string[] = [];
   const open = (address: string) => {
     opened.push(address);
@@ -58,6 +62,10 @@ describe('a lab over several engines', () => {
     a.networks.create = async (spec) => (specs.push(spec), create(spec));
     await Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false });
     expect(specs).toEqual([expect.objectContaining({ name: 'acklab-spread_net', driver: 'overlay', attachable: true, internal: true })]);
+    // A VXLAN id of its own, from the top of the range, not the swarm's lowest free one.
+    const vni = (specs[0] as { vxlanId: number }).vxlanId;
+    expect(vni).toBeGreaterThanOrEqual(2 ** 20);
+    expect(vni).toBeLessThan(2 ** 24);
   });
 
   it('loads the images each engine lacks from the engine acklab builds on, before creating anything', async () => {
@@ -137,17 +145,19 @@ describe('a lab over several engines', () => {
   });
 
   it.each([
-    ['the first engine in no swarm', { swarmA: { state: 'inactive', manager: false, nodeAddr: '', managers: [] } }, 'engine "a" (unix:///run/a.sock) is not in a swarm (state inactive)'],
+    ['the first engine in no swarm', { swarmA: inactive }, 'engine "a" (unix:///run/a.sock) is not in a swarm (state inactive)'],
     ['the first engine a worker', { swarmA: { ...worker, nodeAddr: '10.200.7.11' } }, 'engine "a" (unix:///run/a.sock) is a swarm worker; the first engine listed makes the lab\'s networks and must be a manager'],
-    ['another engine in no swarm', { swarmB: { state: 'inactive', manager: false, nodeAddr: '', managers: [] } }, 'engine "b" (unix:///run/b.sock) is not in a swarm (state inactive): join it to a\'s'],
+    ['another engine in no swarm', { swarmB: inactive }, 'engine "b" (unix:///run/b.sock) is not in a swarm (state inactive): join it to a\'s'],
     ['another engine in another swarm', { swarmB: { ...worker, managers: ['10.9.9.9:2377'] } }, 'engine "b" (unix:///run/b.sock) is in another swarm (its managers: 10.9.9.9:2377; a advertises 10.200.7.11)'],
-  ])('refuses, before anything is made: %s', async (_, swarms, message) => {
+  ])('refuses, before any node, network or image is made, and leaves nothing: %s', async (_, swarms, message) => {
     const { home, a, b, open } = engines(swarms);
     const err = await Lab.fromTopology(spread).start({ runtime: home, images, openEngine: open, watchdog: false }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toContain('the engines of a lab must form one swarm');
     expect((err as Error).message).toContain(message);
-    expect(home.events.concat(a.events, b.events).filter((e) => /^(create|network|load)/.test(e))).toEqual([]);
+    // Only the lab's lease was made (the name is claimed first), and it is gone again.
+    expect(a.events.concat(b.events).filter((e) => /^(create|network|load)/.test(e))).toEqual([]);
+    expect([...home.containersById.values(), ...a.containersById.values(), ...b.containersById.values()]).toEqual([]);
   });
 
   it('a topology without engines runs on the primary alone, also under a runtime over several engines', async () => {
@@ -160,5 +170,16 @@ describe('a lab over several engines', () => {
     expect([a.events.length, b.events.length]).toEqual(before);
     expect(home.containerOf('e').labels[LABELS.lab]).toBe('plain');
     expect(lab.runtime).toBe(home);
+  });
+});
+
+describe('chooseVxlanId', () => {
+  it('picks a random id in 2^20…2^24−1 that no listed network has, also from a random source that repeats itself', () => {
+    const net = (vxlanId?: number) => ({ id: `n${vxlanId}`, name: 'x', labels: {}, subnets: [], ...(vxlanId === undefined ? {} : { vxlanId }) });
+    expect(chooseVxlanId([], () => 0)).toBe(2 ** 20);
+    expect(chooseVxlanId([], () => 0.999999999)).toBe(2 ** 24 - 1);
+    expect(chooseVxlanId([net(2 ** 20), net(2 ** 20 + 1), net()], () => 0)).toBe(2 ** 20 + 2);
+    const seq = [0, 0, 0.5];
+    expect(chooseVxlanId([net(2 ** 20)], () => seq.shift() ?? 0.5)).toBe(2 ** 20 + Math.floor(0.5 * (2 ** 24 - 2 ** 20)));
   });
 });

@@ -75,4 +75,59 @@ nodes:
       expect.stringMatching(/^2:\d+ engines: engines: lists no engine/),
     ]);
   });
+
+  it('an engine may say the address it advertises; swarm: says how the swarm comes to be (existing by default)', () => {
+    const t = parseTopology(`name: formed
+swarm: form
+engines:
+  a: { address: "unix:///run/a/docker.sock", advertise: 10.200.5.11 }
+  b: { address: "unix:///run/b/docker.sock", advertise: eth0 }
+  c: "ssh://lab@10.0.0.2"
+nodes:
+  m1: { kind: echo }
+`);
+    expect(t.swarm).toBe('form');
+    expect(t.engines).toEqual([
+      { name: 'a', address: 'unix:///run/a/docker.sock', advertise: '10.200.5.11' },
+      { name: 'b', address: 'unix:///run/b/docker.sock', advertise: 'eth0' },
+      { name: 'c', address: 'ssh://lab@10.0.0.2' },
+    ]);
+    expect(parseTopology('name: e\nengines: { a: local, b: "unix:///b.sock" }\nnodes:\n  m1: { kind: echo }\n').swarm).toBe('existing');
+    expect(parseTopology('name: e\nnodes:\n  m1: { kind: echo }\n').swarm).toBeUndefined();
+  });
+
+  it('bad advertise addresses, swarm values and swarm: without engines are reported with their positions', () => {
+    expect(
+      problems(`name: formed
+swarm: make
+engines:
+  a: { address: "unix:///run/a.sock", advertise: 10.200.5.300 }
+  b: { address: "unix:///run/b.sock", advertise: "10.1.1.1:0" }
+  c: { address: "unix:///run/c.sock", advertise: "no such thing!" }
+  d: { adress: "unix:///run/d.sock" }
+nodes:
+  m1: { kind: echo }
+`),
+    ).toEqual([
+      '2:8 swarm: expected existing (use the swarm the engines are in) or form (acklab forms one where there is none)',
+      expect.stringMatching(/^7:6 engines\.d: /),
+    ]);
+    expect(
+      problems(`name: formed
+engines:
+  a: { address: "unix:///run/a.sock", advertise: 10.200.5.300 }
+  b: { address: "unix:///run/b.sock", advertise: "10.1.1.1:0" }
+  c: { address: "unix:///run/c.sock", advertise: "no such thing!" }
+nodes:
+  m1: { kind: echo }
+`),
+    ).toEqual([
+      '3:50 engines.a.advertise: "10.200.5.300" is not an IPv4 address',
+      '4:50 engines.b.advertise: "10.1.1.1:0": port 0 is not in 1–65535',
+      '5:50 engines.c.advertise: "no such thing!" is neither an IPv4 address (optionally :port) nor a network interface name (e.g. eth0)',
+    ]);
+    expect(problems('name: e\nswarm: form\nnodes:\n  m1: { kind: echo }\n')).toEqual([
+      '2:8 swarm: swarm: applies to a lab over several engines; list two or more under engines:, or remove swarm:',
+    ]);
+  });
 });
