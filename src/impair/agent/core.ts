@@ -75,8 +75,9 @@ export interface AgentHost {
   /** Starts `argv` (an iptables-restore) to wait for its batch, at the agent's policy of the moment. */
   arm(argv: readonly string[]): ArmedRestore;
   /**
-   * The agent's own scheduling: SCHED_FIFO at `priority` (children it starts meanwhile inherit it),
-   * or back to the default when null. Resolves false when it was refused.
+   * The agent's own scheduling: SCHED_FIFO at `priority` (children it starts meanwhile inherit it,
+   * and those `run` started that still run are raised with it), or back to the default when null.
+   * Resolves false when it was refused.
    */
   setPriority(priority: number | null): Promise<boolean>;
   readFile(path: string): Promise<string | undefined>;
@@ -206,7 +207,7 @@ export class AgentCore {
     }
     this.pending = ids ? this.pending.filter((p) => !ids.includes(p.id)) : [];
     void this.setFifo(this.stepDueWithin(2 * ARM_AHEAD_MS));
-    if (!this.armedNow()) this.releaseReads();
+    if (!this.stepNear()) this.releaseReads();
   }
 
   /** Removes everything: pending steps, conditions, helpers, classes, and the chains. */
@@ -334,11 +335,7 @@ export class AgentCore {
       // What no state needs any more goes, and the check learns the new rules — unless the next
       // step is due soon: then the last step of the burst does it, and the next switch waits for nothing.
       this.snapshot = undefined;
-      if (!this.stepDueWithin(2 * ARM_AHEAD_MS)) {
-        await this.tidy();
-        await this.takeSnapshot();
-        await this.dropUnneeded();
-      }
+      await this.housekeep();
       this.armExpiry();
     }
     return done;
@@ -364,6 +361,19 @@ export class AgentCore {
     prepared.ready = r?.exitCode === 0;
   }
 
+  /**
+   * After a switch, what is on no step's clock: older generations tidied, the rules read for the
+   * check, stages no state needs dropped. Each part only while no step is near, since the next
+   * switch queues behind it: on a loaded machine these processes may take longer than the time to
+   * the next step. What is skipped is done after a later switch (the check waits for its read).
+   */
+  private async housekeep(): Promise<void> {
+    for (const part of [() => this.tidy(), () => this.takeSnapshot(), () => this.dropUnneeded()]) {
+      if (this.stepNear()) return;
+      await part();
+    }
+  }
+
   /** The hooked chains down to the current generation's goto; the older generations deleted. */
   private async tidy(): Promise<void> {
     const keep = new Set(this.pending.flatMap((p) => (p.prepared ? [p.prepared.gen] : [])));
@@ -385,7 +395,7 @@ export class AgentCore {
    * A step is armed (it switches within ARM_AHEAD_MS), or is armed within QUIET_BEFORE_ARM_MS: a
    * process started at the default policy now might still hold the agent when the step is due.
    */
-  private armedNow(): boolean {
+  private stepNear(): boolean {
     const now = this.host.now();
     return this.pending.some((p) => p.dueMs !== undefined && p.dueMs - ARM_AHEAD_MS - QUIET_BEFORE_ARM_MS <= now);
   }
@@ -396,14 +406,20 @@ export class AgentCore {
    * starting one holds the agent until the child has exec'd, which would make the armed step late.
    */
   private outsideArmedWindow(): Promise<void> {
-    if (!this.armedNow() && !this.transitioning) return Promise.resolve();
+    if (!this.stepNear() && !this.transitioning) return Promise.resolve();
     return new Promise((resolve) => {
-      const cancel = this.host.at(this.host.now() + STATUS_WAIT_MS, done);
+      const waiting = this.afterSwitch;
+      const cancel = this.host.at(this.host.now() + STATUS_WAIT_MS, () => {
+        // waited long enough: no longer one of those a switch lets go
+        const i = waiting.indexOf(done);
+        if (i >= 0) waiting.splice(i, 1);
+        resolve();
+      });
       function done(): void {
         cancel();
         resolve();
       }
-      this.afterSwitch.push(done);
+      waiting.push(done);
     });
   }
 
@@ -564,7 +580,7 @@ export class AgentCore {
       const expected = this.snapshot;
       const generation = this.generation;
       // not while a step is armed: starting the check's processes would hold the agent at the step's time
-      if (expected && !this.transitioning && !this.fifo && !this.armedNow()) {
+      if (expected && !this.transitioning && !this.fifo && !this.stepNear()) {
         const now = await this.kernelView().catch(() => undefined);
         if (now && expected === this.snapshot && generation === this.generation && !this.transitioning) {
           if (now.rules !== expected.rules) this.report(`the acklab rules on ${this.self()} were changed from outside: ${ruleDiff(expected.rules, now.rules)}`);

@@ -28,7 +28,7 @@ function collect(child: ReturnType<typeof spawn>, stdin?: string): Promise<ExecL
 /** The priority of acklab-sched itself: above the agent's, so a request preempts it at once. */
 const SCHED_HELPER_PRIORITY = 20;
 
-interface Scheduler {
+export interface Scheduler {
   /** Sends one request line; resolves true on `ok`, false on an error or a helper that has gone. */
   request(line: string): Promise<boolean>;
 }
@@ -77,63 +77,79 @@ export function startScheduler(): void {
   scheduler();
 }
 
-export const realHost: AgentHost = {
-  now: () => Date.now(),
+/** The host over the sidecar's processes and clock, its policy changed through `sched`. */
+export function createHost(sched: () => Scheduler): AgentHost {
+  /** The processes `run` started that still run: raised with the agent when it goes real-time. */
+  const runningChildren = new Set<number>();
+  return {
+    now: () => Date.now(),
 
-  run(argv, stdin) {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    return collect(child, stdin);
-  },
+    run(argv, stdin) {
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+      const pid = child.pid;
+      if (pid === undefined) return collect(child, stdin);
+      runningChildren.add(pid);
+      return collect(child, stdin).finally(() => runningChildren.delete(pid));
+    },
 
-  spawn(argv): HelperProcess {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-      child.on('exit', (code, signal) => resolve({ code, signal }));
-      child.on('error', () => resolve({ code: -1, signal: null }));
-    });
-    return { pid: child.pid ?? -1, exited, kill: (signal) => void child.kill(signal) };
-  },
+    spawn(argv): HelperProcess {
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+        child.on('exit', (code, signal) => resolve({ code, signal }));
+        child.on('error', () => resolve({ code: -1, signal: null }));
+      });
+      return { pid: child.pid ?? -1, exited, kill: (signal) => void child.kill(signal) };
+    },
 
-  arm(argv): ArmedRestore {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    const result = collect(child);
-    return {
-      commit(batch) {
-        child.stdin?.end(batch);
-        return result;
-      },
-      abort() {
-        child.kill('SIGKILL');
-      },
-    };
-  },
+    arm(argv): ArmedRestore {
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+      const result = collect(child);
+      return {
+        commit(batch) {
+          child.stdin?.end(batch);
+          return result;
+        },
+        abort() {
+          child.kill('SIGKILL');
+        },
+      };
+    },
 
-  setPriority(priority) {
-    // The agent's pid is its main thread's, where the timers run. Children started meanwhile
-    // inherit the policy: a step's iptables-restore starts at once and commits at it.
-    return scheduler().request(priority === null ? `other ${process.pid}` : `fifo ${priority} ${process.pid}`);
-  },
+    async setPriority(priority) {
+      // The agent's pid is its main thread's, where the timers run. Children started meanwhile
+      // inherit the policy: a step's iptables-restore starts at once and commits at it.
+      const helper = sched();
+      if (priority === null) return helper.request(`other ${process.pid}`);
+      const ok = await helper.request(`fifo ${priority} ${process.pid}`);
+      // Children started before (a tidy, a read) finish at once instead of waiting for a CPU while
+      // the step's switch queues behind them; one that has exited meanwhile is refused, harmlessly.
+      if (ok) await Promise.all([...runningChildren].map((pid) => helper.request(`fifo ${priority} ${pid}`)));
+      return ok;
+    },
 
-  async readFile(path) {
-    return readFile(path, 'utf8').catch(() => undefined);
-  },
+    async readFile(path) {
+      return readFile(path, 'utf8').catch(() => undefined);
+    },
 
-  at(atMs, fn) {
-    let cancelled = false;
-    let timer: NodeJS.Timeout | undefined;
-    const spin = () => {
-      if (cancelled) return;
-      if (Date.now() >= atMs) fn();
+    at(atMs, fn) {
+      let cancelled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const spin = () => {
+        if (cancelled) return;
+        if (Date.now() >= atMs) fn();
+        else setImmediate(spin);
+      };
+      const wait = atMs - Date.now() - 1;
+      if (wait > 0) timer = setTimeout(spin, wait);
       else setImmediate(spin);
-    };
-    const wait = atMs - Date.now() - 1;
-    if (wait > 0) timer = setTimeout(spin, wait);
-    else setImmediate(spin);
-    return () => {
-      cancelled = true;
-      clearTimeout(timer);
-    };
-  },
+      return () => {
+        cancelled = true;
+        clearTimeout(timer);
+      };
+    },
 
-  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-};
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  };
+}
+
+export const realHost: AgentHost = createHost(scheduler);

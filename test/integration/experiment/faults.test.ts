@@ -53,6 +53,30 @@ function cpuLoad(workers: number, ms: number): { stop: () => void } {
   return { stop: () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')) };
 }
 
+/**
+ * The machine's own stalls, as a reference measured in the same run: a process at the default
+ * policy asking for a 20 ms timer again and again, each wake-up later than 100 ms beyond its time
+ * recorded (a loaded or stalled machine delays everything at the default policy by as much).
+ */
+function stallProbe(ms: number): { stop: () => Promise<{ atMs: number; lateMs: number }[]> } {
+  const script = `
+    const stalls = []; let last = Date.now(); const end = last + ${ms};
+    const tick = () => { const now = Date.now(); if (now - last - 20 > 100) stalls.push({ atMs: last + 20, lateMs: now - last - 20 }); last = now; if (now < end) setTimeout(tick, 20); else done(); };
+    const done = () => { process.stdout.write(JSON.stringify(stalls)); process.exit(0); };
+    process.on('SIGTERM', done); setTimeout(tick, 20);`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  const ended = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  return {
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await ended;
+      return out ? (JSON.parse(out) as { atMs: number; lateMs: number }[]) : [];
+    },
+  };
+}
+
 const manifestOf = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as RunManifest;
 const metricsOf = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as RunMetrics;
 
@@ -73,11 +97,13 @@ conditions:
 `;
   const sweeps: { summary: SweepSummary; manifest: RunManifest }[] = [];
   let load1 = 0;
+  let stalls: { atMs: number; lateMs: number }[] = [];
 
   beforeAll(async () => {
     const file = path.join(work, 'nemesis.yaml');
     await writeFile(file, yaml);
     const load = cpuLoad(2, 150_000);
+    const probe = stallProbe(200_000);
     try {
       for (const i of [1, 2]) {
         const out = path.join(work, `nemesis-${i}`);
@@ -87,6 +113,7 @@ conditions:
       }
     } finally {
       load.stop();
+      stalls = await probe.stop();
     }
   }, 300_000);
 
@@ -103,20 +130,26 @@ conditions:
     }
     const lags = steps.map((s) => s.appliedAtMs! - s.atMs);
     const spreads = steps.map((s) => s.spreadMs!);
-    const figures = { load1: load1.toFixed(1), lagP50: quantile(lags, 0.5), lagP95: quantile(lags, 0.95), lagMax: Math.max(...lags), spreadP95: quantile(spreads, 0.95), spreadMax: Math.max(...spreads) };
-    console.log(`nemesis steps on 5 nodes: ${JSON.stringify(figures)}`);
-    // the slowest steps, node by node (fired → switched, ms after the step's time), for a failure's reader
-    for (const s of [...steps].sort((a, b) => b.appliedAtMs! - b.atMs - (a.appliedAtMs! - a.atMs)).slice(0, 3)) {
-      console.log(`  ${s.text}: ${Object.entries(s.nodes ?? {}).map(([n, sw]) => `${n} ${sw.firedAtMs - s.atMs}→${(sw.switchedAtMs ?? NaN) - s.atMs}`).join(', ')}`);
-    }
+    const stallMax = Math.max(0, ...stalls.map((x) => x.lateMs));
+    const figures = { load1: load1.toFixed(1), lagP50: quantile(lags, 0.5), lagP95: quantile(lags, 0.95), lagMax: Math.max(...lags), spreadP95: quantile(spreads, 0.95), spreadMax: Math.max(...spreads), machineStallMax: stallMax };
+    // the slowest steps, node by node (fired → switched, ms after the step's time), and the
+    // machine's own stalls (wall clock), for a failure's reader
+    const t0s = sweeps.map((s) => s.manifest.t0!);
+    const slowest = [...steps]
+      .sort((a, b) => b.appliedAtMs! - b.atMs - (a.appliedAtMs! - a.atMs))
+      .slice(0, 3)
+      .map((s) => `  ${s.text}: ${Object.entries(s.nodes ?? {}).map(([n, sw]) => `${n} ${sw.firedAtMs - s.atMs}→${(sw.switchedAtMs ?? NaN) - s.atMs}`).join(', ')}`);
+    const seen = `nemesis steps on 5 nodes: ${JSON.stringify(figures)}\n${slowest.join('\n')}\n  runs' t0: ${t0s.join(', ')}; machine stalls: ${JSON.stringify(stalls.slice(0, 10))}`;
+    console.log(seen);
     expect(load1).toBeGreaterThanOrEqual(2);
     // Coarse bounds that still catch steps applied one node after another (seconds late, half in
     // force): each step is in force everywhere before the next (1 s later) is due, and the nodes
-    // switch within half a second of each other. Under this load (two busy loops beside a 5-node
-    // lab on 2 cores) most steps land within 20 ms; the first ones, while the programs start, have
-    // been seen up to 0.4 s apart. The 50/100/20 ms targets: bench:faults.
-    expect(figures.lagMax).toBeLessThan(1000);
-    expect(figures.spreadMax).toBeLessThan(500);
+    // switch within half a second of each other — beyond what the machine itself stalled in the
+    // same run (a process at the default policy measures it: a stalled machine delays the agents'
+    // work outside the step's real-time window by as much). Under this load (two busy loops beside
+    // a 5-node lab on 2 cores) most steps land within 20 ms. The 50/100/20 ms targets: bench:faults.
+    expect(figures.lagMax, seen).toBeLessThan(1000 + stallMax);
+    expect(figures.spreadMax, seen).toBeLessThan(500 + stallMax);
   });
 
   it('the same seed replays the same groups, and the groups are recorded in the run', () => {

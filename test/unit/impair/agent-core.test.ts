@@ -176,6 +176,27 @@ describe('agent core', () => {
     expect(kernel.log.slice(before)).toContain('chrt -o 0 iptables-save -c');
   });
 
+  it('steps a second apart on a slow machine: what follows a switch stops where the next step is near', async () => {
+    const { core, kernel } = await agent();
+    const cut = (to: string) => [{ op: 'cut' as const, cut: { from: 'n1', to, style: 'drop' as const }, side: 'from' as const }];
+    await core.schedule([{ id: 'a', atMs: 1000, ops: cut('n2') }, { id: 'b', atMs: 2000, ops: cut('n3') }, { id: 'c', atMs: 3000, ops: cut('n4') }]);
+    // a restore at the default policy takes 600 ms, as on a loaded machine
+    kernel.slow.set('iptables-restore', 600);
+    const t0 = kernel.now();
+    core.start(t0);
+    await kernel.advanceTo(t0 + 4000);
+    const switches = kernel.log.flatMap((l, i) => (l.startsWith('iptables-restore') && l.includes('-I ACKLAB-PART-OUT 1 -g') ? [i] : []));
+    expect(switches).toHaveLength(3);
+    // after b's switch, the tidy of a's chains ends 400 ms before c is due: the rules are not read
+    // then (that read would still run when c's switch queues behind it), but after c's switch
+    const tidyOfA = kernel.log.findIndex((l, i) => i > switches[1]! && l.startsWith('(iptables-restore ran'));
+    expect(tidyOfA).toBeGreaterThan(switches[1]!);
+    expect(tidyOfA).toBeLessThan(switches[2]!);
+    expect(kernel.log.slice(switches[1], switches[2]).some((l) => l.startsWith('iptables-save'))).toBe(false);
+    expect(kernel.log.slice(switches[2]).some((l) => l.startsWith('iptables-save'))).toBe(true);
+    for (const r of (await core.status()).records.filter((x) => x.stepId)) expect(r.switchedAtMs - r.dueMs!, r.stepId).toBe(0);
+  });
+
   it('a status read held back by an armed step goes when the step is cancelled', async () => {
     const { core, kernel } = await agent();
     await core.schedule([{ id: 's', atMs: 5000, ops: [{ op: 'heal' }] }]);

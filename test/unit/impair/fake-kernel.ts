@@ -22,6 +22,12 @@ export class FakeKernel implements AgentHost {
   readonly helpers = new Map<number, { pid: number; exit: (r: { code: number | null; signal: string | null }) => void; alive: boolean; argv: readonly string[] }>();
   /** Every command run, in order (restore batches as `iptables-restore <batch>`). */
   readonly log: string[] = [];
+  /**
+   * Commands that take this long at the default policy (by their first word), as on a loaded
+   * machine; one still running when the agent goes real-time finishes at once (raised with it).
+   */
+  readonly slow = new Map<string, number>();
+  private running: (() => void)[] = [];
   private timers: { atMs: number; fn: () => void; cancelled: boolean }[] = [];
   private pid = 100;
 
@@ -98,6 +104,7 @@ export class FakeKernel implements AgentHost {
     if (!this.realtime) return false;
     this.priority = priority === null ? 'default' : `fifo ${priority}`;
     this.log.push(`priority ${this.priority}`);
+    if (priority !== null) for (const finish of this.running.splice(0)) finish();
     return true;
   }
 
@@ -107,6 +114,19 @@ export class FakeKernel implements AgentHost {
   }
 
   async run(argv: readonly string[], stdin?: string): Promise<ExecLike> {
+    const slowMs = this.slow.get(argv[0]!);
+    if (slowMs !== undefined && this.priority === 'default') {
+      await new Promise<void>((resolve) => {
+        const finish = () => {
+          cancel();
+          this.running = this.running.filter((f) => f !== finish);
+          resolve();
+        };
+        const cancel = this.at(this.nowMs + slowMs, finish);
+        this.running.push(finish);
+      });
+      this.log.push(`(${argv[0]} ran until ${this.nowMs})`);
+    }
     const cmd = argv.join(' ');
     if (argv[0] === 'iptables-restore') return this.restore(stdin ?? '');
     this.log.push(cmd);
