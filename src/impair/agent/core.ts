@@ -42,6 +42,13 @@ export const CHECK_EVERY_MS = 400;
 export const ARM_AHEAD_MS = 300;
 /** The SCHED_FIFO priority of the agent while a step is armed, and of the step's iptables-restore. */
 export const SWITCH_PRIORITY = 10;
+/**
+ * acklab-sched raises the agent this long before a step's arming: the arming timer then runs at
+ * real-time priority, even when the agent at the default policy would wait seconds for a CPU.
+ */
+export const PROMOTE_AHEAD_MS = 20;
+/** Steps staged and not started yet: the agent waits for the start at real-time priority this long at most. */
+const START_WAIT_MS = 10_000;
 /** Whether this sidecar may run SCHED_FIFO (CAP_SYS_NICE and a real-time budget in its cgroup). */
 const RT_PROBE = ['chrt', '-f', '1', 'true'];
 const HELPER_BIND_MS = 5000;
@@ -80,6 +87,14 @@ export interface AgentHost {
    * Resolves false when it was refused.
    */
   setPriority(priority: number | null): Promise<boolean>;
+  /**
+   * SCHED_FIFO at `priority` for the agent at epoch ms `atMs`, made by a real-time helper whatever
+   * the agent does then (its own timer may fire late while it waits for a CPU). Resolves false
+   * when it was refused.
+   */
+  promoteAt(atMs: number, priority: number): Promise<boolean>;
+  /** Forgets every promotion asked for that has not been made yet. */
+  cancelPromotions(): Promise<boolean>;
   readFile(path: string): Promise<string | undefined>;
   /** Calls `fn` at epoch ms `atMs` (as close as the host can); returns a cancel function. */
   at(atMs: number, fn: () => void): () => void;
@@ -129,6 +144,8 @@ export class AgentCore {
   private readonly afterSwitch: (() => void)[] = [];
   /** The agent runs SCHED_FIFO now: from a step's arming until no step is due soon. */
   private fifo = false;
+  /** Steps are staged and wait for their start: the agent is real-time until then (bounded). */
+  private awaitingStart: (() => void) | undefined;
   /** The last rules generation used, the one in force, and every one whose chains are in the kernel. */
   private lastGen = 0;
   private currentGen: number | null = null;
@@ -190,6 +207,7 @@ export class AgentCore {
       this.pending.push(...steps.map((s) => ({ ...s })));
       await this.ensureStages(allocateStages([this.state, ...this.pendingStates()], this.stages, this.backend()));
       if (t0Ms !== undefined) this.startAt(t0Ms);
+      else if (steps.length > 0) this.waitForStart();
       return { staged: steps.length };
     });
   }
@@ -200,13 +218,22 @@ export class AgentCore {
   }
 
   cancel(ids?: readonly string[]): void {
-    for (const p of this.pending.filter((x) => !ids || ids.includes(x.id))) {
+    const dropped = this.pending.filter((x) => !ids || ids.includes(x.id));
+    for (const p of dropped) {
       p.cancel?.();
       p.cancelArm?.();
       p.armed?.abort();
     }
     this.pending = ids ? this.pending.filter((p) => !ids.includes(p.id)) : [];
-    void this.setFifo(this.stepDueWithin(2 * ARM_AHEAD_MS));
+    if (this.pending.every((p) => p.dueMs !== undefined)) this.stopWaitingForStart();
+    if (this.realtime && dropped.some((p) => p.dueMs !== undefined)) {
+      // acklab-sched forgets the dropped steps' promotions (the others are asked for again); one
+      // made already has left the agent real-time, whatever it thought
+      if (dropped.some((p) => p.dueMs! - ARM_AHEAD_MS - PROMOTE_AHEAD_MS <= this.host.now())) this.fifo = true;
+      void this.host.cancelPromotions();
+      for (const p of this.pending) if (p.dueMs !== undefined) this.promote(p);
+    }
+    void this.setFifo(this.stepDueWithin(2 * ARM_AHEAD_MS) || this.awaitingStart !== undefined);
     if (!this.stepNear()) this.releaseReads();
   }
 
@@ -281,7 +308,30 @@ export class AgentCore {
       this.arm(p);
       armed++;
     }
+    if (this.awaitingStart) {
+      this.stopWaitingForStart();
+      void this.setFifo(this.stepDueWithin(2 * ARM_AHEAD_MS));
+    }
     return armed;
+  }
+
+  /**
+   * Real-time until the staged steps' start comes (or START_WAIT_MS): on a starved machine the
+   * agent at the default policy might read the start only after the first step's arming time.
+   */
+  private waitForStart(): void {
+    if (!this.realtime) return;
+    this.stopWaitingForStart();
+    void this.setFifo(true);
+    this.awaitingStart = this.host.at(this.host.now() + START_WAIT_MS, () => {
+      this.awaitingStart = undefined;
+      void this.setFifo(this.stepDueWithin(2 * ARM_AHEAD_MS));
+    });
+  }
+
+  private stopWaitingForStart(): void {
+    this.awaitingStart?.();
+    this.awaitingStart = undefined;
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -329,7 +379,7 @@ export class AgentCore {
     // Back to the default policy, unless the next step is close: no churn between steps of a burst.
     // What follows is not on any step's clock, so it does not spend the sidecar's real-time budget:
     // a budget spent stops every real-time task of the sidecar until its next period (up to 1 s).
-    if (pending) await this.setFifo(this.stepDueWithin(2 * ARM_AHEAD_MS));
+    if (pending) await this.setFifo(this.stepDueWithin(2 * ARM_AHEAD_MS) || this.awaitingStart !== undefined);
     this.releaseReads();
     if (done.ok) {
       // What no state needs any more goes, and the check learns the new rules — unless the next
@@ -444,8 +494,14 @@ export class AgentCore {
     await this.host.setPriority(on ? SWITCH_PRIORITY : null);
   }
 
+  /** Asks acklab-sched to raise the agent just before the step's arming. */
+  private promote(p: Pending): void {
+    if (this.realtime) void this.host.promoteAt(p.dueMs! - ARM_AHEAD_MS - PROMOTE_AHEAD_MS, SWITCH_PRIORITY);
+  }
+
   private arm(p: Pending): void {
     const due = p.dueMs!;
+    this.promote(p);
     p.cancelArm = this.host.at(due - ARM_AHEAD_MS, () => {
       void (async () => {
         // Real-time first: the step's processes, started next, inherit it. A child at the default

@@ -127,6 +127,14 @@ export function createHost(sched: () => Scheduler): AgentHost {
       return ok;
     },
 
+    promoteAt(atMs, priority) {
+      return sched().request(`at ${Math.round(atMs)} fifo ${priority} ${process.pid}`);
+    },
+
+    cancelPromotions() {
+      return sched().request(`cancel ${process.pid}`);
+    },
+
     async readFile(path) {
       return readFile(path, 'utf8').catch(() => undefined);
     },

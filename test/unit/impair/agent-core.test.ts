@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseImpairment } from '../../../src/conditions/index.js';
-import { ARM_AHEAD_MS, AgentCore, CHECK_EVERY_MS } from '../../../src/impair/agent/core.js';
+import { ARM_AHEAD_MS, AgentCore, CHECK_EVERY_MS, PROMOTE_AHEAD_MS } from '../../../src/impair/agent/core.js';
 import type { AgentEvent } from '../../../src/impair/index.js';
 import { FakeKernel } from './fake-kernel.js';
 
@@ -61,14 +61,20 @@ describe('agent core', () => {
     expect(kernel.helpers.get(100)?.alive).toBe(true);
     expect(kernel.effective('ACKLAB-PART-OUT')).toEqual([]);
     expect((await core.status()).pending.map((p) => [p.id, p.atMs, p.dueMs])).toEqual([['s1', 0, undefined], ['s2', 500, undefined]]);
+    // waiting for the zero, the agent is real-time: on a starved machine it reads the start at once
+    expect(kernel.priority).toBe('fifo 10');
     const t0 = kernel.now() + 1000;
     expect(core.start(t0)).toEqual({ armed: 2 });
-    await kernel.advanceTo(t0 - ARM_AHEAD_MS - 1);
+    await kernel.advanceTo(t0 - ARM_AHEAD_MS - PROMOTE_AHEAD_MS - 1);
     expect(kernel.priority).toBe('default');
+    // acklab-sched raises the agent just before its arming timer, which then runs at real-time priority
+    await kernel.advanceTo(t0 - ARM_AHEAD_MS - PROMOTE_AHEAD_MS);
+    expect(kernel.log.at(-1)).toBe('promoted fifo 10');
+    const beforeArming = kernel.log.length;
     await kernel.advanceTo(t0 - ARM_AHEAD_MS);
     // armed: the agent at real-time priority first, then the step's restore started (inheriting
     // it, so it starts at once), and the step's generation made ahead (reached by nothing yet)
-    const armedAt = kernel.log.indexOf('priority fifo 10');
+    const armedAt = kernel.log.indexOf('priority fifo 10', beforeArming);
     expect(kernel.log.slice(armedAt, armedAt + 2)).toEqual(['priority fifo 10', 'arm iptables-restore -w 5 --noflush']);
     expect(kernel.log[armedAt + 2]).toMatch(/^iptables-restore \*mangle\n/);
     const made = restores(kernel).at(-1)!;
@@ -86,7 +92,7 @@ describe('agent core', () => {
     expect(kernel.effective('ACKLAB-PART-OUT')).toEqual(['-d 10.9.0.3/32 -m comment --comment "acklab cut n1->n2 drop" -j DROP']);
     // switched, with the next step due within two arming leads: it stays at real-time priority
     expect(kernel.priority).toBe('fifo 10');
-    expect(kernel.log.filter((l) => l.startsWith('priority'))).toEqual(['priority fifo 10']);
+    expect(kernel.log.slice(beforeArming).filter((l) => l.startsWith('priority'))).toEqual(['priority fifo 10']);
     await kernel.advanceTo(t0 + 500);
     expect(kernel.effective('ACKLAB-PART-OUT')).toEqual([]);
     // the last step switched: back to the default policy
@@ -128,10 +134,11 @@ describe('agent core', () => {
     expect(kernel.priority).toBe('fifo 10');
     await kernel.advanceTo(t0 + 3000);
     expect(kernel.priority).toBe('default');
-    expect(kernel.log.filter((l) => l.startsWith('priority'))).toEqual(['priority fifo 10', 'priority default', 'priority fifo 10', 'priority default']);
+    // real-time while waiting for the zero, then from each arming to its switch
+    expect(kernel.log.filter((l) => l.startsWith('priority'))).toEqual(['priority fifo 10', 'priority default', 'priority fifo 10', 'priority default', 'priority fifo 10', 'priority default']);
     // the tidy and the read of the rules after a switch are on no step's clock: the agent is back
     // at the default policy before it starts them (its children would inherit real-time)
-    const back = kernel.log.indexOf('priority default');
+    const back = kernel.log.indexOf('priority default', kernel.log.findIndex((l) => l.includes('-I ACKLAB-PART-OUT 1 -g')));
     expect(kernel.log[back - 1]).toMatch(/^iptables-restore [\s\S]*-I ACKLAB-PART-OUT 1 -g/);
     expect(kernel.log.slice(back + 1).some((l) => l.startsWith('iptables-save'))).toBe(true);
   });
@@ -195,6 +202,45 @@ describe('agent core', () => {
     expect(kernel.log.slice(switches[1], switches[2]).some((l) => l.startsWith('iptables-save'))).toBe(false);
     expect(kernel.log.slice(switches[2]).some((l) => l.startsWith('iptables-save'))).toBe(true);
     for (const r of (await core.status()).records.filter((x) => x.stepId)) expect(r.switchedAtMs - r.dueMs!, r.stepId).toBe(0);
+  });
+
+  it('a starved machine: acklab-sched raises the agent before each arming, and every step switches on time', async () => {
+    const { core, kernel } = await agent();
+    const cut = (to: string) => [{ op: 'cut' as const, cut: { from: 'n1', to, style: 'drop' as const }, side: 'from' as const }];
+    await core.schedule([{ id: 'a', atMs: 1000, ops: cut('n2') }, { id: 'b', atMs: 2000, ops: cut('n3') }]);
+    // at the default policy the agent's timers fire 2 s late
+    kernel.starvedMs = 2000;
+    const t0 = kernel.now();
+    core.start(t0);
+    await kernel.advanceTo(t0 + 5000);
+    const records = (await core.status()).records.filter((r) => r.stepId);
+    expect(records.map((r) => [r.stepId, r.firedAtMs - r.dueMs!, r.switchedAtMs - r.dueMs!])).toEqual([['a', 0, 0], ['b', 0, 0]]);
+    expect(kernel.log.filter((l) => l.startsWith('promote at'))).toEqual([`promote at ${1000 - ARM_AHEAD_MS - PROMOTE_AHEAD_MS}`, `promote at ${2000 - ARM_AHEAD_MS - PROMOTE_AHEAD_MS}`]);
+  });
+
+  it('a step cancelled after acklab-sched raised the agent for it: the agent goes back to the default policy', async () => {
+    const { core, kernel } = await agent();
+    await core.schedule([{ id: 's', atMs: 1000, ops: [{ op: 'heal' }] }, { id: 'later', atMs: 9000, ops: [{ op: 'heal' }] }]);
+    const t0 = kernel.now();
+    core.start(t0);
+    await kernel.advanceTo(t0 + 1000 - ARM_AHEAD_MS - 10);
+    expect(kernel.log.at(-1)).toBe('promoted fifo 10');
+    core.cancel(['s']);
+    await kernel.advance(1);
+    expect(kernel.priority).toBe('default');
+    // the other step's promotion is asked for again after the cancel
+    const cancelAt = kernel.log.lastIndexOf('cancel promotions');
+    expect(kernel.log.slice(cancelAt + 1).filter((l) => l.startsWith('promote at'))).toEqual([`promote at ${9000 - ARM_AHEAD_MS - PROMOTE_AHEAD_MS}`]);
+  });
+
+  it('steps staged and never started: real-time while waiting for the start, 10 s at most', async () => {
+    const { core, kernel } = await agent();
+    await core.schedule([{ id: 's', atMs: 1000, ops: [{ op: 'heal' }] }]);
+    expect(kernel.priority).toBe('fifo 10');
+    await kernel.advance(9_999);
+    expect(kernel.priority).toBe('fifo 10');
+    await kernel.advance(1);
+    expect(kernel.priority).toBe('default');
   });
 
   it('a status read held back by an armed step goes when the step is cancelled', async () => {

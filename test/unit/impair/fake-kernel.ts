@@ -10,6 +10,8 @@ const ok = (stdout = ''): ExecLike => ({ exitCode: 0, stdout, stderr: '' });
 
 export class FakeKernel implements AgentHost {
   nowMs = Date.now();
+  /** The clock at the start, for times in the log relative to it. */
+  readonly startMs = this.nowMs;
   /** netem missing: the userspace backend, as on this machine. */
   netem = false;
   /** The sidecar may run SCHED_FIFO (CAP_SYS_NICE and a real-time budget). */
@@ -28,7 +30,12 @@ export class FakeKernel implements AgentHost {
    */
   readonly slow = new Map<string, number>();
   private running: (() => void)[] = [];
-  private timers: { atMs: number; fn: () => void; cancelled: boolean }[] = [];
+  /**
+   * A starved machine: while the agent is at the default policy its timers fire this much late (it
+   * waits for a CPU); at real-time priority they fire on time, and so do acklab-sched's promotions.
+   */
+  starvedMs = 0;
+  private timers: { atMs: number; fn: () => void; cancelled: boolean; realtime?: boolean }[] = [];
   private pid = 100;
 
   now(): number {
@@ -39,9 +46,10 @@ export class FakeKernel implements AgentHost {
   async advanceTo(atMs: number): Promise<void> {
     for (;;) {
       await settle();
-      const due = this.timers.filter((t) => !t.cancelled && t.atMs <= atMs).sort((a, b) => a.atMs - b.atMs)[0];
+      const firesAt = (t: { atMs: number; realtime?: boolean }) => t.atMs + (t.realtime || this.priority !== 'default' ? 0 : this.starvedMs);
+      const due = this.timers.filter((t) => !t.cancelled && firesAt(t) <= atMs).sort((a, b) => firesAt(a) - firesAt(b))[0];
       if (!due) break;
-      this.nowMs = Math.max(this.nowMs, due.atMs);
+      this.nowMs = Math.max(this.nowMs, firesAt(due));
       due.cancelled = true;
       due.fn();
     }
@@ -53,8 +61,8 @@ export class FakeKernel implements AgentHost {
     await this.advanceTo(this.nowMs + ms);
   }
 
-  at(atMs: number, fn: () => void): () => void {
-    const t = { atMs, fn, cancelled: false };
+  at(atMs: number, fn: () => void, realtime = false): () => void {
+    const t = { atMs, fn, cancelled: false, realtime };
     this.timers.push(t);
     return () => void (t.cancelled = true);
   }
@@ -105,6 +113,31 @@ export class FakeKernel implements AgentHost {
     this.priority = priority === null ? 'default' : `fifo ${priority}`;
     this.log.push(`priority ${this.priority}`);
     if (priority !== null) for (const finish of this.running.splice(0)) finish();
+    return true;
+  }
+
+  private promotions: (() => void)[] = [];
+
+  async promoteAt(atMs: number, priority: number): Promise<boolean> {
+    if (!this.realtime) return false;
+    this.log.push(`promote at ${atMs - this.startMs}`);
+    this.promotions.push(
+      this.at(
+        atMs,
+        () => {
+          // acklab-sched raises the agent; the agent's running children stay as they are
+          this.priority = `fifo ${priority}`;
+          this.log.push(`promoted fifo ${priority}`);
+        },
+        true,
+      ),
+    );
+    return true;
+  }
+
+  async cancelPromotions(): Promise<boolean> {
+    for (const cancel of this.promotions.splice(0)) cancel();
+    this.log.push('cancel promotions');
     return true;
   }
 
