@@ -230,6 +230,14 @@ class RecordingHost implements AgentHost {
     return false;
   }
 
+  async promoteAt(): Promise<boolean> {
+    return false;
+  }
+
+  async cancelPromotions(): Promise<boolean> {
+    return false;
+  }
+
   arm(argv: readonly string[]): ArmedRestore {
     throw new Error(`the kernel VM plan has no scheduled steps, yet the agent in namespace "${this.ns}" armed \`${argv.join(' ')}\``);
   }
