@@ -39,7 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_TIMED 256
+#define MAX_TIMED 4096
 
 struct timed {
   long long ms;
