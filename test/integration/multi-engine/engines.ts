@@ -4,9 +4,12 @@
  * the test process is interrupted (SIGINT/SIGTERM) — and only the ones this process started.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { dockerRuntime } from '../../../src/runtime/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -59,8 +62,52 @@ function hookSignals(): void {
   process.once('exit', downNow);
 }
 
+type EnginesOptions = { swarm?: boolean; tls?: boolean; ssh?: boolean };
+
+/** The engines of a describe block and its work folder, once its beforeAll has run. */
+export interface EngineSuite {
+  readonly engines: Engines;
+  readonly work: string;
+}
+
+/**
+ * In the calling describe block: before its tests, a work folder and the two engines (`options`);
+ * after them, its labs taken down (`downLabs`), the engines removed, nothing of them left on this
+ * machine, and the work folder removed (kept with ACKLAB_KEEP_TEST_DIRS=1).
+ */
+export function useEngines(options: EnginesOptions & { upTimeoutMs: number }, downLabs: () => Promise<void>): EngineSuite {
+  let engines: Engines | undefined;
+  let work: string | undefined;
+  beforeAll(async () => {
+    work = await mkdtemp(path.join(os.tmpdir(), 'acklab-me-'));
+    engines = await enginesUp(options);
+    const b = engines.bSsh ?? engines.bHttps ?? engines.b;
+    console.log(`engines ${engines.id}${options.swarm === false ? ' (no swarm)' : ''}: a=${engines.a} (${engines.addrA}) b=${b} (${engines.addrB}) on ${engines.subnet}, up in ${engines.upSeconds.toFixed(1)} s`);
+  }, options.upTimeoutMs);
+  afterAll(async () => {
+    if (engines) {
+      // The labs first (through the CLI's own path), then the engines themselves.
+      await downLabs();
+      const id = engines.id;
+      await enginesDown(engines);
+      expect(leftovers(id)).toEqual([]);
+    }
+    if (work && process.env.ACKLAB_KEEP_TEST_DIRS !== '1') await rm(work, { recursive: true, force: true });
+  }, 300_000);
+  return {
+    get engines(): Engines {
+      if (!engines) throw new Error('the engines are not up (their beforeAll failed or has not run)');
+      return engines;
+    },
+    get work(): string {
+      if (!work) throw new Error('no work folder (the beforeAll has not run)');
+      return work;
+    },
+  };
+}
+
 /** Two engines, in a swarm of the two unless `swarm: false`; with `tls`, b also answers over https, with `ssh` over ssh. */
-export async function enginesUp(options: { swarm?: boolean; tls?: boolean; ssh?: boolean } = {}): Promise<Engines> {
+export async function enginesUp(options: EnginesOptions = {}): Promise<Engines> {
   hookSignals();
   // The id is chosen here, so a failure after the script made something is still removed by id.
   const id = `${process.pid.toString(16).slice(-3)}${Math.floor(Math.random() * 0xfff).toString(16).padStart(3, '0')}`;

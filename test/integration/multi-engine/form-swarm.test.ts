@@ -9,16 +9,15 @@
  *
  * Skips, saying why, where the engines cannot be started (see engines.ts).
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LABELS, labelFilter } from '../../../src/common/index.js';
 import type { RunManifest, SweepSummary } from '../../../src/results/index.js';
 import { dockerRuntime } from '../../../src/runtime/index.js';
-import { CONNECT, cannotRun, enginesDown, enginesUp, leftovers, place, type Engines } from './engines.js';
+import { CONNECT, cannotRun, place, type EngineSuite, useEngines } from './engines.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = path.join(ROOT, 'bin/acklab.js');
@@ -30,19 +29,18 @@ const ONE = `me-form1-${tag}`;
 const TWO = `me-form2-${tag}`;
 const FOUND = `me-found-${tag}`;
 const RUN = `me-formrun-${tag}`;
-let engines: Engines | undefined;
-let work: string;
+let suite: EngineSuite;
 
 const acklab = (args: string[], timeout = 180_000) =>
-  execa('node', [CLI, ...args], { reject: false, timeout, env: { NO_COLOR: '1', ACKLAB_OWNER: `me-form-test-${tag}`, DOCKER_CERT_PATH: engines!.certs! } });
+  execa('node', [CLI, ...args], { reject: false, timeout, env: { NO_COLOR: '1', ACKLAB_OWNER: `me-form-test-${tag}`, DOCKER_CERT_PATH: suite.engines.certs! } });
 
 const enginesYaml = () => `swarm: form
 engines:
-  a: { address: "${engines!.a}", advertise: ${engines!.addrA} }
-  b: { address: "${engines!.bHttps}", advertise: ${engines!.addrB} }`;
+  a: { address: "${suite.engines.a}", advertise: ${suite.engines.addrA} }
+  b: { address: "${suite.engines.bHttps}", advertise: ${suite.engines.addrB} }`;
 
 async function labFile(name: string): Promise<string> {
-  const file = path.join(work, `${name}.yaml`);
+  const file = path.join(suite.work, `${name}.yaml`);
   await writeFile(
     file,
     `name: ${name}
@@ -56,40 +54,28 @@ nodes:
 }
 
 describe.skipIf(why)('swarm: form — acklab makes the engines’ swarm for a lab and unmakes it after', () => {
-  beforeAll(async () => {
-    work = await mkdtemp(path.join(os.tmpdir(), 'acklab-form-'));
-    engines = await enginesUp({ swarm: false, tls: true });
-    console.log(`engines ${engines.id} (no swarm): a=${engines.a} (${engines.addrA}) b=${engines.bHttps} (${engines.addrB}), up in ${engines.upSeconds.toFixed(1)} s`);
-  }, 240_000);
-
-  afterAll(async () => {
-    if (engines) {
-      for (const lab of [ONE, TWO, FOUND]) await acklab(['down', lab]).catch(() => undefined);
-      const id = engines.id;
-      await enginesDown(engines);
-      expect(leftovers(id)).toEqual([]);
-    }
-    if (work && process.env.ACKLAB_KEEP_TEST_DIRS !== '1') await rm(work, { recursive: true, force: true });
-  }, 300_000);
+  suite = useEngines({ swarm: false, tls: true, upTimeoutMs: 240_000 }, async () => {
+    for (const lab of [ONE, TWO, FOUND]) await acklab(['down', lab]).catch(() => undefined);
+  });
 
   it('up forms the swarm (a manager, b a worker, marked as acklab’s) and waits until the overlay carries traffic', async () => {
-    expect([await place(engines!.a), await place(engines!.b)]).toEqual(['inactive', 'inactive']);
+    expect([await place(suite.engines.a), await place(suite.engines.b)]).toEqual(['inactive', 'inactive']);
     const t0 = performance.now();
     const r = await acklab(['up', await labFile(ONE)]);
     console.log(`up with swarm: form (2 nodes over 2 engines): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const out = r.stdout + r.stderr;
     expect(r.exitCode, out).toBe(0);
-    expect(out).toContain(`swarm: a made a swarm, advertising ${engines!.addrA}`);
-    expect(out).toContain(`swarm: b joined it, advertising ${engines!.addrB}`);
+    expect(out).toContain(`swarm: a made a swarm, advertising ${suite.engines.addrA}`);
+    expect(out).toContain(`swarm: b joined it, advertising ${suite.engines.addrB}`);
     const overlay = /overlay: every path between engines answers \(2; the last after ([\d.]+) s/.exec(out);
     expect(overlay, out).not.toBeNull();
     console.log(`overlay carried traffic between the engines ${overlay![1]} s after the nodes were ready`);
-    expect([await place(engines!.a), await place(engines!.b)]).toEqual(['manager', 'worker']);
-    const a = dockerRuntime(engines!.a).engine.swarm;
+    expect([await place(suite.engines.a), await place(suite.engines.b)]).toEqual(['manager', 'worker']);
+    const a = dockerRuntime(suite.engines.a).engine.swarm;
     expect((await a.inspect()).labels).toEqual({ [LABELS.swarm]: 'formed' });
     expect((await a.nodes()).map((n) => `${n.role}:${n.labels[LABELS.swarm]}`).sort()).toEqual(['manager:manager', 'worker:worker']);
     // No probe is left; the nodes reach each other by name across the engines at once.
-    for (const address of [engines!.a, engines!.b]) expect(await dockerRuntime(address).containers.list(labelFilter({ role: 'probe' }))).toEqual([]);
+    for (const address of [suite.engines.a, suite.engines.b]) expect(await dockerRuntime(address).containers.list(labelFilter({ role: 'probe' }))).toEqual([]);
     const reach = await acklab(['exec', ONE, 'n1', '--', 'node', '-e', CONNECT, 'n2']);
     expect(reach.stdout.trim()).toBe('reached');
   }, 300_000);
@@ -101,7 +87,7 @@ describe.skipIf(why)('swarm: form — acklab makes the engines’ swarm for a la
     const first = await acklab(['down', ONE]);
     expect(first.exitCode, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/the swarm acklab formed on a stays: (a lab on .* uses it|networks acklab-me-form2-\S+ are on it)/);
-    expect([await place(engines!.a), await place(engines!.b)]).toEqual(['manager', 'worker']);
+    expect([await place(suite.engines.a), await place(suite.engines.b)]).toEqual(['manager', 'worker']);
     const reach = await acklab(['exec', TWO, 'n2', '--', 'node', '-e', CONNECT, 'n1']);
     expect(reach.stdout.trim()).toBe('reached');
     const t0 = performance.now();
@@ -109,12 +95,12 @@ describe.skipIf(why)('swarm: form — acklab makes the engines’ swarm for a la
     console.log(`down of the last lab, unmaking the swarm: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     expect(last.exitCode, last.stderr).toBe(0);
     expect(last.stdout).toContain('unmade the swarm acklab formed on a (2 engines)');
-    expect([await place(engines!.a), await place(engines!.b)]).toEqual(['inactive', 'inactive']);
+    expect([await place(suite.engines.a), await place(suite.engines.b)]).toEqual(['inactive', 'inactive']);
   }, 300_000);
 
   it('a run forms the swarm for its conditions and leaves the engines in none, with every message delivered in order and every ack', async () => {
-    const file = path.join(work, 'run.yaml');
-    const out = path.join(work, 'run-out');
+    const file = path.join(suite.work, 'run.yaml');
+    const out = path.join(suite.work, 'run-out');
     await writeFile(
       file,
       `name: ${RUN}
@@ -164,23 +150,23 @@ conditions:
     const rtt = (c: string) => summary.runs.find((r) => r.condition === c)!.metrics!.peer!.ackRttMs.p50!;
     expect(rtt('delay-20ms') - rtt('baseline')).toBeGreaterThan(40 - 9);
     expect(rtt('delay-20ms') - rtt('baseline')).toBeLessThan(40 + 9);
-    expect([await place(engines!.a), await place(engines!.b)]).toEqual(['inactive', 'inactive']);
+    expect([await place(suite.engines.a), await place(suite.engines.b)]).toEqual(['inactive', 'inactive']);
   }, 400_000);
 
   it('a swarm found on a stays as it was; b, which acklab joined to it, leaves it again at down', async () => {
-    const a = dockerRuntime(engines!.a).engine.swarm;
-    await a.init({ advertiseAddr: engines!.addrA, labels: {} });
+    const a = dockerRuntime(suite.engines.a).engine.swarm;
+    await a.init({ advertiseAddr: suite.engines.addrA, labels: {} });
     try {
       const before = (await a.nodes()).map((n) => n.id);
       const r = await acklab(['up', await labFile(FOUND)]);
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stdout + r.stderr).not.toContain('made a swarm');
       expect(r.stdout + r.stderr).toContain('swarm: b joined it');
-      expect([await place(engines!.a), await place(engines!.b)]).toEqual(['manager', 'worker']);
+      expect([await place(suite.engines.a), await place(suite.engines.b)]).toEqual(['manager', 'worker']);
       const down = await acklab(['down', FOUND]);
       expect(down.exitCode, down.stderr).toBe(0);
       expect(down.stdout).toContain("b left a's swarm, which acklab had joined it to");
-      expect([await place(engines!.a), await place(engines!.b)]).toEqual(['manager', 'inactive']);
+      expect([await place(suite.engines.a), await place(suite.engines.b)]).toEqual(['manager', 'inactive']);
       expect((await a.nodes()).map((n) => n.id)).toEqual(before);
       expect((await a.inspect()).labels).toEqual({});
     } finally {

@@ -9,19 +9,18 @@
  * Skips, saying why, where the engines cannot be started (not root, no dockerd/nsenter/ip netns),
  * or with ACKLAB_SKIP_MULTI_ENGINE=1.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { LABELS, labelFilter } from '../../../src/common/index.js';
 import { labRuntime } from '../../../src/lab/index.js';
 import type { RunManifest, SweepSummary } from '../../../src/results/index.js';
 import { dockerRuntime } from '../../../src/runtime/index.js';
 import { PROBE_CLIENT, PROBE_SERVER, quantile } from '../impair/net-probe.js';
 import { waitFor } from '../../support/wait.js';
-import { cannotRun, enginesDown, enginesUp, leftovers, type Engines } from './engines.js';
+import { cannotRun, type EngineSuite, useEngines } from './engines.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = path.join(ROOT, 'bin/acklab.js');
@@ -32,15 +31,14 @@ const tag = process.pid.toString(36);
 const LAB = `me-verbs-${tag}`;
 const EXPERIMENT = `me-mesh-${tag}`;
 const home = dockerRuntime();
-let engines: Engines | undefined;
-let work: string;
+let suite: EngineSuite;
 
 const acklab = (args: string[], timeout = 180_000) => execa('node', [CLI, ...args], { reject: false, timeout, env: { NO_COLOR: '1', ACKLAB_OWNER: `me-test-${tag}` } });
 
 /** Every container and network of `lab` on the three engines. */
 async function remains(lab: string): Promise<string[]> {
   const out: string[] = [];
-  for (const [name, rt] of [['home', home], ['a', dockerRuntime(engines!.a)], ['b', dockerRuntime(engines!.b)]] as const) {
+  for (const [name, rt] of [['home', home], ['a', dockerRuntime(suite.engines.a)], ['b', dockerRuntime(suite.engines.b)]] as const) {
     for (const c of await rt.containers.list(labelFilter({ lab }))) out.push(`${name}: container ${c.name}`);
     for (const n of await rt.networks.list(labelFilter({ lab }))) out.push(`${name}: network ${n.name}`);
   }
@@ -48,22 +46,9 @@ async function remains(lab: string): Promise<string[]> {
 }
 
 describe.skipIf(why)('a lab across two engines on a swarm overlay network', () => {
-  beforeAll(async () => {
-    work = await mkdtemp(path.join(os.tmpdir(), 'acklab-me-'));
-    engines = await enginesUp();
-    console.log(`engines ${engines.id}: a=${engines.a} b=${engines.b} on ${engines.subnet}, up in ${engines.upSeconds.toFixed(1)} s`);
-  }, 240_000);
-
-  afterAll(async () => {
-    if (engines) {
-      // The labs first (through the CLI's own path), then the engines themselves.
-      await acklab(['down', LAB]).catch(() => undefined);
-      const id = engines.id;
-      await enginesDown(engines);
-      expect(leftovers(id)).toEqual([]);
-    }
-    if (work && process.env.ACKLAB_KEEP_TEST_DIRS !== '1') await rm(work, { recursive: true, force: true });
-  }, 300_000);
+  suite = useEngines({ upTimeoutMs: 240_000 }, async () => {
+    await acklab(['down', LAB]).catch(() => undefined);
+  });
 
   describe('every verb through the CLI', () => {
     let file: string;
@@ -78,11 +63,11 @@ describe.skipIf(why)('a lab across two engines on a swarm overlay network', () =
     let baseline = 0;
 
     beforeAll(async () => {
-      file = path.join(work, 'verbs.yaml');
+      file = path.join(suite.work, 'verbs.yaml');
       await writeFile(
         file,
         `name: ${LAB}
-engines: { a: "${engines!.a}", b: "${engines!.b}" }
+engines: { a: "${suite.engines.a}", b: "${suite.engines.b}" }
 nodes:
   n1: { kind: custom, engine: a, args: { command: [sleep, infinity] } }
   n2: { kind: custom, engine: b, args: { command: [sleep, infinity] } }
@@ -97,15 +82,15 @@ nodes:
       console.log(`up of 3 nodes over 2 engines: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       expect(r.stderr).not.toMatch(/^Error/m);
       expect(r.exitCode).toBe(0);
-      const a = dockerRuntime(engines!.a);
-      const b = dockerRuntime(engines!.b);
+      const a = dockerRuntime(suite.engines.a);
+      const b = dockerRuntime(suite.engines.b);
       const nodesOn = async (rt: typeof a) => (await rt.containers.list(labelFilter({ lab: LAB, role: 'node' }))).map((c) => c.labels[LABELS.node]).sort();
       expect(await nodesOn(a)).toEqual(['n1', 'n3']);
       expect(await nodesOn(b)).toEqual(['n2']);
       // The lease stays where acklab talks to, with the engines on it; the network is the swarm's.
       const lease = await home.containers.list(labelFilter({ lab: LAB, role: 'lease' }));
       expect(lease.length).toBeGreaterThan(0);
-      expect(lease[0]!.labels[LABELS.engines]).toBe(`a=${engines!.a} b=${engines!.b}`);
+      expect(lease[0]!.labels[LABELS.engines]).toBe(`a=${suite.engines.a} b=${suite.engines.b}`);
       const nets = await a.networks.list(labelFilter({ lab: LAB }));
       expect(nets.map((n) => [n.name, n.driver])).toEqual([[`acklab-${LAB}_net`, 'overlay']]);
       const rt = await labRuntime(home);
@@ -129,9 +114,9 @@ nodes:
       // By name across engines: n2 (on b) resolves n1 (on a) through the overlay's DNS.
       const dns = await acklab(['exec', LAB, 'n2', '--', 'getent', 'hosts', 'n1']);
       expect(dns.stdout).toContain(ip.get('n1'));
-      const cp = await acklab(['cp', LAB, 'n2:/tmp/mark.txt', path.join(work, 'mark.txt')]);
+      const cp = await acklab(['cp', LAB, 'n2:/tmp/mark.txt', path.join(suite.work, 'mark.txt')]);
       expect(cp.exitCode).toBe(0);
-      expect(await readFile(path.join(work, 'mark.txt'), 'utf8')).toBe('from-b\n');
+      expect(await readFile(path.join(suite.work, 'mark.txt'), 'utf8')).toBe('from-b\n');
       // A node's own output: n2's probe server prints nothing, so start one that does, on engine b.
       await acklab(['exec', LAB, 'n2', '--', 'sh', '-c', 'echo hello-from-b > /proc/1/fd/1']);
       const logs = await acklab(['logs', LAB, 'n2']);
@@ -190,12 +175,12 @@ nodes:
     }, 180_000);
 
     it('up refuses engines that are not one swarm with a manager first, saying what to do, and makes nothing', async () => {
-      const wrong = path.join(work, 'worker-first.yaml');
+      const wrong = path.join(suite.work, 'worker-first.yaml');
       const name = `me-wrong-${tag}`;
-      await writeFile(wrong, `name: ${name}\nengines: { b: "${engines!.b}", a: "${engines!.a}" }\nnodes:\n  n1: { kind: custom, args: { command: [sleep, infinity] } }\n  n2: { kind: custom, args: { command: [sleep, infinity] } }\n`);
+      await writeFile(wrong, `name: ${name}\nengines: { b: "${suite.engines.b}", a: "${suite.engines.a}" }\nnodes:\n  n1: { kind: custom, args: { command: [sleep, infinity] } }\n  n2: { kind: custom, args: { command: [sleep, infinity] } }\n`);
       const r = await acklab(['up', '-q', wrong]);
       expect(r.exitCode).toBe(2);
-      expect(r.stderr).toContain(`engine "b" (${engines!.b}) is a swarm worker; the first engine listed makes the lab's networks and must be a manager`);
+      expect(r.stderr).toContain(`engine "b" (${suite.engines.b}) is a swarm worker; the first engine listed makes the lab's networks and must be a manager`);
       expect(await remains(name)).toEqual([]);
     }, 120_000);
 
@@ -216,8 +201,8 @@ nodes:
     let out: string;
 
     beforeAll(async () => {
-      const file = path.join(work, 'mesh.yaml');
-      out = path.join(work, 'mesh-out');
+      const file = path.join(suite.work, 'mesh.yaml');
+      out = path.join(suite.work, 'mesh-out');
       await writeFile(
         file,
         `name: ${EXPERIMENT}
@@ -225,7 +210,7 @@ seed: 5
 duration: 36s
 topology:
   name: ${EXPERIMENT}
-  engines: { a: "${engines!.a}", b: "${engines!.b}" }
+  engines: { a: "${suite.engines.a}", b: "${suite.engines.b}" }
   nodes:
     server: { kind: peer-server, engine: a }
     client: { kind: peer-client, engine: b, args: { server: server, interval: 250ms, duration: 34s } }
@@ -316,7 +301,7 @@ conditions:
       const manifest = JSON.parse(await readFile(path.join(out, run('baseline').dir, 'manifest.json'), 'utf8')) as RunManifest;
       expect(Object.fromEntries(manifest.nodes.map((n) => [n.name, n.engine]))).toEqual({ server: 'a', client: 'b', p1: 'a', p2: 'b', p3: 'a', p4: 'b' });
       // Engines a and b are this test's own: nothing of acklab may be left there; at home, no lease of the runs.
-      for (const address of [engines!.a, engines!.b]) {
+      for (const address of [suite.engines.a, suite.engines.b]) {
         const rt = dockerRuntime(address);
         expect((await rt.containers.list(labelFilter({}))).map((c) => c.name)).toEqual([]);
         expect((await rt.networks.list(labelFilter({}))).map((n) => n.name)).toEqual([]);
@@ -325,8 +310,8 @@ conditions:
     });
 
     it('the swarm the engines were in (swarm: existing) is as it was: a manager, b a worker, acklab’s mark on neither', async () => {
-      const a = dockerRuntime(engines!.a);
-      const b = dockerRuntime(engines!.b);
+      const a = dockerRuntime(suite.engines.a);
+      const b = dockerRuntime(suite.engines.b);
       const [sa, sb] = [(await a.engine.facts()).swarm!, (await b.engine.facts()).swarm!];
       expect([sa.state, sa.manager, sb.state, sb.manager]).toEqual(['active', true, 'active', false]);
       expect((await a.engine.swarm.inspect()).labels).toEqual({});

@@ -8,16 +8,15 @@
  *
  * Skips, saying why, where the engines cannot be started (see engines.ts).
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { labelFilter } from '../../../src/common/index.js';
 import type { SweepSummary } from '../../../src/results/index.js';
 import { dockerRuntime } from '../../../src/runtime/index.js';
-import { CONNECT, cannotRun, enginesDown, enginesUp, leftovers, place, type Engines } from './engines.js';
+import { CONNECT, cannotRun, place, type EngineSuite, useEngines } from './engines.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = path.join(ROOT, 'bin/acklab.js');
@@ -28,21 +27,20 @@ const tag = process.pid.toString(36);
 const LAB = `me-ssh-${tag}`;
 const RUN = `me-sshrun-${tag}`;
 const REFUSED = `me-sshkey-${tag}`;
-let engines: Engines | undefined;
-let work: string;
+let suite: EngineSuite;
 
 /** The CLI with `ssh` from `sshPath` first on PATH (the run's keys; or another host key for b). */
 const acklab = (args: string[], options: { sshPath?: string; timeout?: number } = {}) =>
   execa('node', [CLI, ...args], {
     reject: false,
     timeout: options.timeout ?? 180_000,
-    env: { NO_COLOR: '1', ACKLAB_OWNER: `me-ssh-test-${tag}`, PATH: `${options.sshPath ?? engines!.sshPath}:${process.env.PATH}` },
+    env: { NO_COLOR: '1', ACKLAB_OWNER: `me-ssh-test-${tag}`, PATH: `${options.sshPath ?? suite.engines.sshPath}:${process.env.PATH}` },
   });
 
 /** acklab's containers and networks on the two engines (through their sockets, not ssh). */
 async function acklabOn(): Promise<string[]> {
   const out: string[] = [];
-  for (const [name, address] of [['a', engines!.a], ['b', engines!.b]] as const) {
+  for (const [name, address] of [['a', suite.engines.a], ['b', suite.engines.b]] as const) {
     const rt = dockerRuntime(address);
     for (const c of await rt.containers.list(labelFilter({}))) out.push(`${name}: container ${c.name}`);
     for (const n of await rt.networks.list(labelFilter({}))) out.push(`${name}: network ${n.name}`);
@@ -51,47 +49,35 @@ async function acklabOn(): Promise<string[]> {
 }
 
 const enginesYaml = (indent = '') =>
-  [`swarm: form`, `engines:`, `  a: { address: "${engines!.a}", advertise: ${engines!.addrA} }`, `  b: { address: "${engines!.bSsh}", advertise: ${engines!.addrB} }`]
+  [`swarm: form`, `engines:`, `  a: { address: "${suite.engines.a}", advertise: ${suite.engines.addrA} }`, `  b: { address: "${suite.engines.bSsh}", advertise: ${suite.engines.addrB} }`]
     .map((l) => indent + l)
     .join('\n');
 
 describe.skipIf(why)('an engine over ssh: acklab reaches it through the system ssh client, host key checked', () => {
-  beforeAll(async () => {
-    work = await mkdtemp(path.join(os.tmpdir(), 'acklab-ssh-'));
-    engines = await enginesUp({ swarm: false, ssh: true });
-    console.log(`engines ${engines.id} (no swarm): a=${engines.a} b=${engines.bSsh}, up in ${engines.upSeconds.toFixed(1)} s`);
-  }, 360_000);
-
-  afterAll(async () => {
-    if (engines) {
-      for (const lab of [LAB, RUN, REFUSED]) await acklab(['down', lab]).catch(() => undefined);
-      const id = engines.id;
-      await enginesDown(engines);
-      expect(leftovers(id)).toEqual([]);
-    }
-    if (work && process.env.ACKLAB_KEEP_TEST_DIRS !== '1') await rm(work, { recursive: true, force: true });
-  }, 300_000);
+  suite = useEngines({ swarm: false, ssh: true, upTimeoutMs: 360_000 }, async () => {
+    for (const lab of [LAB, RUN, REFUSED]) await acklab(['down', lab]).catch(() => undefined);
+  });
 
   it('a host key that does not match known_hosts is refused, in ssh’s words, before anything is made', async () => {
-    const file = path.join(work, 'refused.yaml');
+    const file = path.join(suite.work, 'refused.yaml');
     await writeFile(file, `name: ${REFUSED}\n${enginesYaml()}\nnodes:\n  n1: { kind: custom, engine: a, args: { command: [sleep, infinity] } }\n  n2: { kind: custom, engine: b, args: { command: [sleep, infinity] } }\n`);
-    const r = await acklab(['up', file], { sshPath: engines!.sshPathWrongKey });
+    const r = await acklab(['up', file], { sshPath: suite.engines.sshPathWrongKey });
     expect(r.exitCode).not.toBe(0);
-    expect(r.stderr).toContain(`engine ${engines!.bSsh}: ssh ended (exit 255)`);
+    expect(r.stderr).toContain(`engine ${suite.engines.bSsh}: ssh ended (exit 255)`);
     expect(r.stderr).toContain('Host key verification failed.');
     expect(await acklabOn()).toEqual([]);
-    expect([await place(engines!.a), await place(engines!.b)]).toEqual(['inactive', 'inactive']);
+    expect([await place(suite.engines.a), await place(suite.engines.b)]).toEqual(['inactive', 'inactive']);
   }, 120_000);
 
   it('up forms the swarm over ssh; ps, exec, logs, impair and conditions reach the node on b; down unmakes it all', async () => {
-    const file = path.join(work, 'lab.yaml');
+    const file = path.join(suite.work, 'lab.yaml');
     await writeFile(file, `name: ${LAB}\n${enginesYaml()}\nnodes:\n  n1: { kind: custom, engine: a, args: { command: [sleep, infinity] } }\n  n2: { kind: custom, engine: b, args: { command: [sleep, infinity] } }\n`);
     const t0 = performance.now();
     const up = await acklab(['up', file]);
     console.log(`up with swarm: form, b over ssh (2 nodes): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     expect(up.exitCode, up.stdout + up.stderr).toBe(0);
-    expect(up.stdout + up.stderr).toContain(`swarm: b joined it, advertising ${engines!.addrB}`);
-    expect([await place(engines!.a), await place(engines!.b)]).toEqual(['manager', 'worker']);
+    expect(up.stdout + up.stderr).toContain(`swarm: b joined it, advertising ${suite.engines.addrB}`);
+    expect([await place(suite.engines.a), await place(suite.engines.b)]).toEqual(['manager', 'worker']);
 
     const ps = JSON.parse((await acklab(['ps', LAB, '--json'])).stdout) as { nodes: { name: string; state: string; engine?: string }[] };
     expect(ps.nodes.map((n) => `${n.name} ${n.state} on ${n.engine}`).sort()).toEqual(['n1 running on a', 'n2 running on b']);
@@ -109,13 +95,13 @@ describe.skipIf(why)('an engine over ssh: acklab reaches it through the system s
     const down = await acklab(['down', LAB]);
     expect(down.exitCode, down.stderr).toBe(0);
     expect(down.stdout).toContain('unmade the swarm acklab formed on a (2 engines)');
-    expect([await place(engines!.a), await place(engines!.b)]).toEqual(['inactive', 'inactive']);
+    expect([await place(suite.engines.a), await place(suite.engines.b)]).toEqual(['inactive', 'inactive']);
     expect(await acklabOn()).toEqual([]);
   }, 300_000);
 
   it('a run with b over ssh: every message in order, every ack, and the delay of b’s sidecar in the round trip', async () => {
-    const file = path.join(work, 'run.yaml');
-    const out = path.join(work, 'run-out');
+    const file = path.join(suite.work, 'run.yaml');
+    const out = path.join(suite.work, 'run-out');
     await writeFile(
       file,
       `name: ${RUN}
@@ -156,7 +142,7 @@ conditions:
     console.log(`delay 20 ms on the client (b, over ssh): ack RTT p50 added ${added.toFixed(2)} ms`);
     expect(added).toBeGreaterThan(20 - 7);
     expect(added).toBeLessThan(20 + 7);
-    expect([await place(engines!.a), await place(engines!.b)]).toEqual(['inactive', 'inactive']);
+    expect([await place(suite.engines.a), await place(suite.engines.b)]).toEqual(['inactive', 'inactive']);
     expect(await acklabOn()).toEqual([]);
   }, 400_000);
 });
